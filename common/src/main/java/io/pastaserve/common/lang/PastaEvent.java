@@ -1,0 +1,87 @@
+package io.pastaserve.common.lang;
+
+import java.util.Objects;
+import java.util.OptionalInt;
+
+/**
+ * One typed event of PASTA-LANG, as emitted by {@link PastaParser}.
+ *
+ * <p>Every tag event carries {@code raw}, the exact characters the model wrote, so that a transcript can be
+ * reproduced character for character.
+ */
+public sealed interface PastaEvent {
+
+  /** The exact characters this event stands for. */
+  String raw();
+
+  /** Ordinary text; never empty. */
+  record Text(String text) implements PastaEvent {
+    public Text {
+      Objects.requireNonNull(text, "text");
+      if (text.isEmpty()) {
+        throw new IllegalArgumentException("text event must not be empty");
+      }
+    }
+
+    @Override
+    public String raw() {
+      return text;
+    }
+  }
+
+  /** {@code <promise topic="T" tokens="N"/>}: a chunk that a forked span will write. */
+  record Promise(String topic, OptionalInt predictedTokens, String raw) implements PastaEvent {
+    public Promise {
+      Objects.requireNonNull(topic, "topic");
+      Objects.requireNonNull(predictedTokens, "predictedTokens");
+      Objects.requireNonNull(raw, "raw");
+    }
+
+    /** The canonical form of a promise tag. */
+    public static Promise of(String topic, OptionalInt predictedTokens) {
+      String raw = predictedTokens.isPresent()
+          ? "<promise topic=\"" + topic + "\" tokens=\"" + predictedTokens.getAsInt() + "\"/>"
+          : "<promise topic=\"" + topic + "\"/>";
+      return new Promise(topic, predictedTokens, raw);
+    }
+  }
+
+  /** {@code <async topic="T">}: opens the content of a forked span. */
+  record AsyncOpen(String topic, String raw) implements PastaEvent {
+    public AsyncOpen {
+      Objects.requireNonNull(topic, "topic");
+      Objects.requireNonNull(raw, "raw");
+    }
+
+    /** The canonical opener the interpreter feeds a fork for a promise of this topic. */
+    public static AsyncOpen of(String topic) {
+      return new AsyncOpen(topic, "<async topic=\"" + topic + "\">");
+    }
+  }
+
+  /** {@code </async>}: closes the content of a forked span. */
+  record AsyncClose(String raw) implements PastaEvent {
+    public static final String CANONICAL = "</async>";
+
+    public AsyncClose {
+      Objects.requireNonNull(raw, "raw");
+    }
+
+    public static AsyncClose canonical() {
+      return new AsyncClose(CANONICAL);
+    }
+  }
+
+  /** {@code <sync/>}: the span waits for every fork it has started, then sees their content. */
+  record Sync(String raw) implements PastaEvent {
+    public static final String CANONICAL = "<sync/>";
+
+    public Sync {
+      Objects.requireNonNull(raw, "raw");
+    }
+
+    public static Sync canonical() {
+      return new Sync(CANONICAL);
+    }
+  }
+}

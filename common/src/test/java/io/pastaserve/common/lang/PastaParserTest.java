@@ -1,0 +1,158 @@
+package io.pastaserve.common.lang;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class PastaParserTest {
+
+  private static List<PastaEvent> parse(String s) {
+    return PastaParser.parseAll(s, PastaLimits.defaults());
+  }
+
+  @Test
+  void promise_withTopicAndTokens() {
+    assertThat(parse("a<promise topic=\"sleep\" tokens=\"30\"/>b")).containsExactly(
+        new PastaEvent.Text("a"),
+        new PastaEvent.Promise("sleep", OptionalInt.of(30), "<promise topic=\"sleep\" tokens=\"30\"/>"),
+        new PastaEvent.Text("b"));
+  }
+
+  @Test
+  void promise_tokensOptional_attributesInAnyOrder_spacesAllowed() {
+    assertThat(parse("<promise topic=\"x\"/>")).containsExactly(
+        new PastaEvent.Promise("x", OptionalInt.empty(), "<promise topic=\"x\"/>"));
+    assertThat(parse("<promise  tokens=\"7\"\ttopic=\"y z\" />")).containsExactly(
+        new PastaEvent.Promise("y z", OptionalInt.of(7), "<promise  tokens=\"7\"\ttopic=\"y z\" />"));
+  }
+
+  @Test
+  void asyncOpenCloseAndSync() {
+    assertThat(parse("<async topic=\"t\">x</async></async ><sync/><sync />")).containsExactly(
+        new PastaEvent.AsyncOpen("t", "<async topic=\"t\">"),
+        new PastaEvent.Text("x"),
+        new PastaEvent.AsyncClose("</async>"),
+        new PastaEvent.AsyncClose("</async >"),
+        new PastaEvent.Sync("<sync/>"),
+        new PastaEvent.Sync("<sync />"));
+  }
+
+  @Test
+  void canonicalForms_roundTripThroughTheParser() {
+    PastaEvent.Promise promise = PastaEvent.Promise.of("a b", OptionalInt.of(12));
+    assertThat(parse(promise.raw())).containsExactly(promise);
+    assertThat(parse(PastaEvent.AsyncOpen.of("a b").raw())).containsExactly(PastaEvent.AsyncOpen.of("a b"));
+    assertThat(parse(PastaEvent.Sync.CANONICAL)).containsExactly(PastaEvent.Sync.canonical());
+    assertThat(parse(PastaEvent.AsyncClose.CANONICAL)).containsExactly(PastaEvent.AsyncClose.canonical());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "<promise topic=sleep/>",
+      "<promise tokens=\"3\"/>",
+      "<promise topic=\"a\" tokens=\"x\"/>",
+      "<promise topic=\"a\" tokens=\"\"/>",
+      "<promise topic=\"a\" tokens=\"-1\"/>",
+      "<promise topic=\"a\" tokens=\"1234567890\"/>",
+      "<promise topic=\"a\" topic=\"b\"/>",
+      "<promise topic=\"a\"tokens=\"1\"/>",
+      "<promise topic=\"a\" size=\"1\"/>",
+      "<promise topic=\"a\">",
+      "<promise topic=\"a<b\"/>",
+      "<promise topic=\"a\nb\"/>",
+      "<promisetopic=\"a\"/>",
+      "<Promise topic=\"a\"/>",
+      "<sync>",
+      "<sync/ >",
+      "<syncs/>",
+      "<async>",
+      "<async topic=\"a\"/>",
+      "<async topic=\"a\" tokens=\"1\">",
+      "</async x>",
+      "</ async>",
+      "< sync/>",
+      "a < b > c",
+      "<",
+      "<promise topic=\"unterminated",
+      "<b>bold</b>",
+  })
+  void malformedTags_areOrdinaryText(String s) {
+    assertThat(parse(s)).containsExactly(new PastaEvent.Text(s));
+  }
+
+  @Test
+  void topicLongerThanTheLimit_isText() {
+    String ok = "<promise topic=\"" + "t".repeat(64) + "\"/>";
+    String tooLong = "<promise topic=\"" + "t".repeat(65) + "\"/>";
+    assertThat(parse(ok)).hasSize(1).first().isInstanceOf(PastaEvent.Promise.class);
+    assertThat(parse(tooLong)).containsExactly(new PastaEvent.Text(tooLong));
+    PastaLimits longer = new PastaLimits(32, 1, 100);
+    assertThat(PastaParser.parseAll(tooLong, longer)).hasSize(1).first().isInstanceOf(PastaEvent.Promise.class);
+  }
+
+  @Test
+  void failedCandidate_rescansForALaterTag() {
+    assertThat(parse("<<sync/>")).containsExactly(new PastaEvent.Text("<"), PastaEvent.Sync.canonical());
+    assertThat(parse("<promise topic=\"a<sync/>")).containsExactly(
+        new PastaEvent.Text("<promise topic=\"a"), PastaEvent.Sync.canonical());
+  }
+
+  @Test
+  void tagSplitAcrossPieces_atEveryCharacter() {
+    String s = "Tips:<promise topic=\"sleep\" tokens=\"30\"/><async topic=\"sleep\"> Sleep 8h.</async><sync/> Done.";
+    List<PastaEvent> whole = parse(s);
+    for (int cut = 0; cut <= s.length(); cut++) {
+      PastaParser parser = new PastaParser();
+      List<PastaEvent> events = new ArrayList<>();
+      parser.feed(s.substring(0, cut), events::add);
+      parser.feed(s.substring(cut), events::add);
+      parser.finish(events::add);
+      assertThat(mergeText(events)).as("cut at %d", cut).isEqualTo(whole);
+    }
+  }
+
+  @Test
+  void textIsEmittedEagerly_onlyAPossibleTagIsHeldBack() {
+    PastaParser parser = new PastaParser();
+    assertThat(parser.feed("Hello <prom")).containsExactly(new PastaEvent.Text("Hello "));
+    assertThat(parser.pending()).isEqualTo("<prom");
+    assertThat(parser.feed("ising")).containsExactly(new PastaEvent.Text("<promising"));
+    assertThat(parser.pending()).isEmpty();
+    assertThat(parser.feed(" <sy")).containsExactly(new PastaEvent.Text(" "));
+    assertThat(parser.finish()).containsExactly(new PastaEvent.Text("<sy"));
+  }
+
+  @Test
+  void onePiece_mayHoldSeveralTags() {
+    PastaParser parser = new PastaParser();
+    List<PastaEvent> events = parser.feed("<sync/><sync/>x</async>");
+    assertThat(events).containsExactly(PastaEvent.Sync.canonical(), PastaEvent.Sync.canonical(),
+        new PastaEvent.Text("x"), PastaEvent.AsyncClose.canonical());
+  }
+
+  @Test
+  void adversarialInput_isLinear_andLossless() {
+    String unit = "<promise topic=\"" + "a".repeat(63) + "<async topic=\"b";
+    String s = unit.repeat(20_000);
+    List<PastaEvent> events = parse(s);
+    assertThat(events).containsExactly(new PastaEvent.Text(s));
+  }
+
+  static List<PastaEvent> mergeText(List<PastaEvent> events) {
+    List<PastaEvent> merged = new ArrayList<>();
+    for (PastaEvent e : events) {
+      int last = merged.size() - 1;
+      if (e instanceof PastaEvent.Text t && last >= 0 && merged.get(last) instanceof PastaEvent.Text p) {
+        merged.set(last, new PastaEvent.Text(p.text() + t.text()));
+      } else {
+        merged.add(e);
+      }
+    }
+    return merged;
+  }
+}

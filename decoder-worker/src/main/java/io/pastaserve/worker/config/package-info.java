@@ -1,0 +1,2 @@
+/** Wiring and settings of the decoder worker. */
+package io.pastaserve.worker.config;

@@ -1,0 +1,2 @@
+/** Wiring and settings of the gateway. */
+package io.pastaserve.gateway.config;

@@ -1,0 +1,2 @@
+/** Wiring and settings of the interpreter service. */
+package io.pastaserve.interpreter.config;

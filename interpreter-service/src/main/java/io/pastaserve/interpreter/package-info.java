@@ -1,0 +1,2 @@
+/** The interpreter service: the authority on each request's program of spans. */
+package io.pastaserve.interpreter;

@@ -1,0 +1,53 @@
+package io.pastaserve.interpreter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pastaserve.common.lang.PastaLimits;
+import io.pastaserve.interpreter.config.InterpreterProperties;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.web.reactive.server.WebTestClient;
+
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+    properties = "pasta.interpreter.max-spans=8")
+class InterpreterApplicationTest {
+
+  static RedisTestServer redis;
+
+  @DynamicPropertySource
+  static void redisProperties(DynamicPropertyRegistry registry) throws Exception {
+    redis = RedisTestServer.start();
+    registry.add("spring.data.redis.port", redis::port);
+  }
+
+  @AfterAll
+  static void stopRedis() {
+    if (redis != null) {
+      redis.close();
+    }
+  }
+
+  @Autowired
+  WebTestClient client;
+
+  @Autowired
+  InterpreterProperties properties;
+
+  @Test
+  void health_reportsTheRealRedisUp() {
+    client.get().uri("/actuator/health").exchange()
+        .expectStatus().isOk()
+        .expectBody()
+        .jsonPath("$.status").isEqualTo("UP")
+        .jsonPath("$.components.redis.status").isEqualTo("UP");
+  }
+
+  @Test
+  void limits_bindFromConfiguration() {
+    assertThat(properties.limits()).isEqualTo(new PastaLimits(8, 1, 64));
+  }
+}

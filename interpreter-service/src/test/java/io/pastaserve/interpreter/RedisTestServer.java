@@ -1,0 +1,59 @@
+package io.pastaserve.interpreter;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * A real {@code redis-server} process on a free loopback port, with no persistence, for tests. Needs
+ * {@code redis-server} on the PATH (Debian package {@code redis-server}; {@code .ci/run} installs it).
+ */
+final class RedisTestServer implements AutoCloseable {
+
+  private final Process process;
+  private final int port;
+
+  private RedisTestServer(Process process, int port) {
+    this.process = process;
+    this.port = port;
+  }
+
+  static RedisTestServer start() throws IOException, InterruptedException {
+    int port;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      port = socket.getLocalPort();
+    }
+    Path dir = Files.createTempDirectory("redis-test");
+    Process process = new ProcessBuilder("redis-server", "--port", String.valueOf(port),
+        "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.toString())
+        .redirectErrorStream(true)
+        .redirectOutput(dir.resolve("redis.log").toFile())
+        .start();
+    Instant deadline = Instant.now().plus(Duration.ofSeconds(10));
+    while (Instant.now().isBefore(deadline)) {
+      if (!process.isAlive()) {
+        throw new IOException("redis-server exited: " + Files.readString(dir.resolve("redis.log")));
+      }
+      try (Socket ignored = new Socket("127.0.0.1", port)) {
+        return new RedisTestServer(process, port);
+      } catch (IOException notYet) {
+        Thread.sleep(50);
+      }
+    }
+    process.destroyForcibly();
+    throw new IOException("redis-server did not listen on port " + port + " within 10 s");
+  }
+
+  int port() {
+    return port;
+  }
+
+  @Override
+  public void close() {
+    process.destroy();
+  }
+}
