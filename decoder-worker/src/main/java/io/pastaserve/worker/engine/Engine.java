@@ -1,0 +1,828 @@
+package io.pastaserve.worker.engine;
+
+import io.pastaserve.common.lang.PastaEvent;
+import io.pastaserve.common.lang.PastaLimits;
+import io.pastaserve.common.lang.PastaParser;
+import io.pastaserve.common.lang.Program;
+import io.pastaserve.common.lang.Span;
+import io.pastaserve.common.lang.SpanId;
+import io.pastaserve.worker.engine.SpanState.Run;
+import io.pastaserve.worker.engine.SpanState.Status;
+import io.pastaserve.worker.kv.KvBlock;
+import io.pastaserve.worker.model.ModelConfig;
+import io.pastaserve.worker.model.ModelRunner;
+import io.pastaserve.worker.model.Tokenizer;
+import io.pastaserve.worker.sampling.Sampler;
+import java.nio.FloatBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The decoding engine: one single-threaded step loop that runs every active span of every request as one batch
+ * per step, and the PASTA-LANG interpreter that drives it.
+ *
+ * <p>Each step has three phases. <b>Decode</b>: every span in the batch feeds its one pending token; the model
+ * writes the new cache straight into the other of two ping-pong blocks; each span then chooses its next token
+ * and the interpreter acts on what it wrote: a promise forks a span that starts from a snapshot of its parent's
+ * cache, a sync parks the span until its forks are done, a closer or end of sequence ends a span. <b>Prefill</b>:
+ * spans with several tokens to feed (prompts, a fork's opener, an inline chunk's opener, a closer the interpreter
+ * adds) run in one more forward pass, under a per-step token budget. <b>Rebuild</b>, only when the batch changes:
+ * the next batch's rows are gathered, right-aligned and compacted, from the old batch, the prefill output and
+ * parked caches; spans that leave copy their cache into blocks of their own; a join appends each fork's own
+ * columns to its parent's.
+ *
+ * <p>Positions and visibility follow {@code docs/pasta-lang.md} exactly, so async and serial execution of the same
+ * program give the same tokens. All fields are owned by the scheduler thread, except the inbox.
+ */
+public final class Engine implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(Engine.class);
+
+  private final ModelRunner runner;
+  private final ModelConfig model;
+  private final Tokenizer tokenizer;
+  private final EngineConfig config;
+  private final PastaLimits limits;
+  private final int vocab;
+  private final int[] closerTokens;
+  private final Sampler sampler = new Sampler();
+  private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
+  private final Thread loop;
+  private volatile boolean closed;
+  private volatile StepObserver observer;
+
+  private final Deque<RequestState> waiting = new ArrayDeque<>();
+  private final List<RequestState> running = new ArrayList<>();
+  private List<SpanState> batch = new ArrayList<>();
+  private KvBlock cur;
+  private KvBlock alt;
+  private final KvBlock prefillPast;
+  private final KvBlock prefillPresent;
+  private long steps;
+  private long[] ids = new long[64];
+  private long[] positions = new long[64];
+  private long[] mask = new long[1024];
+
+  public Engine(ModelRunner runner, EngineConfig config) {
+    this.runner = runner;
+    this.model = runner.config();
+    this.tokenizer = runner.tokenizer();
+    this.config = config;
+    this.limits = config.limits();
+    this.vocab = model.vocabSize();
+    this.closerTokens = tokenizer.encode(PastaEvent.AsyncClose.CANONICAL);
+    this.cur = runner.newKvBlock();
+    this.alt = runner.newKvBlock();
+    this.prefillPast = runner.newKvBlock();
+    this.prefillPresent = runner.newKvBlock();
+    cur.reshape(0, 0);
+    this.loop = new Thread(this::run, "pasta-scheduler");
+    this.loop.setDaemon(true);
+    this.loop.start();
+  }
+
+  public ModelRunner runner() {
+    return runner;
+  }
+
+  public EngineConfig config() {
+    return config;
+  }
+
+  /** Sees every span's logits from now on (tests, diagnostics); null to stop. */
+  public void observe(StepObserver newObserver) {
+    this.observer = newObserver;
+  }
+
+  /**
+   * Queues a request. Thread-safe. The future completes with the answer; it completes exceptionally only for a
+   * request that cannot run at all (a prompt longer than the context, an unreadable replay).
+   */
+  public CompletableFuture<GenerationResult> submit(GenerationRequest request) {
+    CompletableFuture<GenerationResult> future = new CompletableFuture<>();
+    if (closed) {
+      future.completeExceptionally(new IllegalStateException("engine closed"));
+      return future;
+    }
+    int[] prompt = tokenizer.encode(model.applyChatTemplate(request.prompt()));
+    if (prompt.length == 0 || prompt.length >= model.maxPositions()) {
+      future.completeExceptionally(new IllegalArgumentException("the prompt takes " + prompt.length
+          + " tokens; this model's context holds " + model.maxPositions()));
+      return future;
+    }
+    Map<String, int[]> forced = request.replay().map(this::forcedTokens).orElse(null);
+    RequestState state = new RequestState(request, future, prompt, forced);
+    inbox.add(() -> waiting.add(state));
+    return future;
+  }
+
+  /** Cancels a request: every span stops and its cache is freed within a step. Thread-safe. */
+  public void cancel(String requestId) {
+    inbox.add(() -> {
+      for (RequestState r : running) {
+        if (r.id.equals(requestId)) {
+          r.cancelled = true;
+        }
+      }
+      waiting.removeIf(r -> {
+        if (r.id.equals(requestId)) {
+          r.future.complete(result(r, FinishReason.CANCELLED, ""));
+          return true;
+        }
+        return false;
+      });
+    });
+  }
+
+  /** Submits and waits. */
+  public GenerationResult generate(GenerationRequest request) {
+    return submit(request).join();
+  }
+
+  /** A snapshot of the scheduler's load, taken on the scheduler thread. */
+  public CompletableFuture<EngineLoad> load() {
+    CompletableFuture<EngineLoad> f = new CompletableFuture<>();
+    inbox.add(() -> f.complete(new EngineLoad(waiting.size(), running.size(),
+        (int) running.stream().flatMap(r -> r.spans.stream()).filter(s -> s.status != Status.DONE).count(),
+        kvTokensInUse(), batch.size())));
+    return f;
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    loop.interrupt();
+    try {
+      loop.join(5000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- the loop
+
+  private void run() {
+    while (!closed) {
+      try {
+        Runnable command = running.isEmpty() && waiting.isEmpty() ? inbox.poll(100, TimeUnit.MILLISECONDS)
+            : inbox.poll();
+        while (command != null) {
+          command.run();
+          command = inbox.poll();
+        }
+        if (!running.isEmpty() || !waiting.isEmpty()) {
+          step();
+        }
+      } catch (InterruptedException e) {
+        break;
+      } catch (RuntimeException | Error e) {
+        log.error("engine step failed; failing the running requests", e);
+        for (RequestState r : running) {
+          r.future.complete(result(r, FinishReason.ERROR, String.valueOf(e.getMessage())));
+        }
+        running.clear();
+        batch = new ArrayList<>();
+        cur.reshape(0, 0);
+      }
+    }
+    for (RequestState r : running) {
+      r.future.complete(result(r, FinishReason.CANCELLED, "engine closed"));
+    }
+    for (RequestState r : waiting) {
+      r.future.complete(result(r, FinishReason.CANCELLED, "engine closed"));
+    }
+  }
+
+  private void step() {
+    steps++;
+    dropCancelled();
+    admit();
+    decode();
+    prefill();
+    finishRequests();
+    rebuild();
+  }
+
+  private void dropCancelled() {
+    for (RequestState r : running) {
+      if (r.cancelled && !r.done) {
+        for (SpanState s : r.spans) {
+          s.status = Status.DONE;
+          release(s);
+        }
+        r.finishReason = FinishReason.CANCELLED;
+        r.done = true;
+      }
+    }
+  }
+
+  private void admit() {
+    while (!waiting.isEmpty()) {
+      RequestState r = waiting.peek();
+      long need = r.promptTokens.length + (long) r.request.sampling().maxTokens();
+      int busy = (int) running.stream().flatMap(x -> x.spans.stream()).filter(SpanState::runnable).count();
+      boolean fits = kvTokensInUse() + need <= config.kvBudgetTokens() || running.isEmpty();
+      if (!fits || busy >= config.maxBatch()) {
+        return;
+      }
+      waiting.poll();
+      r.admittedStep = steps;
+      SpanState main = newSpan(r, SpanId.MAIN, null, null);
+      for (int i = 0; i < r.promptTokens.length; i++) {
+        main.feed(r.promptTokens[i], i);
+      }
+      main.nextPosition = r.promptTokens.length;
+      r.main = main;
+      running.add(r);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- phase A
+
+  private void decode() {
+    if (batch.isEmpty()) {
+      return;
+    }
+    int rows = batch.size();
+    int past = cur.columns();
+    int total = past + 1;
+    ensureInputs(rows, rows * total);
+    Arrays.fill(mask, 0, rows * total, 0L);
+    for (int r = 0; r < rows; r++) {
+      SpanState s = batch.get(r);
+      ids[r] = s.pendingTokens.get(0);
+      positions[r] = s.pendingPositions.get(0);
+      Arrays.fill(mask, r * total + past - s.kvLength, r * total + total, 1L);
+    }
+    FloatBuffer logits = runner.forward(rows, 1, ids, positions, mask, cur, alt);
+    swapBlocks();
+    List<SpanState> fed = batch;
+    for (SpanState s : fed) {
+      s.kvLength++;
+      s.pendingTokens.removeFirst(1);
+      s.pendingPositions.removeFirst(1);
+    }
+    for (int r = 0; r < rows; r++) {
+      afterFeed(fed.get(r), logits, r * vocab);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- phase B
+
+  private void prefill() {
+    List<SpanState> rows = new ArrayList<>();
+    List<Integer> chunks = new ArrayList<>();
+    int budget = config.prefillTokensPerStep();
+    for (RequestState r : running) {
+      for (SpanState s : r.spans) {
+        if (!s.runnable() || s.pendingTokens.size() < 2 || rows.size() >= config.maxBatch()) {
+          continue;
+        }
+        if (budget <= 0 && !rows.isEmpty()) {
+          break;
+        }
+        int chunk = Math.min(s.pendingTokens.size(), Math.max(1, budget));
+        rows.add(s);
+        chunks.add(chunk);
+        budget -= chunk;
+      }
+    }
+    if (rows.isEmpty()) {
+      return;
+    }
+    int n = rows.size();
+    int pastColumns = rows.stream().mapToInt(s -> s.kvLength).max().orElse(0);
+    int seq = chunks.stream().mapToInt(Integer::intValue).max().orElse(1);
+    int total = pastColumns + seq;
+    prefillPast.reshape(n, pastColumns);
+    ensureInputs(n * seq, n * total);
+    Arrays.fill(mask, 0, n * total, 0L);
+    for (int i = 0; i < n; i++) {
+      SpanState s = rows.get(i);
+      int chunk = chunks.get(i);
+      int column = pastColumns - s.kvLength;
+      for (Run run : currentRuns(s)) {
+        KvBlock.copyColumns(run.block(), run.row(), run.start(), prefillPast, i, column, run.length());
+        column += run.length();
+      }
+      for (int j = 0; j < seq; j++) {
+        boolean real = j < chunk;
+        ids[i * seq + j] = real ? s.pendingTokens.get(j) : model.padTokenId();
+        positions[i * seq + j] = real ? s.pendingPositions.get(j) : 0;
+      }
+      Arrays.fill(mask, i * total + pastColumns - s.kvLength, i * total + pastColumns + chunk, 1L);
+    }
+    FloatBuffer logits = runner.forward(n, seq, ids, positions, mask, prefillPast, prefillPresent);
+    for (int i = 0; i < n; i++) {
+      SpanState s = rows.get(i);
+      int chunk = chunks.get(i);
+      s.row = -1;
+      s.runs = new ArrayList<>(List.of(new Run(prefillPresent, i, pastColumns - s.kvLength, s.kvLength + chunk)));
+      s.kvLength += chunk;
+      s.pendingTokens.removeFirst(chunk);
+      s.pendingPositions.removeFirst(chunk);
+    }
+    for (int i = 0; i < n; i++) {
+      SpanState s = rows.get(i);
+      if (s.pendingTokens.isEmpty() && s.runnable()) {
+        afterFeed(s, logits, (i * seq + chunks.get(i) - 1) * vocab);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- phase C
+
+  private void rebuild() {
+    List<SpanState> next = new ArrayList<>();
+    for (SpanState s : batch) {
+      if (s.inBatch() && s.runnable() && s.pendingTokens.size() == 1) {
+        next.add(s);
+      }
+    }
+    boolean changed = next.size() != batch.size();
+    for (RequestState r : running) {
+      for (SpanState s : r.spans) {
+        if (next.size() >= config.maxBatch()) {
+          break;
+        }
+        if (!s.inBatch() && s.runnable() && s.pendingTokens.size() == 1) {
+          next.add(s);
+          changed = true;
+        }
+      }
+    }
+    // whoever is left out must own its cache before the transient blocks are reused
+    for (RequestState r : running) {
+      for (SpanState s : r.spans) {
+        if (!next.contains(s) && (s.inBatch() || referencesTransient(s))) {
+          park(s);
+        }
+      }
+    }
+    if (changed) {
+      int columns = next.stream().mapToInt(s -> s.kvLength).max().orElse(0);
+      alt.reshape(next.size(), columns);
+      for (int i = 0; i < next.size(); i++) {
+        SpanState s = next.get(i);
+        int column = columns - s.kvLength;
+        for (Run run : currentRuns(s)) {
+          KvBlock.copyColumns(run.block(), run.row(), run.start(), alt, i, column, run.length());
+          column += run.length();
+        }
+      }
+      for (int i = 0; i < next.size(); i++) {
+        SpanState s = next.get(i);
+        s.row = i;
+        s.runs = new ArrayList<>();
+      }
+      swapBlocks();
+    }
+    batch = next;
+  }
+
+  private boolean referencesTransient(SpanState s) {
+    for (Run run : s.runs) {
+      KvBlock b = run.block();
+      if (b == cur || b == alt || b == prefillPast || b == prefillPresent) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Copies a span's cache (a finished fork: only its own columns) into a block of its own. */
+  private void park(SpanState s) {
+    boolean ownOnly = s.status == Status.DONE && s.parent != null;
+    int skip = ownOnly ? s.prefixLength : 0;
+    int length = s.kvLength - skip;
+    List<Run> source = slice(currentRuns(s), skip, length);
+    KvBlock block = runner.newKvBlock();
+    block.reshape(1, length);
+    int column = 0;
+    for (Run run : source) {
+      KvBlock.copyColumns(run.block(), run.row(), run.start(), block, 0, column, run.length());
+      column += run.length();
+    }
+    s.row = -1;
+    s.runs = new ArrayList<>(List.of(new Run(block, 0, 0, length)));
+    s.kvLength = length;
+    if (ownOnly) {
+      s.prefixLength = 0;
+    }
+  }
+
+  /** Where a span's cache is now. */
+  private List<Run> currentRuns(SpanState s) {
+    if (s.inBatch()) {
+      return List.of(new Run(cur, s.row, cur.columns() - s.kvLength, s.kvLength));
+    }
+    return s.runs;
+  }
+
+  /** Columns {@code [from, from + length)} of a list of runs. */
+  private static List<Run> slice(List<Run> runs, int from, int length) {
+    List<Run> out = new ArrayList<>();
+    int skip = from;
+    int left = length;
+    for (Run run : runs) {
+      if (left == 0) {
+        break;
+      }
+      if (skip >= run.length()) {
+        skip -= run.length();
+        continue;
+      }
+      int take = Math.min(run.length() - skip, left);
+      out.add(new Run(run.block(), run.row(), run.start() + skip, take));
+      left -= take;
+      skip = 0;
+    }
+    return out;
+  }
+
+  private void swapBlocks() {
+    KvBlock t = cur;
+    cur = alt;
+    alt = t;
+  }
+
+  private void release(SpanState s) {
+    s.row = -1;
+    s.runs = new ArrayList<>();
+    s.kvLength = 0;
+    s.prefixLength = 0;
+  }
+
+  private long kvTokensInUse() {
+    long n = 0;
+    for (RequestState r : running) {
+      for (SpanState s : r.spans) {
+        n += s.kvLength;
+      }
+    }
+    return n;
+  }
+
+  // ---------------------------------------------------------------------------------------------- interpreter
+
+  private SpanState newSpan(RequestState r, SpanId id, SpanState parent, PastaEvent.AsyncOpen opener) {
+    int[] forced = r.forced == null ? null : r.forced.getOrDefault(id.path(), new int[0]);
+    SpanState s = new SpanState(r, id, parent, opener, new PastaParser(limits), tokenizer.newDetokenizer(),
+        Sampler.streamFor(r.request.sampling().seed(), id), forced);
+    r.spans.add(s);
+    return s;
+  }
+
+  /** A span's pending input has all been fed; {@code offset} locates the logits of its last token. */
+  private void afterFeed(SpanState s, FloatBuffer logits, int offset) {
+    if (s.status == Status.FINISHING) {
+      spanEnded(s);
+      return;
+    }
+    StepObserver o = observer;
+    if (o != null) {
+      float[] copy = new float[vocab];
+      logits.get(offset, copy);
+      o.logits(s.request.id, s.id, s.decoded, copy);
+    }
+    int token;
+    if (s.forced != null) {
+      token = s.forcedNext < s.forced.length ? s.forced[s.forcedNext++] : model.eosTokenId();
+    } else {
+      token = sampler.sample(logits, offset, vocab, s.request.request.sampling(), s.random);
+    }
+    RequestState r = s.request;
+    s.decoded++;
+    r.decoded++;
+    if (s.syncArmed) {
+      // the first token after a sync: chosen from the sync's logits, fed once the forks are joined
+      s.syncArmed = false;
+      s.status = Status.WAIT_FORKS;
+      s.deferredToken = token;
+      detach(s);
+      tryJoin(s);
+      return;
+    }
+    interpret(s, token);
+  }
+
+  /** Acts on a chosen token: the text it completes, the tags in it, its budget. */
+  private void interpret(SpanState s, int token) {
+    RequestState r = s.request;
+    if (token == model.eosTokenId()) {
+      endDecoding(s, FinishReason.STOP);
+      return;
+    }
+    String piece = s.detokenizer.next(token);
+    List<PastaEvent> events = s.parser.feed(piece);
+    int position = s.nextPosition;
+    s.feed(token, position);
+    s.nextPosition = position + 1;
+    boolean closeFork = false;
+    boolean sync = false;
+    for (PastaEvent e : events) {
+      s.transcript.add(e.raw());
+      if (e instanceof PastaEvent.Text text && s.text != null) {
+        s.text.append(text.text());
+      } else if (e instanceof PastaEvent.Promise promise) {
+        if (canFork(s)) {
+          fork(s, promise, token, position);
+        } else {
+          // over a limit: the span writes the chunk itself, inline
+          PastaEvent.AsyncOpen opener = PastaEvent.AsyncOpen.of(promise.topic());
+          s.transcript.add(opener.raw());
+          s.inlineDepth++;
+          for (int t : tokenizer.encode(opener.raw())) {
+            s.feed(t, s.nextPosition++);
+          }
+        }
+      } else if (e instanceof PastaEvent.AsyncOpen) {
+        s.inlineDepth++;
+      } else if (e instanceof PastaEvent.AsyncClose) {
+        if (s.inlineDepth > 0) {
+          s.inlineDepth--;
+        } else if (s.parent != null) {
+          closeFork = true;
+          s.closedByModel = true;
+        }
+      } else if (e instanceof PastaEvent.Sync && !s.outstanding.isEmpty()) {
+        sync = true;
+      }
+    }
+    if (closeFork) {
+      s.status = Status.FINISHING;
+      return;
+    }
+    if (s.text != null && stopHit(s)) {
+      endDecoding(s, FinishReason.STOP);
+      return;
+    }
+    boolean spanBudget = s.decoded >= config.maxSpanTokens() || s.nextPosition >= model.maxPositions() - 1;
+    if (r.decoded >= r.request.sampling().maxTokens()) {
+      r.exhausted = true;
+      return;
+    }
+    if (spanBudget) {
+      endDecoding(s, FinishReason.LENGTH);
+      return;
+    }
+    if (sync) {
+      s.marks.add(new int[] {s.decoded, 1});
+      s.syncArmed = true;
+    }
+    if (r.request.mode() == Mode.SERIAL && !s.outstanding.isEmpty() && s.outstanding.stream()
+        .anyMatch(f -> f.status != Status.DONE)) {
+      s.status = Status.WAIT_CHILD;
+    }
+  }
+
+  private boolean canFork(SpanState s) {
+    return s.depth + 1 <= limits.maxDepth() && s.request.spans.size() < limits.maxSpans();
+  }
+
+  /** Starts a fork at a promise whose last token {@code token} the parent feeds at {@code position}. */
+  private void fork(SpanState parent, PastaEvent.Promise promise, int token, int position) {
+    PastaEvent.AsyncOpen opener = PastaEvent.AsyncOpen.of(promise.topic());
+    SpanState child = newSpan(parent.request, parent.id.child(++parent.forkCount), parent, opener);
+    child.runs = new ArrayList<>(currentRuns(parent));
+    child.kvLength = parent.kvLength;
+    child.prefixLength = parent.kvLength + 1;
+    child.feed(token, position);
+    int[] openerTokens = tokenizer.encode(opener.raw());
+    for (int i = 0; i < openerTokens.length; i++) {
+      child.feed(openerTokens[i], position + 1 + i);
+    }
+    child.nextPosition = position + 1 + openerTokens.length;
+    parent.nextPosition += config.reservation().reserve(promise.predictedTokens(), model.defaultReservedTokens(),
+        openerTokens.length, closerTokens.length, model.maxPositions());
+    parent.outstanding.add(child);
+    parent.children.add(child);
+    parent.transcript.add(child);
+    parent.marks.add(new int[] {parent.decoded, 0});
+  }
+
+  /** The span stops decoding (end of sequence, stop string, budget). A fork still feeds a closer. */
+  private void endDecoding(SpanState s, FinishReason reason) {
+    if (s.parent == null) {
+      if (reason == FinishReason.LENGTH) {
+        s.request.finishReason = FinishReason.LENGTH;
+      }
+      spanEnded(s);
+      return;
+    }
+    for (int t : closerTokens) {
+      s.feed(t, s.nextPosition++);
+    }
+    s.status = Status.FINISHING;
+  }
+
+  /** The span has written everything it will; done once its own forks are. */
+  private void spanEnded(SpanState s) {
+    flushText(s);
+    s.pendingTokens.clear();
+    s.pendingPositions.clear();
+    s.status = Status.ENDED;
+    if (s.parent == null) {
+      release(s);
+    }
+    tryJoin(s);
+  }
+
+  private void flushText(SpanState s) {
+    String rest = s.detokenizer.finish();
+    List<PastaEvent> events = new ArrayList<>(s.parser.feed(rest));
+    s.parser.finish(events::add);
+    for (PastaEvent e : events) {
+      s.transcript.add(e.raw());
+    }
+  }
+
+  private void detach(SpanState s) {
+    if (s.inBatch()) {
+      s.runs = new ArrayList<>(currentRuns(s));
+      s.row = -1;
+    }
+  }
+
+  /** Joins a span waiting at a sync (or at its end) once all its outstanding forks are done. */
+  private void tryJoin(SpanState s) {
+    for (SpanState f : s.outstanding) {
+      if (f.status != Status.DONE) {
+        return;
+      }
+    }
+    if (s.status == Status.WAIT_FORKS || (s.status == Status.ENDED && s.parent != null)) {
+      detach(s);
+      List<Run> runs = new ArrayList<>(currentRuns(s));
+      int next = s.nextPosition;
+      for (SpanState f : s.outstanding) {
+        int own = f.kvLength - f.prefixLength;
+        runs.addAll(slice(currentRuns(f), f.prefixLength, own));
+        s.kvLength += own;
+        next = Math.max(next, f.nextPosition);
+        release(f);
+      }
+      s.runs = runs;
+      s.outstanding.clear();
+      if (s.status == Status.WAIT_FORKS) {
+        s.nextPosition = next;
+        s.status = Status.ACTIVE;
+        interpret(s, s.deferredToken);
+        return;
+      }
+    }
+    if (s.status == Status.ENDED) {
+      s.outstanding.forEach(this::release);
+      s.outstanding.clear();
+      spanDone(s);
+    }
+  }
+
+  private void spanDone(SpanState s) {
+    s.status = Status.DONE;
+    SpanState p = s.parent;
+    if (p == null) {
+      return;
+    }
+    if (p.status == Status.WAIT_CHILD && p.outstanding.stream().allMatch(f -> f.status == Status.DONE)) {
+      p.status = Status.ACTIVE;
+    } else if (p.status == Status.WAIT_FORKS || p.status == Status.ENDED) {
+      tryJoin(p);
+    }
+  }
+
+  private boolean stopHit(SpanState main) {
+    for (String stop : main.request.request.sampling().stop()) {
+      int from = Math.max(0, main.text.length() - 64 - stop.length());
+      if (main.text.indexOf(stop, from) >= 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------------------------------------- results
+
+  private void finishRequests() {
+    for (RequestState r : running) {
+      if (r.exhausted && !r.done) {
+        for (SpanState s : r.spans) {
+          if (s.status != Status.DONE) {
+            flushText(s);
+            s.status = Status.DONE;
+          }
+          release(s);
+        }
+        r.finishReason = FinishReason.LENGTH;
+        r.done = true;
+      }
+      if (!r.done && r.main.status == Status.DONE) {
+        r.done = true;
+      }
+      if (r.done) {
+        for (SpanState s : r.spans) {
+          release(s);
+        }
+        r.future.complete(result(r, r.finishReason, ""));
+      }
+    }
+    running.removeIf(r -> r.done);
+  }
+
+  private GenerationResult result(RequestState r, FinishReason reason, String error) {
+    String annotated = r.main == null ? "" : render(r.main);
+    String text = Program.fromTranscript(annotated, limits).assembledText();
+    for (String stop : r.request.sampling().stop()) {
+      int at = text.indexOf(stop);
+      if (at >= 0) {
+        text = text.substring(0, at);
+      }
+    }
+    long total = r.spans.stream().mapToLong(s -> s.decoded).sum();
+    long critical = r.main == null ? 0 : finishTime(r.main, 0);
+    double wallMs = (System.nanoTime() - r.submittedNanos) / 1e6;
+    GenerationStats stats = new GenerationStats(r.promptTokens.length, Math.max(0, r.spans.size() - 1), total,
+        critical, critical == 0 ? 1.0 : (double) total / critical, r.admittedStep < 0 ? 0 : steps - r.admittedStep,
+        wallMs);
+    return new GenerationResult(r.id, text, annotated, reason, error, stats);
+  }
+
+  private static String render(SpanState s) {
+    StringBuilder sb = new StringBuilder();
+    for (Object o : s.transcript) {
+      if (o instanceof SpanState child) {
+        sb.append(child.opener.raw()).append(render(child));
+        if (!child.closedByModel) {
+          sb.append(PastaEvent.AsyncClose.CANONICAL);
+        }
+      } else {
+        sb.append((String) o);
+      }
+    }
+    return sb.toString();
+  }
+
+  /** Decode steps from {@code start} until the span and its forks are done, one token per step per span. */
+  private static long finishTime(SpanState s, long start) {
+    long t = start;
+    int done = 0;
+    int child = 0;
+    List<Long> outstanding = new ArrayList<>();
+    for (int[] mark : s.marks) {
+      t += mark[0] - done;
+      done = mark[0];
+      if (mark[1] == 0) {
+        outstanding.add(finishTime(s.children.get(child++), t));
+      } else {
+        for (long f : outstanding) {
+          t = Math.max(t, f);
+        }
+        outstanding.clear();
+      }
+    }
+    t += s.decoded - done;
+    for (long f : outstanding) {
+      t = Math.max(t, f);
+    }
+    return t;
+  }
+
+  /** Replay: the tokens each span of a flat transcript's program will be forced to decode. */
+  private Map<String, int[]> forcedTokens(String transcript) {
+    Program program = Program.fromTranscript(transcript, limits);
+    Map<String, int[]> forced = new HashMap<>();
+    for (Span span : program.spans()) {
+      int[] own = tokenizer.encode(span.ownOutput());
+      if (span.id().isMain()) {
+        own = Arrays.copyOf(own, own.length + 1);
+        own[own.length - 1] = model.eosTokenId();
+      }
+      forced.put(span.id().path(), own);
+    }
+    return forced;
+  }
+
+  private void ensureInputs(int tokens, int maskLength) {
+    if (ids.length < tokens) {
+      ids = new long[Math.max(tokens, ids.length * 2)];
+      positions = new long[ids.length];
+    }
+    if (mask.length < maskLength) {
+      mask = new long[Math.max(maskLength, mask.length * 2)];
+    }
+  }
+
+  /** The load of an engine at one moment. */
+  public record EngineLoad(int queued, int running, int activeSpans, long kvTokens, int batchRows) {
+  }
+}

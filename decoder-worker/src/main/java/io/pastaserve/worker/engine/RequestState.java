@@ -1,0 +1,37 @@
+package io.pastaserve.worker.engine;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/** A running request: its spans, budget and outcome. Owned by the scheduler thread. */
+final class RequestState {
+
+  final String id;
+  final GenerationRequest request;
+  final CompletableFuture<GenerationResult> future;
+  final long submittedNanos;
+  final int[] promptTokens;
+  /** Forced tokens per span id path (replay), or null. */
+  final Map<String, int[]> forced;
+  final List<SpanState> spans = new ArrayList<>();
+  SpanState main;
+  long admittedStep = -1;
+  long decoded;
+  FinishReason finishReason = FinishReason.STOP;
+  /** The request's token budget ran out: every span stops. */
+  boolean exhausted;
+  boolean cancelled;
+  boolean done;
+
+  RequestState(GenerationRequest request, CompletableFuture<GenerationResult> future, int[] promptTokens,
+      Map<String, int[]> forced) {
+    this.id = request.id();
+    this.request = request;
+    this.future = future;
+    this.submittedNanos = System.nanoTime();
+    this.promptTokens = promptTokens;
+    this.forced = forced;
+  }
+}

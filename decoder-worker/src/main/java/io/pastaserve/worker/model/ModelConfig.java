@@ -1,0 +1,114 @@
+package io.pastaserve.worker.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/**
+ * What the engine needs to know of a model, read from its {@code config.json} (Hugging Face names).
+ *
+ * @param layers transformer layers ({@code num_hidden_layers})
+ * @param heads attention heads ({@code num_attention_heads})
+ * @param kvHeads key/value heads ({@code num_key_value_heads}; defaults to {@code heads})
+ * @param headDim size of one head ({@code head_dim}; defaults to {@code hidden_size / heads})
+ * @param vocabSize logits per position ({@code vocab_size})
+ * @param maxPositions largest position id plus one ({@code max_position_embeddings})
+ * @param eosTokenId end of sequence ({@code eos_token_id}; the first one when a list)
+ * @param padTokenId padding ({@code pad_token_id}; defaults to {@code eosTokenId})
+ * @param chatTemplate prompt template with a {@code {prompt}} placeholder ({@code chat_template}; not Jinja)
+ * @param defaultReservedTokens positions a promise without {@code tokens} reserves for its chunk
+ *     ({@code pasta.default_reserved_tokens}; default 48)
+ */
+public record ModelConfig(
+    int layers, int heads, int kvHeads, int headDim, int vocabSize, int maxPositions, int eosTokenId,
+    int padTokenId, String chatTemplate, int defaultReservedTokens) {
+
+  public static final int DEFAULT_RESERVED_TOKENS = 48;
+
+  public ModelConfig {
+    require(layers > 0, "num_hidden_layers must be positive");
+    require(heads > 0 && kvHeads > 0 && heads % kvHeads == 0,
+        "num_attention_heads must be a positive multiple of num_key_value_heads");
+    require(headDim > 0, "head_dim must be positive");
+    require(vocabSize > 0, "vocab_size must be positive");
+    require(maxPositions > 0, "max_position_embeddings must be positive");
+    require(eosTokenId >= 0 && eosTokenId < vocabSize, "eos_token_id must be a token id");
+    require(padTokenId >= 0 && padTokenId < vocabSize, "pad_token_id must be a token id");
+    require(chatTemplate != null && chatTemplate.contains("{prompt}"), "chat_template must contain {prompt}");
+    require(defaultReservedTokens >= 0, "pasta.default_reserved_tokens must not be negative");
+  }
+
+  /** Reads {@code dir/config.json}. */
+  public static ModelConfig load(Path dir) {
+    Path file = dir.resolve("config.json");
+    JsonNode root;
+    try {
+      root = new ObjectMapper().readTree(Files.readString(file));
+    } catch (NoSuchFileException e) {
+      throw new ModelContractException("model directory " + dir + " has no config.json");
+    } catch (IOException e) {
+      throw new ModelContractException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+    if (root == null || !root.isObject()) {
+      throw new ModelContractException(file + " is not a JSON object");
+    }
+    try {
+      int heads = required(root, "num_attention_heads");
+      int headDim = root.has("head_dim") && !root.get("head_dim").isNull()
+          ? root.get("head_dim").asInt()
+          : required(root, "hidden_size") / heads;
+      int eos = firstId(root.get("eos_token_id"), "eos_token_id");
+      JsonNode pad = root.get("pad_token_id");
+      return new ModelConfig(
+          required(root, "num_hidden_layers"),
+          heads,
+          root.has("num_key_value_heads") ? root.get("num_key_value_heads").asInt() : heads,
+          headDim,
+          required(root, "vocab_size"),
+          required(root, "max_position_embeddings"),
+          eos,
+          pad == null || pad.isNull() ? eos : firstId(pad, "pad_token_id"),
+          root.path("chat_template").isTextual() ? root.get("chat_template").asText() : "{prompt}",
+          root.path("pasta").path("default_reserved_tokens").asInt(DEFAULT_RESERVED_TOKENS));
+    } catch (IllegalArgumentException e) {
+      throw new ModelContractException(file + ": " + e.getMessage());
+    }
+  }
+
+  /** The prompt as the model expects it. */
+  public String applyChatTemplate(String prompt) {
+    return chatTemplate.replace("{prompt}", prompt);
+  }
+
+  /** Bytes of key and value cache for one token across all layers. */
+  public long kvBytesPerToken() {
+    return 2L * layers * kvHeads * headDim * Float.BYTES;
+  }
+
+  private static int required(JsonNode root, String name) {
+    JsonNode node = root.get(name);
+    if (node == null || !node.isInt()) {
+      throw new IllegalArgumentException("needs an integer " + name);
+    }
+    return node.asInt();
+  }
+
+  private static int firstId(JsonNode node, String name) {
+    if (node != null && node.isArray() && node.size() > 0 && node.get(0).isInt()) {
+      return node.get(0).asInt();
+    }
+    if (node == null || !node.isInt()) {
+      throw new IllegalArgumentException("needs an integer " + name);
+    }
+    return node.asInt();
+  }
+
+  private static void require(boolean ok, String message) {
+    if (!ok) {
+      throw new IllegalArgumentException(message);
+    }
+  }
+}
