@@ -1,0 +1,130 @@
+package io.pastaserve.worker.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pastaserve.common.lang.PastaEvent;
+import io.pastaserve.common.lang.PastaLimits;
+import io.pastaserve.worker.model.ExecutionProvider;
+import io.pastaserve.worker.model.ModelRunner;
+import io.pastaserve.worker.sampling.SamplingParams;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The batched engine against the unbatched reference, on random programs replayed on a random-weights model. */
+class ForkJoinReferenceTest {
+
+  static ModelRunner runner;
+
+  @BeforeAll
+  static void open() {
+    runner = ModelRunner.open(Path.of("src/test/resources/models/tiny-random"), ExecutionProvider.CPU, 1);
+  }
+
+  @AfterAll
+  static void close() {
+    runner.close();
+  }
+
+  static String randomProgram(Random random) {
+    String alphabet = "abcdefgh ijk.,\n";
+    StringBuilder sb = new StringBuilder();
+    int forks = random.nextInt(5);
+    int outstanding = 0;
+    sb.append(text(random, alphabet, 1 + random.nextInt(12)));
+    for (int f = 0; f < forks; f++) {
+      String topic = "t" + f;
+      OptionalInt tokens = random.nextBoolean() ? OptionalInt.of(random.nextInt(40)) : OptionalInt.empty();
+      sb.append(PastaEvent.Promise.of(topic, tokens).raw()).append(PastaEvent.AsyncOpen.of(topic).raw())
+          .append(text(random, alphabet, 1 + random.nextInt(25))).append(PastaEvent.AsyncClose.CANONICAL);
+      outstanding++;
+      sb.append(text(random, alphabet, random.nextInt(6)));
+      if (random.nextInt(3) == 0) {
+        sb.append(PastaEvent.Sync.CANONICAL);
+        outstanding = 0;
+        sb.append(text(random, alphabet, random.nextInt(8)));
+      }
+    }
+    if (outstanding > 0 && random.nextBoolean()) {
+      sb.append(PastaEvent.Sync.CANONICAL);
+    }
+    sb.append(text(random, alphabet, random.nextInt(10)));
+    return sb.toString();
+  }
+
+  private static String text(Random random, String alphabet, int n) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < n; i++) {
+      sb.append(alphabet.charAt(random.nextInt(alphabet.length())));
+    }
+    return sb.toString();
+  }
+
+  @Test
+  void batchedEngine_givesTheReferenceLogits_atEveryStep_forConcurrentRandomPrograms() {
+    Random random = new Random(42);
+    int programs = 12;
+    List<String> transcripts = new ArrayList<>();
+    for (int i = 0; i < programs; i++) {
+      transcripts.add(randomProgram(random));
+    }
+    Map<String, float[]> engineLogits = new ConcurrentHashMap<>();
+    EngineConfig config = EngineConfig.defaults().withMaxBatch(6);
+    try (Engine engine = new Engine(runner, config)) {
+      engine.observe((request, span, index, logits) -> engineLogits.put(request + ":" + span + "/" + index, logits));
+      List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+      for (int i = 0; i < programs; i++) {
+        futures.add(engine.submit(new GenerationRequest("p" + i, "prompt " + i, SamplingParams.greedy(2000),
+            Mode.ASYNC, Optional.of(transcripts.get(i)))));
+      }
+      for (int i = 0; i < programs; i++) {
+        GenerationResult result = futures.get(i).join();
+        assertThat(result.annotated()).as("program %d", i).isEqualTo(transcripts.get(i));
+      }
+    }
+    int compared = 0;
+    for (int i = 0; i < programs; i++) {
+      ReferenceExecutor reference = new ReferenceExecutor(runner, PastaLimits.defaults(),
+          ReservationPolicy.PREDICTED);
+      reference.run("prompt " + i, transcripts.get(i));
+      for (Map.Entry<String, float[]> e : reference.logits.entrySet()) {
+        float[] batched = engineLogits.get("p" + i + ":" + e.getKey());
+        assertThat(batched).as("engine logits for p%d:%s", i, e.getKey()).isNotNull();
+        float maxDiff = 0;
+        for (int k = 0; k < batched.length; k++) {
+          maxDiff = Math.max(maxDiff, Math.abs(batched[k] - e.getValue()[k]));
+        }
+        assertThat(maxDiff).as("max |logit difference| at p%d:%s", i, e.getKey()).isLessThanOrEqualTo(1e-4f);
+        compared++;
+      }
+      String prefix = "p" + i + ":";
+      long engineSteps = engineLogits.keySet().stream().filter(k -> k.startsWith(prefix)).count();
+      assertThat(reference.logits).hasSize((int) engineSteps);
+    }
+    assertThat(compared).isGreaterThan(500);
+  }
+
+  @Test
+  void serialAndAsync_giveIdenticalText_onRandomPrograms_greedyAndSeeded() {
+    Random random = new Random(7);
+    try (Engine engine = new Engine(runner, EngineConfig.defaults().withMaxBatch(4))) {
+      for (int i = 0; i < 8; i++) {
+        String transcript = randomProgram(random);
+        for (Mode mode : Mode.values()) {
+          GenerationResult r = engine.generate(new GenerationRequest("r" + i + mode, "q" + i,
+              SamplingParams.greedy(2000), mode, Optional.of(transcript)));
+          assertThat(r.annotated()).isEqualTo(transcript);
+        }
+      }
+    }
+  }
+}
