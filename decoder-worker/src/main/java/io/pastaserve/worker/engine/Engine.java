@@ -60,6 +60,8 @@ public final class Engine implements AutoCloseable {
   private final Thread loop;
   private volatile boolean closed;
   private volatile StepObserver observer;
+  /** Resumed requests feed their known tokens in prefill chunks (off: one per step, as first decoded). */
+  private volatile boolean fastForward = true;
 
   private final Deque<RequestState> waiting = new ArrayDeque<>();
   private final List<RequestState> running = new ArrayList<>();
@@ -99,6 +101,11 @@ public final class Engine implements AutoCloseable {
     return config;
   }
 
+  /** Tests: feed a resumed request's known tokens one per step instead of in chunks. */
+  void fastForward(boolean on) {
+    this.fastForward = on;
+  }
+
   /** Sees every span's logits from now on (tests, diagnostics); null to stop. */
   public void observe(StepObserver newObserver) {
     this.observer = newObserver;
@@ -120,8 +127,21 @@ public final class Engine implements AutoCloseable {
           + " tokens; this model's context holds " + model.maxPositions()));
       return future;
     }
-    Map<String, int[]> forced = request.replay().map(this::forcedTokens).orElse(null);
-    RequestState state = new RequestState(request, future, prompt, forced);
+    Map<String, int[]> forced = null;
+    boolean resume = false;
+    if (request.forcing().isPresent()) {
+      Forcing forcing = request.forcing().get();
+      if (forcing instanceof Forcing.Replay replay) {
+        forced = forcedTokens(replay.transcript());
+      } else if (forcing instanceof Forcing.Resume r) {
+        forced = new HashMap<>();
+        for (Map.Entry<String, List<Integer>> e : r.tokensBySpan().entrySet()) {
+          forced.put(e.getKey(), e.getValue().stream().mapToInt(Integer::intValue).toArray());
+        }
+        resume = true;
+      }
+    }
+    RequestState state = new RequestState(request, future, prompt, forced, resume);
     inbox.add(() -> waiting.add(state));
     return future;
   }
@@ -496,8 +516,10 @@ public final class Engine implements AutoCloseable {
       o.logits(s.request.id, s.id, s.decoded, copy);
     }
     int token;
-    if (s.forced != null) {
-      token = s.forcedNext < s.forced.length ? s.forced[s.forcedNext++] : model.eosTokenId();
+    if (s.forced != null && s.forcedNext < s.forced.length) {
+      token = s.forced[s.forcedNext++];
+    } else if (s.forced != null && !s.request.sampleAfterForced) {
+      token = model.eosTokenId();
     } else {
       token = sampler.sample(logits, offset, vocab, s.request.request.sampling(), s.random);
     }
@@ -514,6 +536,26 @@ public final class Engine implements AutoCloseable {
       return;
     }
     interpret(s, token);
+    fastForward(s);
+  }
+
+  /**
+   * Known tokens of a resumed request need no logits in between: they are interpreted at once and fed together as one
+   * prefill chunk, up to the next point where the program needs the model (a fork, a sync, an end).
+   */
+  private void fastForward(SpanState s) {
+    int limit = config.prefillTokensPerStep();
+    while (fastForward && s.request.sampleAfterForced && s.forcedNext < s.forced.length && s.status == Status.ACTIVE
+        && !s.syncArmed && s.pendingTokens.size() < limit && !s.request.exhausted) {
+      int forksBefore = s.children.size();
+      int token = s.forced[s.forcedNext++];
+      s.decoded++;
+      s.request.decoded++;
+      interpret(s, token);
+      if (s.children.size() != forksBefore || token == model.eosTokenId()) {
+        return;
+      }
+    }
   }
 
   /** Acts on a chosen token: the text it completes, the tags in it, its budget. */
@@ -536,7 +578,7 @@ public final class Engine implements AutoCloseable {
         s.text.append(text.text());
       } else if (e instanceof PastaEvent.Promise promise) {
         if (canFork(s)) {
-          fork(s, promise, token, position);
+          fork(s, promise, position);
         } else {
           // over a limit: the span writes the chunk itself, inline
           PastaEvent.AsyncOpen opener = PastaEvent.AsyncOpen.of(promise.topic());
@@ -590,14 +632,18 @@ public final class Engine implements AutoCloseable {
     return s.depth + 1 <= limits.maxDepth() && s.request.spans.size() < limits.maxSpans();
   }
 
-  /** Starts a fork at a promise whose last token {@code token} the parent feeds at {@code position}. */
-  private void fork(SpanState parent, PastaEvent.Promise promise, int token, int position) {
+  /** Starts a fork at a promise whose last token the parent feeds at {@code position}. */
+  private void fork(SpanState parent, PastaEvent.Promise promise, int position) {
     PastaEvent.AsyncOpen opener = PastaEvent.AsyncOpen.of(promise.topic());
     SpanState child = newSpan(parent.request, parent.id.child(++parent.forkCount), parent, opener);
     child.runs = new ArrayList<>(currentRuns(parent));
     child.kvLength = parent.kvLength;
-    child.prefixLength = parent.kvLength + 1;
-    child.feed(token, position);
+    // the parent's tokens not yet fed (the promise's last one at least) are fed by the fork too: same context,
+    // same positions, so the same cache; they are not the fork's own
+    for (int i = 0; i < parent.pendingTokens.size(); i++) {
+      child.feed(parent.pendingTokens.get(i), parent.pendingPositions.get(i));
+    }
+    child.prefixLength = parent.kvLength + parent.pendingTokens.size();
     int[] openerTokens = tokenizer.encode(opener.raw());
     for (int i = 0; i < openerTokens.length; i++) {
       child.feed(openerTokens[i], position + 1 + i);

@@ -11,21 +11,26 @@ import java.util.Optional;
  * @param prompt the user's prompt; the model's chat template is applied to it
  * @param sampling how to choose tokens, and the budget
  * @param mode async or serial execution of forks
- * @param replay a flat transcript to force: the model runs for real but each next token is taken from the
- *     transcript (benchmarks); empty for normal generation
+ * @param forcing tokens to decode instead of choosing them (replay, resume); empty for normal generation
  */
 public record GenerationRequest(String id, String prompt, SamplingParams sampling, Mode mode,
-    Optional<String> replay) {
+    Optional<Forcing> forcing) {
 
   public GenerationRequest {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(prompt, "prompt");
     Objects.requireNonNull(sampling, "sampling");
     Objects.requireNonNull(mode, "mode");
-    Objects.requireNonNull(replay, "replay");
+    Objects.requireNonNull(forcing, "forcing");
   }
 
   public static GenerationRequest of(String id, String prompt, SamplingParams sampling, Mode mode) {
     return new GenerationRequest(id, prompt, sampling, mode, Optional.empty());
+  }
+
+  /** Replays a flat transcript: see {@link Forcing.Replay}. */
+  public static GenerationRequest replay(String id, String prompt, String transcript, Mode mode) {
+    return new GenerationRequest(id, prompt, SamplingParams.greedy(1 << 20), mode,
+        Optional.of(new Forcing.Replay(transcript)));
   }
 }

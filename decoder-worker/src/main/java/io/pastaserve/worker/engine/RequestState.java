@@ -13,8 +13,10 @@ final class RequestState {
   final CompletableFuture<GenerationResult> future;
   final long submittedNanos;
   final int[] promptTokens;
-  /** Forced tokens per span id path (replay), or null. */
+  /** Forced tokens per span id path (replay, resume), or null. */
   final Map<String, int[]> forced;
+  /** After its forced tokens a span chooses (resume) rather than ends (replay). */
+  final boolean sampleAfterForced;
   final List<SpanState> spans = new ArrayList<>();
   SpanState main;
   long admittedStep = -1;
@@ -26,12 +28,13 @@ final class RequestState {
   boolean done;
 
   RequestState(GenerationRequest request, CompletableFuture<GenerationResult> future, int[] promptTokens,
-      Map<String, int[]> forced) {
+      Map<String, int[]> forced, boolean sampleAfterForced) {
     this.id = request.id();
     this.request = request;
     this.future = future;
     this.submittedNanos = System.nanoTime();
     this.promptTokens = promptTokens;
     this.forced = forced;
+    this.sampleAfterForced = sampleAfterForced;
   }
 }

@@ -34,9 +34,9 @@ class EngineSmokeTest {
   @Test
   void replay_async_equalsSerial_andAssemblesTheTranscript() {
     GenerationResult async = engine.generate(new GenerationRequest("a", "give tips", SamplingParams.greedy(500),
-        Mode.ASYNC, Optional.of(TRANSCRIPT)));
+        Mode.ASYNC, Optional.of(new Forcing.Replay(TRANSCRIPT))));
     GenerationResult serial = engine.generate(new GenerationRequest("s", "give tips", SamplingParams.greedy(500),
-        Mode.SERIAL, Optional.of(TRANSCRIPT)));
+        Mode.SERIAL, Optional.of(new Forcing.Replay(TRANSCRIPT))));
     assertThat(async.finishReason()).isEqualTo(FinishReason.STOP);
     assertThat(async.annotated()).isEqualTo(TRANSCRIPT);
     assertThat(async.text()).isEqualTo("Tips:\n1. Sleep well.\n2. Drink water.\nDone.");

@@ -84,7 +84,7 @@ class ForkJoinReferenceTest {
       List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
       for (int i = 0; i < programs; i++) {
         futures.add(engine.submit(new GenerationRequest("p" + i, "prompt " + i, SamplingParams.greedy(2000),
-            Mode.ASYNC, Optional.of(transcripts.get(i)))));
+            Mode.ASYNC, Optional.of(new Forcing.Replay(transcripts.get(i))))));
       }
       for (int i = 0; i < programs; i++) {
         GenerationResult result = futures.get(i).join();
@@ -121,9 +121,61 @@ class ForkJoinReferenceTest {
         String transcript = randomProgram(random);
         for (Mode mode : Mode.values()) {
           GenerationResult r = engine.generate(new GenerationRequest("r" + i + mode, "q" + i,
-              SamplingParams.greedy(2000), mode, Optional.of(transcript)));
+              SamplingParams.greedy(2000), mode, Optional.of(new Forcing.Replay(transcript))));
           assertThat(r.annotated()).isEqualTo(transcript);
         }
+      }
+    }
+  }
+
+  /** Each span's tokens in a flat transcript, as the engine forces them, cut to the first {@code share}. */
+  static Map<String, List<Integer>> firstTokens(String transcript, double share) {
+    Map<String, List<Integer>> out = new java.util.HashMap<>();
+    io.pastaserve.common.lang.Program program = io.pastaserve.common.lang.Program.fromTranscript(transcript,
+        PastaLimits.defaults());
+    for (io.pastaserve.common.lang.Span span : program.spans()) {
+      int[] ids = runner.tokenizer().encode(span.ownOutput());
+      List<Integer> list = new ArrayList<>();
+      for (int k = 0; k < (int) (ids.length * share); k++) {
+        list.add(ids[k]);
+      }
+      out.put(span.id().path(), list);
+    }
+    return out;
+  }
+
+  @Test
+  void cacheRebuiltFromTokenIds_givesTheSameLogits_andTheSameContinuation() {
+    Random random = new Random(99);
+    for (int i = 0; i < 6; i++) {
+      String transcript = randomProgram(random);
+      Map<String, List<Integer>> known = firstTokens(transcript, 0.7);
+      Map<String, float[]> stepwise = new ConcurrentHashMap<>();
+      Map<String, float[]> rebuilt = new ConcurrentHashMap<>();
+      GenerationResult original;
+      GenerationResult resumed;
+      SamplingParams sampling = new SamplingParams(0.8, 0.95, 0, 5, 300, List.of());
+      try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
+        engine.fastForward(false);
+        engine.observe((request, span, index, logits) -> stepwise.put(span + "/" + index, logits));
+        original = engine.generate(new GenerationRequest("o" + i, "q", sampling, Mode.ASYNC,
+            Optional.of(new Forcing.Resume(known))));
+      }
+      try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
+        engine.observe((request, span, index, logits) -> rebuilt.put(span + "/" + index, logits));
+        resumed = engine.generate(new GenerationRequest("r" + i, "q", sampling, Mode.ASYNC,
+            Optional.of(new Forcing.Resume(known))));
+      }
+      assertThat(resumed.annotated()).as("program %d", i).isEqualTo(original.annotated());
+      assertThat(rebuilt.size()).isLessThan(stepwise.size());
+      for (Map.Entry<String, float[]> e : rebuilt.entrySet()) {
+        float[] step = stepwise.get(e.getKey());
+        assertThat(step).as(e.getKey()).isNotNull();
+        float maxDiff = 0;
+        for (int k = 0; k < step.length; k++) {
+          maxDiff = Math.max(maxDiff, Math.abs(step[k] - e.getValue()[k]));
+        }
+        assertThat(maxDiff).as("program %d at %s", i, e.getKey()).isLessThanOrEqualTo(1e-4f);
       }
     }
   }
