@@ -19,8 +19,16 @@ public final class PastaCli {
       usage: pasta COMMAND [ARGS]
         lang assemble FILE|-   print the assembled text of a flat PASTA-LANG transcript
         lang plan FILE|-       print the span tree and plan statistics as JSON
+        generate --prompt TEXT [--mode async|serial] [--max-tokens N] [--temperature T] [--top-p P]
+                 [--top-k K] [--seed S] [--json]
+                               one answer from the in-process engine
+        bench --prompts FILE [--replay] [--repeat N] [--warmup N] [--max-tokens N] [--json]
+                               serial vs async on every prompt, side by side
         up                     run the suite locally (bin/pasta script)
-      lang options: --max-spans N  --max-depth N  --max-topic-length N""";
+        test                   run every test (bin/pasta script)
+      lang options: --max-spans N  --max-depth N  --max-topic-length N
+      model options (generate, bench): --model DIR (default: the bundled models/pasta-tiny)
+                    --provider cpu|cuda|auto  --threads N (ONNX Runtime intra-op threads; 0: its default)""";
 
   private final InputStream in;
   private final PrintStream out;
@@ -54,6 +62,8 @@ public final class PastaCli {
       List<String> rest = Arrays.asList(args).subList(1, args.length);
       switch (args[0]) {
         case "lang" -> new LangCommand(in, out).run(rest);
+        case "generate" -> new GenerateCommand(out).run(rest);
+        case "bench" -> new BenchCommand(out).run(rest);
         default -> throw new UsageException("unknown command '" + args[0] + "'; try 'pasta --help'");
       }
       return 0;

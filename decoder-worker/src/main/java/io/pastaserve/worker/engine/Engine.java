@@ -71,6 +71,11 @@ public final class Engine implements AutoCloseable {
   private final KvBlock prefillPast;
   private final KvBlock prefillPresent;
   private long steps;
+  private volatile boolean profiling;
+  private final List<StepProfile> profile = new ArrayList<>();
+  private int stepForks;
+  private int stepJoins;
+  private int stepAdmissions;
   private long[] ids = new long[64];
   private long[] positions = new long[64];
   private long[] mask = new long[1024];
@@ -225,12 +230,61 @@ public final class Engine implements AutoCloseable {
 
   private void step() {
     steps++;
+    stepForks = 0;
+    stepJoins = 0;
+    stepAdmissions = 0;
     dropCancelled();
     admit();
+    int rows = batch.size();
+    long t0 = System.nanoTime();
     decode();
-    prefill();
+    long t1 = System.nanoTime();
+    int prefillRows = prefill();
+    long t2 = System.nanoTime();
     finishRequests();
-    rebuild();
+    boolean rebuilt = rebuild();
+    long t3 = System.nanoTime();
+    if (profiling) {
+      synchronized (profile) {
+        profile.add(new StepProfile(rows, t1 - t0, prefillRows, t2 - t1, rebuilt, t3 - t2, stepForks, stepJoins,
+            stepAdmissions));
+      }
+    }
+  }
+
+  /** Starts or stops recording a {@link StepProfile} per step (benchmarks). */
+  public void profile(boolean on) {
+    profiling = on;
+  }
+
+  /** The steps recorded since the last call. Thread-safe. */
+  public List<StepProfile> drainProfile() {
+    synchronized (profile) {
+      List<StepProfile> out = List.copyOf(profile);
+      profile.clear();
+      return out;
+    }
+  }
+
+  /**
+   * What one step did and how long each phase took.
+   *
+   * @param decodeRows rows in the decode pass (0: none ran)
+   * @param decodeNanos time of the decode pass, sampling and interpretation included
+   * @param prefillRows rows in the prefill pass (0: none ran)
+   * @param prefillNanos time of the prefill pass
+   * @param rebuilt whether the batch was rebuilt
+   * @param rebuildNanos time of parking and rebuilding
+   * @param forks spans forked in this step
+   * @param joins joins in this step
+   * @param admissions requests admitted in this step
+   */
+  public record StepProfile(int decodeRows, long decodeNanos, int prefillRows, long prefillNanos, boolean rebuilt,
+      long rebuildNanos, int forks, int joins, int admissions) {
+
+    public long totalNanos() {
+      return decodeNanos + prefillNanos + rebuildNanos;
+    }
   }
 
   private void dropCancelled() {
@@ -256,6 +310,7 @@ public final class Engine implements AutoCloseable {
         return;
       }
       waiting.poll();
+      stepAdmissions++;
       r.admittedStep = steps;
       SpanState main = newSpan(r, SpanId.MAIN, null, null);
       for (int i = 0; i < r.promptTokens.length; i++) {
@@ -299,7 +354,7 @@ public final class Engine implements AutoCloseable {
 
   // ---------------------------------------------------------------------------------------------- phase B
 
-  private void prefill() {
+  private int prefill() {
     List<SpanState> rows = new ArrayList<>();
     List<Integer> chunks = new ArrayList<>();
     int budget = config.prefillTokensPerStep();
@@ -318,7 +373,7 @@ public final class Engine implements AutoCloseable {
       }
     }
     if (rows.isEmpty()) {
-      return;
+      return 0;
     }
     int n = rows.size();
     int pastColumns = rows.stream().mapToInt(s -> s.kvLength).max().orElse(0);
@@ -358,11 +413,12 @@ public final class Engine implements AutoCloseable {
         afterFeed(s, logits, (i * seq + chunks.get(i) - 1) * vocab);
       }
     }
+    return n;
   }
 
   // ---------------------------------------------------------------------------------------------- phase C
 
-  private void rebuild() {
+  private boolean rebuild() {
     List<SpanState> next = new ArrayList<>();
     for (SpanState s : batch) {
       if (s.inBatch() && s.runnable() && s.pendingTokens.size() == 1) {
@@ -408,6 +464,7 @@ public final class Engine implements AutoCloseable {
       swapBlocks();
     }
     batch = next;
+    return changed;
   }
 
   private boolean referencesTransient(SpanState s) {
@@ -651,6 +708,7 @@ public final class Engine implements AutoCloseable {
     child.nextPosition = position + 1 + openerTokens.length;
     parent.nextPosition += config.reservation().reserve(promise.predictedTokens(), model.defaultReservedTokens(),
         openerTokens.length, closerTokens.length, model.maxPositions());
+    stepForks++;
     parent.outstanding.add(child);
     parent.children.add(child);
     parent.transcript.add(child);
@@ -720,6 +778,7 @@ public final class Engine implements AutoCloseable {
       }
       s.runs = runs;
       s.outstanding.clear();
+      stepJoins++;
       if (s.status == Status.WAIT_FORKS) {
         s.nextPosition = next;
         s.status = Status.ACTIVE;

@@ -1,0 +1,210 @@
+package io.pastaserve.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pastaserve.worker.engine.Engine;
+import io.pastaserve.worker.engine.EngineConfig;
+import io.pastaserve.worker.engine.Forcing;
+import io.pastaserve.worker.engine.GenerationRequest;
+import io.pastaserve.worker.engine.GenerationResult;
+import io.pastaserve.worker.engine.Mode;
+import io.pastaserve.worker.model.ModelRunner;
+import io.pastaserve.worker.sampling.SamplingParams;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * {@code pasta bench --prompts FILE [--model DIR] [--replay] [--repeat N] [--max-tokens N] [--json]}: every prompt
+ * in both modes, alternating serial and async in one process after a warm-up; per prompt the median wall time of
+ * each mode, and the geometric means.
+ *
+ * <p>A prompts file holds one prompt per line; with {@code --replay}, one flat transcript per line, optionally
+ * preceded by its prompt and a tab. {@code \n}, {@code \t} and {@code \\} in a line stand for a newline, a tab and a
+ * backslash. Empty lines and lines starting with {@code #} are skipped.
+ */
+final class BenchCommand {
+
+  private static final String NAME = "bench";
+
+  private final PrintStream out;
+
+  BenchCommand(PrintStream out) {
+    this.out = out;
+  }
+
+  record Row(String prompt, long tokens, long criticalPathTokens, double idealSpeedup, double serialMs,
+      double asyncMs, boolean identical) {
+
+    double speedup() {
+      return serialMs / asyncMs;
+    }
+  }
+
+  void run(List<String> args) throws UsageException, IOException {
+    Set<String> valued = new HashSet<>(ModelOptions.VALUED);
+    valued.addAll(Set.of("--prompts", "--repeat", "--max-tokens", "--warmup"));
+    Options o = Options.parse(NAME, args, valued, Set.of("--replay", "--json"));
+    Path file = Path.of(o.required(NAME, "--prompts"));
+    int repeat = o.intValue(NAME, "--repeat", 3, 1, 1000);
+    int warmup = o.intValue(NAME, "--warmup", 2, 0, 1000);
+    int maxTokens = o.intValue(NAME, "--max-tokens", 512, 1, 1 << 20);
+    boolean replay = o.flag("--replay");
+    List<String[]> items = readItems(file, replay);
+    if (items.isEmpty()) {
+      throw new UsageException(NAME + ": " + file + " holds no prompts");
+    }
+    List<Row> rows = new ArrayList<>();
+    try (ModelRunner runner = ModelOptions.open(NAME, o);
+        Engine engine = new Engine(runner, EngineConfig.defaults())) {
+      int n = 0;
+      for (int w = 0; w < warmup; w++) {
+        for (Mode mode : Mode.values()) {
+          String[] item = items.get(w % items.size());
+          engine.generate(request("warm" + n++, item, mode, replay, maxTokens));
+        }
+      }
+      for (String[] item : items) {
+        double[] serial = new double[repeat];
+        double[] async = new double[repeat];
+        String reference = null;
+        GenerationResult asyncResult = null;
+        boolean identical = true;
+        for (int k = 0; k < repeat; k++) {
+          // alternate which mode goes first, so that drift favours neither
+          Mode[] order = k % 2 == 0 ? new Mode[] {Mode.SERIAL, Mode.ASYNC} : new Mode[] {Mode.ASYNC, Mode.SERIAL};
+          for (Mode mode : order) {
+            long t0 = System.nanoTime();
+            GenerationResult r = engine.generate(request("b" + n++, item, mode, replay, maxTokens));
+            double ms = (System.nanoTime() - t0) / 1e6;
+            (mode == Mode.SERIAL ? serial : async)[k] = ms;
+            if (reference == null) {
+              reference = r.annotated();
+            } else if (!reference.equals(r.annotated())) {
+              identical = false;
+            }
+            if (mode == Mode.ASYNC && asyncResult == null) {
+              asyncResult = r;
+            }
+          }
+        }
+        rows.add(new Row(item[0].isEmpty() ? item[1] : item[0], asyncResult.stats().totalTokens(),
+            asyncResult.stats().criticalPathTokens(), asyncResult.stats().idealSpeedup(), median(serial),
+            median(async), identical));
+      }
+    }
+    double geoSpeedup = Math.exp(rows.stream().mapToDouble(r -> Math.log(r.speedup())).average().orElse(0));
+    double geoIdeal = Math.exp(rows.stream().mapToDouble(r -> Math.log(r.idealSpeedup())).average().orElse(0));
+    if (o.flag("--json")) {
+      out.println(json(rows, geoSpeedup, geoIdeal));
+    } else {
+      out.println(table(rows, geoSpeedup, geoIdeal));
+    }
+  }
+
+  private static GenerationRequest request(String id, String[] item, Mode mode, boolean replay, int maxTokens) {
+    if (replay) {
+      return new GenerationRequest(id, item[0], SamplingParams.greedy(1 << 20), mode,
+          Optional.of(new Forcing.Replay(item[1])));
+    }
+    return GenerationRequest.of(id, item[0], SamplingParams.greedy(maxTokens), mode);
+  }
+
+  /** Each item: {prompt, transcript (replay only, else empty)}. */
+  static List<String[]> readItems(Path file, boolean replay) throws IOException {
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+    } catch (NoSuchFileException e) {
+      throw new IOException("cannot read " + file + ": no such file");
+    } catch (IOException e) {
+      throw new IOException("cannot read " + file + ": " + e.getMessage());
+    }
+    List<String[]> items = new ArrayList<>();
+    for (String line : lines) {
+      if (line.isBlank() || line.startsWith("#")) {
+        continue;
+      }
+      if (replay) {
+        int tab = line.indexOf('\t');
+        items.add(tab < 0 ? new String[] {"", unescape(line)}
+            : new String[] {unescape(line.substring(0, tab)), unescape(line.substring(tab + 1))});
+      } else {
+        items.add(new String[] {unescape(line), ""});
+      }
+    }
+    return items;
+  }
+
+  static String unescape(String s) {
+    StringBuilder sb = new StringBuilder(s.length());
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '\\' && i + 1 < s.length()) {
+        char n = s.charAt(++i);
+        switch (n) {
+          case 'n' -> sb.append('\n');
+          case 't' -> sb.append('\t');
+          case '\\' -> sb.append('\\');
+          default -> sb.append(c).append(n);
+        }
+      } else {
+        sb.append(c);
+      }
+    }
+    return sb.toString();
+  }
+
+  private static double median(double[] values) {
+    double[] v = values.clone();
+    Arrays.sort(v);
+    return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  }
+
+  private static String table(List<Row> rows, double geoSpeedup, double geoIdeal) {
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT, "%-40s %7s %7s %6s %10s %10s %7s %9s%n", "prompt", "tokens", "crit",
+        "ideal", "serial ms", "async ms", "speedup", "identical"));
+    for (Row r : rows) {
+      String p = r.prompt().replace('\n', ' ');
+      sb.append(String.format(Locale.ROOT, "%-40s %7d %7d %6.2f %10.1f %10.1f %7.2f %9s%n",
+          p.length() > 40 ? p.substring(0, 37) + "..." : p, r.tokens(), r.criticalPathTokens(), r.idealSpeedup(),
+          r.serialMs(), r.asyncMs(), r.speedup(), r.identical() ? "yes" : "no"));
+    }
+    long same = rows.stream().filter(Row::identical).count();
+    sb.append(String.format(Locale.ROOT, "geomean speedup %.2fx (ideal %.2fx), identical %d/%d", geoSpeedup,
+        geoIdeal, same, rows.size()));
+    return sb.toString();
+  }
+
+  private static String json(List<Row> rows, double geoSpeedup, double geoIdeal) throws IOException {
+    ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    ObjectNode root = mapper.createObjectNode();
+    ArrayNode array = root.putArray("rows");
+    for (Row r : rows) {
+      array.addObject().put("prompt", r.prompt()).put("tokens", r.tokens())
+          .put("criticalPathTokens", r.criticalPathTokens()).put("idealSpeedup", round(r.idealSpeedup()))
+          .put("serialMs", round(r.serialMs())).put("asyncMs", round(r.asyncMs())).put("speedup", round(r.speedup()))
+          .put("identical", r.identical());
+    }
+    root.put("geomeanSpeedup", round(geoSpeedup));
+    root.put("geomeanIdealSpeedup", round(geoIdeal));
+    return mapper.writeValueAsString(root);
+  }
+
+  private static double round(double v) {
+    return Math.round(v * 1000) / 1000.0;
+  }
+}
