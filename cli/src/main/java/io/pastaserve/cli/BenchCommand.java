@@ -55,8 +55,12 @@ final class BenchCommand {
 
   void run(List<String> args) throws UsageException, IOException {
     Set<String> valued = new HashSet<>(ModelOptions.VALUED);
-    valued.addAll(Set.of("--prompts", "--repeat", "--max-tokens", "--warmup"));
-    Options o = Options.parse(NAME, args, valued, Set.of("--replay", "--json"));
+    valued.addAll(Set.of("--prompts", "--repeat", "--max-tokens", "--warmup", "--batches", "--steps"));
+    Options o = Options.parse(NAME, args, valued, Set.of("--replay", "--json", "--overhead"));
+    if (o.flag("--overhead")) {
+      overhead(o);
+      return;
+    }
     Path file = Path.of(o.required(NAME, "--prompts"));
     int repeat = o.intValue(NAME, "--repeat", 3, 1, 1000);
     int warmup = o.intValue(NAME, "--warmup", 2, 0, 1000);
@@ -111,6 +115,29 @@ final class BenchCommand {
       out.println(json(rows, geoSpeedup, geoIdeal));
     } else {
       out.println(table(rows, geoSpeedup, geoIdeal));
+    }
+  }
+
+  /** {@code --overhead}: the engine against a bare ONNX Runtime loop; fork and join cost on --prompts (replay). */
+  private void overhead(Options o) throws UsageException, IOException {
+    int[] sizes;
+    try {
+      sizes = Arrays.stream(o.get("--batches", "1,2,4,8,16").split(",")).mapToInt(s -> Integer.parseInt(s.trim()))
+          .toArray();
+    } catch (NumberFormatException e) {
+      throw new UsageException(NAME + ": --batches needs comma-separated integers");
+    }
+    int steps = o.intValue(NAME, "--steps", 128, 8, 100_000);
+    int repeat = o.intValue(NAME, "--repeat", 3, 1, 1000);
+    String prompts = o.get("--prompts", null);
+    List<String[]> transcripts = prompts == null ? List.of() : readItems(Path.of(prompts), true);
+    try (ModelRunner runner = ModelOptions.open(NAME, o)) {
+      OverheadBench bench = new OverheadBench(runner, steps, repeat);
+      List<OverheadBench.BatchRow> rows = bench.batches(sizes);
+      OverheadBench.EventCost cost = transcripts.isEmpty() ? null : bench.forkJoin(transcripts);
+      out.println(o.flag("--json") ? OverheadBench.json(rows, cost) : OverheadBench.table(rows, cost));
+    } catch (ai.onnxruntime.OrtException e) {
+      throw new IOException("bare ONNX Runtime loop failed: " + e.getMessage());
     }
   }
 

@@ -303,7 +303,7 @@ public final class Engine implements AutoCloseable {
   private void admit() {
     while (!waiting.isEmpty()) {
       RequestState r = waiting.peek();
-      long need = r.promptTokens.length + (long) r.request.sampling().maxTokens();
+      long need = r.promptTokens.length + r.expectedTokens;
       int busy = (int) running.stream().flatMap(x -> x.spans.stream()).filter(SpanState::runnable).count();
       boolean fits = kvTokensInUse() + need <= config.kvBudgetTokens() || running.isEmpty();
       if (!fits || busy >= config.maxBatch()) {

@@ -17,6 +17,8 @@ final class RequestState {
   final Map<String, int[]> forced;
   /** After its forced tokens a span chooses (resume) rather than ends (replay). */
   final boolean sampleAfterForced;
+  /** Tokens this request may decode: its max tokens, or what a replay forces. */
+  final long expectedTokens;
   final List<SpanState> spans = new ArrayList<>();
   SpanState main;
   long admittedStep = -1;
@@ -36,5 +38,9 @@ final class RequestState {
     this.promptTokens = promptTokens;
     this.forced = forced;
     this.sampleAfterForced = sampleAfterForced;
+    long forcedTotal = forced == null ? 0 : forced.values().stream().mapToLong(t -> t.length + 2L).sum();
+    this.expectedTokens = forced != null && !sampleAfterForced
+        ? Math.min(request.sampling().maxTokens(), forcedTotal)
+        : request.sampling().maxTokens();
   }
 }

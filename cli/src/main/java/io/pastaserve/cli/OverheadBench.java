@@ -1,0 +1,281 @@
+package io.pastaserve.cli;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pastaserve.worker.engine.Engine;
+import io.pastaserve.worker.engine.EngineConfig;
+import io.pastaserve.worker.engine.GenerationRequest;
+import io.pastaserve.worker.engine.Mode;
+import io.pastaserve.worker.model.ModelConfig;
+import io.pastaserve.worker.model.ModelRunner;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The engine's own cost, side by side with a bare ONNX Runtime loop on the same model and inputs: ms per decode
+ * step at each batch size, and the cost of forks and joins in decode steps.
+ */
+final class OverheadBench {
+
+  record BatchRow(int batch, double bareMs, double engineMs) {
+    double overhead() {
+      return engineMs / bareMs - 1;
+    }
+  }
+
+  record EventCost(double forkSteps, int forks, double joinSteps, int joins) {
+  }
+
+  private final ModelRunner runner;
+  private final int steps;
+  private final int rounds;
+
+  OverheadBench(ModelRunner runner, int steps, int rounds) {
+    this.runner = runner;
+    this.steps = steps;
+    this.rounds = rounds;
+  }
+
+  List<BatchRow> batches(int[] sizes) throws OrtException {
+    String text = plainText(steps);
+    List<BatchRow> rows = new ArrayList<>();
+    try (Engine engine = new Engine(runner, EngineConfig.defaults().withMaxBatch(64))) {
+      // warm both paths
+      bareLoop(4, 16);
+      engineRun(engine, 4, text);
+      for (int b : sizes) {
+        double bare = Double.MAX_VALUE;
+        double eng = Double.MAX_VALUE;
+        for (int k = 0; k < rounds; k++) {
+          // alternate, keep the best of each: the least disturbed measurement
+          bare = Math.min(bare, bareLoop(b, steps));
+          eng = Math.min(eng, engineRun(engine, b, text));
+        }
+        rows.add(new BatchRow(b, bare, eng));
+      }
+    }
+    return rows;
+  }
+
+  /** Fork and join cost, in decode steps, while replaying {@code transcripts} in async mode. */
+  EventCost forkJoin(List<String[]> transcripts) {
+    try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
+      for (String[] t : transcripts) {
+        engine.generate(GenerationRequest.replay("w", t[0], t[1], Mode.ASYNC));
+      }
+      engine.profile(true);
+      int n = 0;
+      for (int k = 0; k < rounds; k++) {
+        for (String[] t : transcripts) {
+          engine.generate(GenerationRequest.replay("f" + n++, t[0], t[1], Mode.ASYNC));
+        }
+      }
+      engine.profile(false);
+      List<Engine.StepProfile> profile = engine.drainProfile();
+      Map<Integer, double[]> decodeByRows = new HashMap<>();
+      for (Engine.StepProfile p : profile) {
+        if (p.decodeRows() > 0) {
+          double[] acc = decodeByRows.computeIfAbsent(p.decodeRows(), r -> new double[2]);
+          acc[0] += p.decodeNanos();
+          acc[1]++;
+        }
+      }
+      double forkCost = 0;
+      int forks = 0;
+      double joinCost = 0;
+      int joins = 0;
+      for (Engine.StepProfile p : profile) {
+        if (p.admissions() > 0 || p.decodeRows() == 0) {
+          continue;
+        }
+        double[] acc = decodeByRows.get(p.decodeRows());
+        double step = acc[0] / acc[1];
+        double extra = (p.prefillNanos() + p.rebuildNanos()) / step;
+        if (p.forks() > 0 && p.joins() == 0) {
+          forkCost += extra;
+          forks += p.forks();
+        } else if (p.joins() > 0 && p.forks() == 0) {
+          joinCost += extra;
+          joins += p.joins();
+        }
+      }
+      return new EventCost(forks == 0 ? 0 : forkCost / forks, forks, joins == 0 ? 0 : joinCost / joins, joins);
+    }
+  }
+
+  /** Text of about {@code tokens} tokens with no tags. */
+  private String plainText(int tokens) {
+    StringBuilder sb = new StringBuilder();
+    String[] words = {"the", "garden", "needs", "water", "every", "morning", "and", "some", "light", "too"};
+    int i = 0;
+    while (runner.tokenizer().encode(sb.toString()).length < tokens) {
+      sb.append(i == 0 ? "" : " ").append(words[i % words.length]);
+      i++;
+    }
+    return sb.toString();
+  }
+
+  /** ms per decode step of {@code b} rows replaying plain text through the engine, steady state. */
+  private double engineRun(Engine engine, int b, String text) {
+    engine.drainProfile();
+    engine.profile(true);
+    List<CompletableFuture<?>> all = new ArrayList<>();
+    for (int i = 0; i < b; i++) {
+      all.add(engine.submit(GenerationRequest.replay("o" + i, "p", text, Mode.ASYNC)));
+    }
+    all.forEach(CompletableFuture::join);
+    engine.profile(false);
+    long nanos = 0;
+    int count = 0;
+    for (Engine.StepProfile p : engine.drainProfile()) {
+      if (p.decodeRows() == b && p.prefillRows() == 0 && !p.rebuilt()) {
+        nanos += p.totalNanos();
+        count++;
+      }
+    }
+    if (count == 0) {
+      throw new IllegalStateException("no steady steps at batch " + b);
+    }
+    return nanos / 1e6 / count;
+  }
+
+  /**
+   * ms per decode step of a bare loop: prefill, then feed each step's {@code present.*} outputs back as the next
+   * step's past and the argmax as the next token.
+   */
+  private double bareLoop(int b, int n) throws OrtException {
+    ModelConfig cfg = runner.config();
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    int[] prompt = runner.tokenizer().encode(cfg.applyChatTemplate("p"));
+    int p = prompt.length;
+    try (OrtSession.SessionOptions options = sameOptionsAsTheEngine();
+        OrtSession session = env.createSession(runner.dir().resolve("model.onnx").toString(), options)) {
+      long[][] ids = new long[b][p];
+      long[][] pos = new long[b][p];
+      long[][] mask = new long[b][p];
+      for (int r = 0; r < b; r++) {
+        for (int i = 0; i < p; i++) {
+          ids[r][i] = prompt[i];
+          pos[r][i] = i;
+          mask[r][i] = 1;
+        }
+      }
+      Map<String, OnnxTensor> inputs = new HashMap<>();
+      inputs.put("input_ids", OnnxTensor.createTensor(env, ids));
+      inputs.put("position_ids", OnnxTensor.createTensor(env, pos));
+      inputs.put("attention_mask", OnnxTensor.createTensor(env, mask));
+      for (int l = 0; l < cfg.layers(); l++) {
+        for (String kind : new String[] {"key", "value"}) {
+          inputs.put("past_key_values." + l + "." + kind, OnnxTensor.createTensor(env,
+              FloatBuffer.allocate(0), new long[] {b, cfg.kvHeads(), 0, cfg.headDim()}));
+        }
+      }
+      OrtSession.Result result = session.run(inputs);
+      int past = p;
+      long start = 0;
+      for (int step = 0; step <= n; step++) {
+        if (step == 1) {
+          start = System.nanoTime();
+        }
+        FloatBuffer logits = ((OnnxTensor) result.get("logits").get()).getFloatBuffer();
+        int seq = step == 0 ? p : 1;
+        java.nio.LongBuffer next = direct(b);
+        java.nio.LongBuffer np = direct(b);
+        java.nio.LongBuffer nm = direct(b * (past + 1));
+        for (int r = 0; r < b; r++) {
+          int base = (r * seq + seq - 1) * cfg.vocabSize();
+          int best = 0;
+          for (int v = 1; v < cfg.vocabSize(); v++) {
+            if (logits.get(base + v) > logits.get(base + best)) {
+              best = v;
+            }
+          }
+          next.put(r, best);
+          np.put(r, past);
+        }
+        for (int i = 0; i < b * (past + 1); i++) {
+          nm.put(i, 1L);
+        }
+        Map<String, OnnxTensor> in = new HashMap<>();
+        in.put("input_ids", OnnxTensor.createTensor(env, next, new long[] {b, 1}));
+        in.put("position_ids", OnnxTensor.createTensor(env, np, new long[] {b, 1}));
+        in.put("attention_mask", OnnxTensor.createTensor(env, nm, new long[] {b, past + 1}));
+        for (int l = 0; l < cfg.layers(); l++) {
+          for (String kind : new String[] {"key", "value"}) {
+            in.put("past_key_values." + l + "." + kind,
+                (OnnxTensor) result.get("present." + l + "." + kind).get());
+          }
+        }
+        OrtSession.Result nextResult = session.run(in);
+        for (Map.Entry<String, OnnxTensor> e : in.entrySet()) {
+          if (!e.getKey().startsWith("past_key_values")) {
+            e.getValue().close();
+          }
+        }
+        result.close();
+        result = nextResult;
+        past++;
+      }
+      double ms = (System.nanoTime() - start) / 1e6 / n;
+      result.close();
+      inputs.values().forEach(OnnxTensor::close);
+      return ms;
+    }
+  }
+
+  /** The session settings {@link ModelRunner} uses, so that only the loop around the session differs. */
+  private static OrtSession.SessionOptions sameOptionsAsTheEngine() throws OrtException {
+    OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+    options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+    options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+    options.setInterOpNumThreads(1);
+    return options;
+  }
+
+  private static java.nio.LongBuffer direct(int n) {
+    return java.nio.ByteBuffer.allocateDirect(n * Long.BYTES).order(java.nio.ByteOrder.nativeOrder())
+        .asLongBuffer();
+  }
+
+  static String table(List<BatchRow> rows, EventCost cost) {
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT, "%5s %12s %14s %9s%n", "batch", "bare ms/step", "engine ms/step",
+        "overhead"));
+    for (BatchRow r : rows) {
+      sb.append(String.format(Locale.ROOT, "%5d %12.3f %14.3f %8.1f%%%n", r.batch(), r.bareMs(), r.engineMs(),
+          100 * r.overhead()));
+    }
+    if (cost != null) {
+      sb.append(String.format(Locale.ROOT, "fork cost %.2f decode steps (%d forks), join cost %.2f decode steps "
+          + "(%d joins)", cost.forkSteps(), cost.forks(), cost.joinSteps(), cost.joins()));
+    }
+    return sb.toString();
+  }
+
+  static String json(List<BatchRow> rows, EventCost cost) throws IOException {
+    ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    ObjectNode root = mapper.createObjectNode();
+    ArrayNode array = root.putArray("batches");
+    for (BatchRow r : rows) {
+      array.addObject().put("batch", r.batch()).put("bareMsPerStep", r.bareMs()).put("engineMsPerStep", r.engineMs())
+          .put("overhead", r.overhead());
+    }
+    if (cost != null) {
+      root.put("forkCostSteps", cost.forkSteps()).put("forks", cost.forks())
+          .put("joinCostSteps", cost.joinSteps()).put("joins", cost.joins());
+    }
+    return mapper.writeValueAsString(root);
+  }
+}
