@@ -5,10 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.pastaserve.worker.config.WorkerProperties;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.autoconfigure.actuate.observability.AutoConfigureObservability;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.test.web.reactive.server.WebTestClient;
 
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@AutoConfigureObservability
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+    properties = {"pasta.worker.model-dir=src/test/resources/models/tiny-random", "pasta.worker.provider=cpu",
+        "pasta.worker.max-batch=4"})
 class DecoderWorkerApplicationTest {
 
   @Autowired
@@ -18,10 +22,15 @@ class DecoderWorkerApplicationTest {
   WorkerProperties properties;
 
   @Test
-  void health_isUp() {
+  void health_isUp_withTheModelLoaded_andEngineMetricsExposed() {
     client.get().uri("/actuator/health").exchange()
         .expectStatus().isOk()
-        .expectBody().jsonPath("$.status").isEqualTo("UP");
-    assertThat(properties.modelDir()).isEqualTo("models/pasta-tiny");
+        .expectBody().jsonPath("$.status").isEqualTo("UP")
+        .jsonPath("$.components.model.status").isEqualTo("UP");
+    client.get().uri("/actuator/prometheus").exchange()
+        .expectStatus().isOk()
+        .expectBody(String.class).value(body -> assertThat(body).contains("pasta_engine_kv_tokens",
+            "pasta_engine_queue_depth", "pasta_engine_forks_total"));
+    assertThat(properties.engineConfig().maxBatch()).isEqualTo(4);
   }
 }

@@ -1,6 +1,13 @@
 package io.pastaserve.worker.config;
 
+import io.pastaserve.common.lang.PastaLimits;
+import io.pastaserve.worker.engine.EngineConfig;
+import io.pastaserve.worker.engine.ReservationPolicy;
+import io.pastaserve.worker.model.ExecutionProvider;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.Pattern;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
@@ -9,8 +16,38 @@ import org.springframework.validation.annotation.Validated;
  * Settings of a decoder worker ({@code pasta.worker.*}).
  *
  * @param modelDir directory of the model (see {@code docs/model-contract.md})
+ * @param provider ONNX Runtime execution provider: cpu, cuda, or auto (CUDA when it loads, else CPU)
+ * @param intraOpThreads ONNX Runtime threads per forward pass; 0 lets it choose (one per core)
+ * @param maxBatch spans decoded together in one step
+ * @param kvBudgetTokens cache, in tokens, admitted requests may use; beyond it requests queue
+ * @param prefillTokensPerStep prompt and opener tokens computed per step beside decoding
+ * @param maxSpanTokens tokens one span may decode
+ * @param maxSpans spans per request, main span included; promises beyond run inline
+ * @param maxDepth fork nesting depth; deeper promises run inline
+ * @param maxTopicLength longest topic of a well-formed tag
+ * @param reservation position reservation policy after a promise: predicted, fixed or none
  */
 @Validated
 @ConfigurationProperties("pasta.worker")
-public record WorkerProperties(@DefaultValue("models/pasta-tiny") @NotBlank String modelDir) {
+public record WorkerProperties(
+    @DefaultValue("models/pasta-tiny") @NotBlank String modelDir,
+    @DefaultValue("auto") @Pattern(regexp = "(?i)cpu|cuda|auto") String provider,
+    @DefaultValue("0") @Min(0) @Max(256) int intraOpThreads,
+    @DefaultValue("16") @Min(1) @Max(1024) int maxBatch,
+    @DefaultValue("65536") @Min(1) long kvBudgetTokens,
+    @DefaultValue("512") @Min(1) int prefillTokensPerStep,
+    @DefaultValue("1024") @Min(1) int maxSpanTokens,
+    @DefaultValue("32") @Min(1) @Max(1024) int maxSpans,
+    @DefaultValue("1") @Min(0) @Max(8) int maxDepth,
+    @DefaultValue("64") @Min(0) @Max(4096) int maxTopicLength,
+    @DefaultValue("predicted") @Pattern(regexp = "(?i)predicted|fixed|none") String reservation) {
+
+  public ExecutionProvider executionProvider() {
+    return ExecutionProvider.parse(provider);
+  }
+
+  public EngineConfig engineConfig() {
+    return new EngineConfig(maxBatch, kvBudgetTokens, prefillTokensPerStep, maxSpanTokens,
+        new PastaLimits(maxSpans, maxDepth, maxTopicLength), ReservationPolicy.parse(reservation));
+  }
 }

@@ -71,6 +71,10 @@ public final class Engine implements AutoCloseable {
   private final KvBlock prefillPast;
   private final KvBlock prefillPresent;
   private long steps;
+  private volatile EngineLoad published = new EngineLoad(0, 0, 0, 0, 0);
+  private final java.util.concurrent.atomic.AtomicLong tokensDecoded = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong forksStarted = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong joinsDone = new java.util.concurrent.atomic.AtomicLong();
   private volatile boolean profiling;
   private final List<StepProfile> profile = new ArrayList<>();
   private int stepForks;
@@ -174,6 +178,16 @@ public final class Engine implements AutoCloseable {
     return submit(request).join();
   }
 
+  /** The load as of the end of the last step; cheap, for gauges. Thread-safe. */
+  public EngineLoad lastLoad() {
+    return published;
+  }
+
+  /** Tokens decoded, forks started and joins done since the engine started. Thread-safe. */
+  public long[] totals() {
+    return new long[] {tokensDecoded.get(), forksStarted.get(), joinsDone.get()};
+  }
+
   /** A snapshot of the scheduler's load, taken on the scheduler thread. */
   public CompletableFuture<EngineLoad> load() {
     CompletableFuture<EngineLoad> f = new CompletableFuture<>();
@@ -218,6 +232,7 @@ public final class Engine implements AutoCloseable {
         running.clear();
         batch = new ArrayList<>();
         cur.reshape(0, 0);
+        published = new EngineLoad(waiting.size(), 0, 0, 0, 0);
       }
     }
     for (RequestState r : running) {
@@ -244,6 +259,11 @@ public final class Engine implements AutoCloseable {
     finishRequests();
     boolean rebuilt = rebuild();
     long t3 = System.nanoTime();
+    forksStarted.addAndGet(stepForks);
+    joinsDone.addAndGet(stepJoins);
+    published = new EngineLoad(waiting.size(), running.size(),
+        (int) running.stream().flatMap(r -> r.spans.stream()).filter(s -> s.status != Status.DONE).count(),
+        kvTokensInUse(), batch.size());
     if (profiling) {
       synchronized (profile) {
         profile.add(new StepProfile(rows, t1 - t0, prefillRows, t2 - t1, rebuilt, t3 - t2, stepForks, stepJoins,
@@ -583,6 +603,7 @@ public final class Engine implements AutoCloseable {
     RequestState r = s.request;
     s.decoded++;
     r.decoded++;
+    tokensDecoded.incrementAndGet();
     if (s.syncArmed) {
       // the first token after a sync: chosen from the sync's logits, fed once the forks are joined
       s.syncArmed = false;
