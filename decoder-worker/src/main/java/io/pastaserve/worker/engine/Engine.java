@@ -125,6 +125,11 @@ public final class Engine implements AutoCloseable {
    * request that cannot run at all (a prompt longer than the context, an unreadable replay).
    */
   public CompletableFuture<GenerationResult> submit(GenerationRequest request) {
+    return submit(request, SpanListener.NONE);
+  }
+
+  /** Queues a request whose spans {@code listener} follows as they decode. Thread-safe. */
+  public CompletableFuture<GenerationResult> submit(GenerationRequest request, SpanListener listener) {
     CompletableFuture<GenerationResult> future = new CompletableFuture<>();
     if (closed) {
       future.completeExceptionally(new IllegalStateException("engine closed"));
@@ -150,7 +155,7 @@ public final class Engine implements AutoCloseable {
         resume = true;
       }
     }
-    RequestState state = new RequestState(request, future, prompt, forced, resume);
+    RequestState state = new RequestState(request, future, prompt, forced, resume, listener);
     inbox.add(() -> waiting.add(state));
     return future;
   }
@@ -643,6 +648,7 @@ public final class Engine implements AutoCloseable {
       endDecoding(s, FinishReason.STOP);
       return;
     }
+    notify(s, l -> l.onToken(s.id, s.reported++, token));
     String piece = s.detokenizer.next(token);
     List<PastaEvent> events = s.parser.feed(piece);
     int position = s.nextPosition;
@@ -652,8 +658,11 @@ public final class Engine implements AutoCloseable {
     boolean sync = false;
     for (PastaEvent e : events) {
       s.transcript.add(e.raw());
-      if (e instanceof PastaEvent.Text text && s.text != null) {
-        s.text.append(text.text());
+      if (e instanceof PastaEvent.Text text) {
+        notify(s, l -> l.onText(s.id, text.text()));
+        if (s.text != null) {
+          s.text.append(text.text());
+        }
       } else if (e instanceof PastaEvent.Promise promise) {
         if (canFork(s)) {
           fork(s, promise, position);
@@ -734,6 +743,7 @@ public final class Engine implements AutoCloseable {
     parent.children.add(child);
     parent.transcript.add(child);
     parent.marks.add(new int[] {parent.decoded, 0});
+    notify(parent, l -> l.onFork(parent.id, child.id, promise.topic()));
   }
 
   /** The span stops decoding (end of sequence, stop string, budget). A fork still feeds a closer. */
@@ -764,11 +774,27 @@ public final class Engine implements AutoCloseable {
   }
 
   private void flushText(SpanState s) {
+    if (s.flushed) {
+      return;
+    }
+    s.flushed = true;
     String rest = s.detokenizer.finish();
     List<PastaEvent> events = new ArrayList<>(s.parser.feed(rest));
     s.parser.finish(events::add);
     for (PastaEvent e : events) {
       s.transcript.add(e.raw());
+      if (e instanceof PastaEvent.Text text) {
+        notify(s, l -> l.onText(s.id, text.text()));
+      }
+    }
+    notify(s, l -> l.onSpanEnd(s.id));
+  }
+
+  private void notify(SpanState s, java.util.function.Consumer<SpanListener> call) {
+    try {
+      call.accept(s.request.listener);
+    } catch (RuntimeException e) {
+      log.warn("span listener of request {} failed: {}", s.request.id, e.toString());
     }
   }
 

@@ -17,6 +17,7 @@ final class RequestState {
   final Map<String, int[]> forced;
   /** After its forced tokens a span chooses (resume) rather than ends (replay). */
   final boolean sampleAfterForced;
+  final SpanListener listener;
   /** Tokens this request may decode: its max tokens, or what a replay forces. */
   final long expectedTokens;
   final List<SpanState> spans = new ArrayList<>();
@@ -30,7 +31,7 @@ final class RequestState {
   boolean done;
 
   RequestState(GenerationRequest request, CompletableFuture<GenerationResult> future, int[] promptTokens,
-      Map<String, int[]> forced, boolean sampleAfterForced) {
+      Map<String, int[]> forced, boolean sampleAfterForced, SpanListener listener) {
     this.id = request.id();
     this.request = request;
     this.future = future;
@@ -38,6 +39,7 @@ final class RequestState {
     this.promptTokens = promptTokens;
     this.forced = forced;
     this.sampleAfterForced = sampleAfterForced;
+    this.listener = listener;
     long forcedTotal = forced == null ? 0 : forced.values().stream().mapToLong(t -> t.length + 2L).sum();
     this.expectedTokens = forced != null && !sampleAfterForced
         ? Math.min(request.sampling().maxTokens(), forcedTotal)

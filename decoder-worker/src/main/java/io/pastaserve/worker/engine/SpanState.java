@@ -73,6 +73,10 @@ final class SpanState {
   int deferredToken;
 
   int decoded;
+  /** Tokens reported to the listener. */
+  int reported;
+  /** The parser and detokenizer have been flushed: the span writes nothing more. */
+  boolean flushed;
   /** The span's own output: text and tag strings, and SpanState markers where forks stand. */
   final List<Object> transcript = new ArrayList<>();
   /** Critical-path marks: {decodedAt, kind (0 fork, 1 sync), fork index}. */

@@ -1,0 +1,32 @@
+package io.pastaserve.worker.engine;
+
+import io.pastaserve.common.lang.SpanId;
+
+/**
+ * Follows a request as it decodes, span by span. Called on the scheduler thread, in order for each span: keep it
+ * quick and never block (hand work to another thread). Exceptions are logged and otherwise ignored.
+ *
+ * <p>The answer's text in final order is each span's text with every fork's text in the place its {@link
+ * #onFork} event stands ({@code io.pastaserve.common.lang.OrderedAssembler} does exactly that).
+ */
+public interface SpanListener {
+
+  /** The span decoded its {@code index}-th token (0-based; end of sequence is not reported). */
+  default void onToken(SpanId span, int index, int token) {
+  }
+
+  /** Text the span adds to the answer (tags removed), in order. */
+  default void onText(SpanId span, String text) {
+  }
+
+  /** The span started a fork here: the fork's text goes in this place. */
+  default void onFork(SpanId parent, SpanId child, String topic) {
+  }
+
+  /** The span will add nothing more. */
+  default void onSpanEnd(SpanId span) {
+  }
+
+  SpanListener NONE = new SpanListener() {
+  };
+}

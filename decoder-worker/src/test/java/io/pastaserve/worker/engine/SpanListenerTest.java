@@ -1,0 +1,81 @@
+package io.pastaserve.worker.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pastaserve.common.lang.OrderedAssembler;
+import io.pastaserve.common.lang.SpanId;
+import io.pastaserve.worker.model.ExecutionProvider;
+import io.pastaserve.worker.model.ModelRunner;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class SpanListenerTest {
+
+  static ModelRunner runner;
+
+  @BeforeAll
+  static void open() {
+    runner = ModelRunner.open(Path.of("src/test/resources/models/tiny-random"), ExecutionProvider.CPU, 1);
+  }
+
+  @AfterAll
+  static void close() {
+    runner.close();
+  }
+
+  @Test
+  void streamedSpans_assembleInFinalOrder_toTheAnswer_inBothModes() {
+    Random random = new Random(21);
+    try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
+      for (int i = 0; i < 10; i++) {
+        String transcript = ForkJoinReferenceTest.randomProgram(random);
+        for (Mode mode : Mode.values()) {
+          StringBuilder streamed = new StringBuilder();
+          List<String> prefixes = new ArrayList<>();
+          OrderedAssembler assembler = new OrderedAssembler(piece -> {
+            streamed.append(piece);
+            prefixes.add(streamed.toString());
+          });
+          Map<SpanId, Integer> tokens = new HashMap<>();
+          GenerationResult result = engine.submit(GenerationRequest.replay("l" + i + mode, "q", transcript, mode),
+              new SpanListener() {
+                @Override
+                public void onToken(SpanId span, int index, int token) {
+                  assertThat(index).isEqualTo(tokens.getOrDefault(span, 0));
+                  tokens.merge(span, 1, Integer::sum);
+                }
+
+                @Override
+                public void onText(SpanId span, String text) {
+                  assembler.text(span, text);
+                }
+
+                @Override
+                public void onFork(SpanId parent, SpanId child, String topic) {
+                  assembler.fork(parent, child);
+                }
+
+                @Override
+                public void onSpanEnd(SpanId span) {
+                  assembler.end(span);
+                }
+              }).join();
+          assertThat(assembler.complete()).isTrue();
+          assertThat(assembler.assembled()).isEqualTo(result.text());
+          assertThat(prefixes).allMatch(p -> result.text().startsWith(p));
+          // every decoded token is reported, except an end of sequence (one per span at most)
+          long reported = tokens.values().stream().mapToLong(Integer::longValue).sum();
+          assertThat(reported).isBetween(result.stats().totalTokens() - 1 - result.stats().forks(),
+              result.stats().totalTokens());
+        }
+      }
+    }
+  }
+}
