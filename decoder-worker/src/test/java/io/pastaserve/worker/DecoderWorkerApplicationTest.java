@@ -7,13 +7,32 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.autoconfigure.actuate.observability.AutoConfigureObservability;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.kafka.test.context.EmbeddedKafka;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.web.reactive.server.WebTestClient;
+import io.pastaserve.testing.RedisTestServer;
+import org.junit.jupiter.api.AfterAll;
 
 @AutoConfigureObservability
+@EmbeddedKafka(kraft = true, partitions = 2, bootstrapServersProperty = "spring.kafka.bootstrap-servers")
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
     properties = {"pasta.worker.model-dir=src/test/resources/models/tiny-random", "pasta.worker.provider=cpu",
         "pasta.worker.max-batch=4"})
 class DecoderWorkerApplicationTest {
+
+  static RedisTestServer redis;
+
+  @DynamicPropertySource
+  static void redisProperties(DynamicPropertyRegistry registry) throws Exception {
+    redis = RedisTestServer.start();
+    registry.add("spring.data.redis.port", redis::port);
+  }
+
+  @AfterAll
+  static void stopRedis() {
+    redis.close();
+  }
 
   @Autowired
   WebTestClient client;

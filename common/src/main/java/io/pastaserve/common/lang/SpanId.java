@@ -17,6 +17,11 @@ public record SpanId(String path) implements Comparable<SpanId> {
     }
   }
 
+  /** Parses a span id path such as {@code 0.2}. */
+  public static SpanId of(String path) {
+    return path.equals("0") ? MAIN : new SpanId(path);
+  }
+
   /** The id of this span's {@code ordinal}-th fork (1-based). */
   public SpanId child(int ordinal) {
     if (ordinal < 1) {

@@ -1,6 +1,8 @@
 package io.pastaserve.worker.config;
 
 import io.pastaserve.common.lang.PastaLimits;
+import io.pastaserve.common.messaging.Topics;
+import io.pastaserve.worker.messaging.MessagingProperties;
 import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.engine.ReservationPolicy;
 import io.pastaserve.worker.model.ExecutionProvider;
@@ -26,6 +28,11 @@ import org.springframework.validation.annotation.Validated;
  * @param maxDepth fork nesting depth; deeper promises run inline
  * @param maxTopicLength longest topic of a well-formed tag
  * @param reservation position reservation policy after a promise: predicted, fixed or none
+ * @param spanJobsTopic topic of span jobs (in)
+ * @param spanEventsTopic topic of span events (out)
+ * @param cancelTopic topic of cancellations (in)
+ * @param topicPartitions partitions of the topics the worker creates when missing: the most workers that can
+ *     share the span jobs
  */
 @Validated
 @ConfigurationProperties("pasta.worker")
@@ -40,7 +47,15 @@ public record WorkerProperties(
     @DefaultValue("32") @Min(1) @Max(1024) int maxSpans,
     @DefaultValue("1") @Min(0) @Max(8) int maxDepth,
     @DefaultValue("64") @Min(0) @Max(4096) int maxTopicLength,
-    @DefaultValue("predicted") @Pattern(regexp = "(?i)predicted|fixed|none") String reservation) {
+    @DefaultValue("predicted") @Pattern(regexp = "(?i)predicted|fixed|none") String reservation,
+    @DefaultValue(Topics.SPAN_JOBS) @NotBlank String spanJobsTopic,
+    @DefaultValue(Topics.SPAN_EVENTS) @NotBlank String spanEventsTopic,
+    @DefaultValue(Topics.CANCEL) @NotBlank String cancelTopic,
+    @DefaultValue("8") @Min(1) @Max(1024) int topicPartitions) {
+
+  public MessagingProperties messaging() {
+    return new MessagingProperties(spanJobsTopic, spanEventsTopic, cancelTopic);
+  }
 
   public ExecutionProvider executionProvider() {
     return ExecutionProvider.parse(provider);

@@ -261,6 +261,15 @@ public final class Engine implements AutoCloseable {
     long t1 = System.nanoTime();
     int prefillRows = prefill();
     long t2 = System.nanoTime();
+    for (RequestState r : running) {
+      if (r.listener != SpanListener.NONE) {
+        try {
+          r.listener.onStep();
+        } catch (RuntimeException e) {
+          log.warn("span listener of request {} failed: {}", r.id, e.toString());
+        }
+      }
+    }
     finishRequests();
     boolean rebuilt = rebuild();
     long t3 = System.nanoTime();

@@ -27,6 +27,10 @@ public interface SpanListener {
   default void onSpanEnd(SpanId span) {
   }
 
+  /** A step of the engine ended (a moment to flush what was buffered). */
+  default void onStep() {
+  }
+
   SpanListener NONE = new SpanListener() {
   };
 }

@@ -1,6 +1,9 @@
 package io.pastaserve.interpreter.config;
 
 import io.pastaserve.common.lang.PastaLimits;
+import io.pastaserve.common.messaging.Topics;
+import jakarta.validation.constraints.NotBlank;
+import java.time.Duration;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -13,13 +16,27 @@ import org.springframework.validation.annotation.Validated;
  * @param maxSpans spans per request, the main span included; promises beyond it run inline
  * @param maxDepth fork nesting depth; promises deeper than it run inline
  * @param maxTopicLength longest topic of a well-formed tag, in characters
+ * @param requestsTopic topic of generation requests (in)
+ * @param spanJobsTopic topic of span jobs (out)
+ * @param spanEventsTopic topic of span events (in)
+ * @param cancelTopic topic of cancellations (in)
+ * @param topicPartitions partitions of the topics created when missing
+ * @param runningTtl how long a running request's keys live without news (a backstop; the owner deletes them)
+ * @param finishedTtl how long a finished request's keys (its output stream) stay readable
  */
 @Validated
 @ConfigurationProperties("pasta.interpreter")
 public record InterpreterProperties(
     @DefaultValue("32") @Min(1) @Max(1024) int maxSpans,
     @DefaultValue("1") @Min(0) @Max(8) int maxDepth,
-    @DefaultValue("64") @Min(0) @Max(4096) int maxTopicLength) {
+    @DefaultValue("64") @Min(0) @Max(4096) int maxTopicLength,
+    @DefaultValue(Topics.REQUESTS) @NotBlank String requestsTopic,
+    @DefaultValue(Topics.SPAN_JOBS) @NotBlank String spanJobsTopic,
+    @DefaultValue(Topics.SPAN_EVENTS) @NotBlank String spanEventsTopic,
+    @DefaultValue(Topics.CANCEL) @NotBlank String cancelTopic,
+    @DefaultValue("8") @Min(1) @Max(1024) int topicPartitions,
+    @DefaultValue("1h") Duration runningTtl,
+    @DefaultValue("10m") Duration finishedTtl) {
 
   public PastaLimits limits() {
     return new PastaLimits(maxSpans, maxDepth, maxTopicLength);

@@ -1,4 +1,4 @@
-package io.pastaserve.interpreter;
+package io.pastaserve.testing;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -12,7 +12,7 @@ import java.time.Instant;
  * A real {@code redis-server} process on a free loopback port, with no persistence, for tests. Needs
  * {@code redis-server} on the PATH (Debian package {@code redis-server}; {@code .ci/run} installs it).
  */
-final class RedisTestServer implements AutoCloseable {
+public final class RedisTestServer implements AutoCloseable {
 
   private final Process process;
   private final int port;
@@ -22,7 +22,7 @@ final class RedisTestServer implements AutoCloseable {
     this.port = port;
   }
 
-  static RedisTestServer start() throws IOException, InterruptedException {
+  public static RedisTestServer start() throws IOException, InterruptedException {
     int port;
     try (ServerSocket socket = new ServerSocket(0)) {
       port = socket.getLocalPort();
@@ -48,7 +48,7 @@ final class RedisTestServer implements AutoCloseable {
     throw new IOException("redis-server did not listen on port " + port + " within 10 s");
   }
 
-  int port() {
+  public int port() {
     return port;
   }
 

@@ -1,0 +1,34 @@
+package io.pastaserve.common.messaging;
+
+import java.util.Objects;
+
+/**
+ * A span job for a decoder worker: decode the request's main span and the forks it promises (the worker forks
+ * locally and reports every fork). A redelivered or re-dispatched job resumes from the token ids the
+ * interpreter has recorded in Redis, so the text does not change.
+ *
+ * @param v schema version
+ * @param requestId the request, also the Kafka key
+ * @param spanId the span to decode ({@code 0}: the whole program)
+ * @param prompt the user's prompt
+ * @param sampling how tokens are chosen
+ * @param mode {@code async} or {@code serial}
+ * @param attempt 1 for the first dispatch, higher after a re-dispatch
+ * @param replay a flat transcript to replay instead of sampling (benchmarks and tests), or empty
+ * @param traceParent W3C trace context, or empty
+ */
+public record DecodeSpanCommand(int v, String requestId, String spanId, String prompt, Sampling sampling,
+    String mode, int attempt, String replay, String traceParent) {
+
+  public static final int VERSION = 1;
+
+  public DecodeSpanCommand {
+    Objects.requireNonNull(requestId, "requestId");
+    Objects.requireNonNull(spanId, "spanId");
+    Objects.requireNonNull(prompt, "prompt");
+    Objects.requireNonNull(sampling, "sampling");
+    Objects.requireNonNull(mode, "mode");
+    replay = replay == null ? "" : replay;
+    traceParent = traceParent == null ? "" : traceParent;
+  }
+}

@@ -1,0 +1,29 @@
+package io.pastaserve.common.messaging;
+
+import java.util.Objects;
+
+/**
+ * Asks for an answer: the gateway publishes it on the request topic; the interpreter service runs it.
+ *
+ * @param v schema version
+ * @param requestId unique id, also the Kafka key
+ * @param prompt the user's prompt (the model's chat template is applied by the worker)
+ * @param sampling how tokens are chosen
+ * @param mode {@code async} or {@code serial}
+ * @param replay a flat transcript to replay instead of sampling (benchmarks and tests), or empty
+ * @param traceParent W3C trace context of the caller, or empty
+ */
+public record GenerateCommand(int v, String requestId, String prompt, Sampling sampling, String mode,
+    String replay, String traceParent) {
+
+  public static final int VERSION = 1;
+
+  public GenerateCommand {
+    Objects.requireNonNull(requestId, "requestId");
+    Objects.requireNonNull(prompt, "prompt");
+    Objects.requireNonNull(sampling, "sampling");
+    Objects.requireNonNull(mode, "mode");
+    replay = replay == null ? "" : replay;
+    traceParent = traceParent == null ? "" : traceParent;
+  }
+}

@@ -1,0 +1,48 @@
+package io.pastaserve.common.messaging;
+
+/**
+ * Redis keys of a request's state. All keys of one request share a hash tag, so they live on one shard.
+ *
+ * <ul>
+ *   <li>{@link #request}: hash — prompt, sampling, mode, status, attempt, worker</li>
+ *   <li>{@link #spans}: hash — span id → parent span id ("" for the main span)</li>
+ *   <li>{@link #tokens}: list — the span's token ids, in order (what a worker resumes from)</li>
+ *   <li>{@link #pieces}: list — per token, parallel to {@link #tokens}: a {@link TokenItem} as JSON (what the
+ *       output is rebuilt from)</li>
+ *   <li>{@link #ended}: set — span ids that have ended</li>
+ *   <li>{@link #output}: stream — the answer in final order: text chunks, then a final entry</li>
+ * </ul>
+ */
+public final class RedisKeys {
+
+  private RedisKeys() {
+  }
+
+  private static String base(String requestId) {
+    return "pasta:{" + requestId + "}";
+  }
+
+  public static String request(String requestId) {
+    return base(requestId) + ":request";
+  }
+
+  public static String spans(String requestId) {
+    return base(requestId) + ":spans";
+  }
+
+  public static String tokens(String requestId, String spanId) {
+    return base(requestId) + ":tokens:" + spanId;
+  }
+
+  public static String pieces(String requestId, String spanId) {
+    return base(requestId) + ":pieces:" + spanId;
+  }
+
+  public static String ended(String requestId) {
+    return base(requestId) + ":ended";
+  }
+
+  public static String output(String requestId) {
+    return base(requestId) + ":output";
+  }
+}

@@ -1,0 +1,43 @@
+package io.pastaserve.common.messaging;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class MessagesJsonTest {
+
+  final ObjectMapper json = new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+  @Test
+  void everyMessage_roundTripsThroughJson() throws Exception {
+    Sampling sampling = new Sampling(0.7, 0.9, 40, 7, 256, List.of("###"));
+    GenerateCommand generate = new GenerateCommand(1, "r1", "hi", sampling, "async", "", "00-abc-def-01");
+    assertThat(json.readValue(json.writeValueAsString(generate), GenerateCommand.class)).isEqualTo(generate);
+    DecodeSpanCommand job = new DecodeSpanCommand(1, "r1", "0", "hi", sampling, "serial", 2, "x<sync/>", "");
+    assertThat(json.readValue(json.writeValueAsString(job), DecodeSpanCommand.class)).isEqualTo(job);
+    SpanTokensEvent tokens = new SpanTokensEvent(1, "r1", "0.1", "0",
+        List.of(new TokenItem(0, 5, "a", List.of()), new TokenItem(1, 9, "", List.of("0.1.1"))), "", true);
+    SpanEventEnvelope envelope = SpanEventEnvelope.of(tokens);
+    assertThat(json.readValue(json.writeValueAsString(envelope), SpanEventEnvelope.class)).isEqualTo(envelope);
+    RequestFinishedEvent done = new RequestFinishedEvent(1, "r1", "stop", "", 5, 40, 22, 2, "x");
+    assertThat(json.readValue(json.writeValueAsString(SpanEventEnvelope.of(done)), SpanEventEnvelope.class)
+        .finished()).isEqualTo(done);
+  }
+
+  @Test
+  void newerFields_areIgnored_andMissingOnesDefault() throws Exception {
+    GenerateCommand g = json.readValue("{\"v\":2,\"requestId\":\"r\",\"prompt\":\"p\",\"mode\":\"async\","
+        + "\"sampling\":{\"temperature\":0,\"topP\":1,\"maxTokens\":5},\"future\":true}", GenerateCommand.class);
+    assertThat(g.traceParent()).isEmpty();
+    assertThat(g.sampling().stop()).isEmpty();
+  }
+
+  @Test
+  void redisKeys_shareTheRequestsHashTag() {
+    assertThat(RedisKeys.tokens("abc", "0.1")).startsWith("pasta:{abc}:");
+    assertThat(RedisKeys.output("abc")).startsWith("pasta:{abc}:");
+  }
+}

@@ -1,0 +1,128 @@
+package io.pastaserve.worker.messaging;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pastaserve.common.lang.SpanId;
+import io.pastaserve.common.messaging.SpanEventEnvelope;
+import io.pastaserve.common.messaging.SpanTokensEvent;
+import io.pastaserve.common.messaging.TokenItem;
+import io.pastaserve.worker.engine.SpanListener;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.springframework.kafka.core.KafkaTemplate;
+
+/**
+ * Publishes one request's spans as {@link SpanTokensEvent}s: the tokens each span decoded in a step go out
+ * together at the end of the step. Runs on the engine's scheduler thread; sending is asynchronous.
+ */
+final class SpanEventPublisher implements SpanListener {
+
+  private final KafkaTemplate<String, String> kafka;
+  private final ObjectMapper json;
+  private final String topic;
+  private final String requestId;
+  private final Map<SpanId, Buffer> buffers = new LinkedHashMap<>();
+  private final Map<SpanId, SpanId> parents = new HashMap<>();
+
+  SpanEventPublisher(KafkaTemplate<String, String> kafka, ObjectMapper json, String topic, String requestId) {
+    this.kafka = kafka;
+    this.json = json;
+    this.topic = topic;
+    this.requestId = requestId;
+  }
+
+  private static final class Buffer {
+    final List<TokenItem> items = new ArrayList<>();
+    /** Text released when no token is pending (at the end). */
+    final StringBuilder trailing = new StringBuilder();
+    int index;
+    String text = "";
+    List<String> forks = new ArrayList<>();
+    int token = -1;
+    boolean ended;
+    boolean dirty;
+
+    void closeToken() {
+      if (token >= 0) {
+        items.add(new TokenItem(index, token, text, forks));
+        token = -1;
+        text = "";
+        forks = new ArrayList<>();
+      }
+    }
+  }
+
+  private Buffer buffer(SpanId span) {
+    return buffers.computeIfAbsent(span, s -> new Buffer());
+  }
+
+  @Override
+  public void onToken(SpanId span, int index, int token) {
+    Buffer b = buffer(span);
+    b.closeToken();
+    b.index = index;
+    b.token = token;
+    b.dirty = true;
+  }
+
+  @Override
+  public void onText(SpanId span, String text) {
+    Buffer b = buffer(span);
+    if (b.token >= 0) {
+      b.text += text;
+    } else {
+      b.trailing.append(text);
+    }
+    b.dirty = true;
+  }
+
+  @Override
+  public void onFork(SpanId parent, SpanId child, String topic) {
+    Buffer b = buffer(parent);
+    b.forks.add(child.path());
+    parents.put(child, parent);
+    b.dirty = true;
+  }
+
+  @Override
+  public void onSpanEnd(SpanId span) {
+    Buffer b = buffer(span);
+    b.ended = true;
+    b.dirty = true;
+  }
+
+  @Override
+  public void onStep() {
+    flush();
+  }
+
+  /** Sends what each span buffered. */
+  void flush() {
+    for (Map.Entry<SpanId, Buffer> e : buffers.entrySet()) {
+      Buffer b = e.getValue();
+      if (!b.dirty) {
+        continue;
+      }
+      b.closeToken();
+      SpanId span = e.getKey();
+      SpanId parent = parents.get(span);
+      SpanTokensEvent event = new SpanTokensEvent(SpanTokensEvent.VERSION, requestId, span.path(),
+          parent == null ? "" : parent.path(), b.items, b.trailing.toString(), b.ended);
+      send(SpanEventEnvelope.of(event));
+      b.items.clear();
+      b.trailing.setLength(0);
+      b.dirty = false;
+    }
+  }
+
+  void send(SpanEventEnvelope envelope) {
+    try {
+      kafka.send(topic, requestId, json.writeValueAsString(envelope));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot serialize a span event", e);
+    }
+  }
+}

@@ -1,0 +1,136 @@
+package io.pastaserve.worker.messaging;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pastaserve.common.messaging.CancelCommand;
+import io.pastaserve.common.messaging.DecodeSpanCommand;
+import io.pastaserve.common.messaging.RedisKeys;
+import io.pastaserve.common.messaging.RequestFinishedEvent;
+import io.pastaserve.common.messaging.Sampling;
+import io.pastaserve.common.messaging.SpanEventEnvelope;
+import io.pastaserve.worker.engine.Engine;
+import io.pastaserve.worker.engine.Forcing;
+import io.pastaserve.worker.engine.GenerationRequest;
+import io.pastaserve.worker.engine.GenerationResult;
+import io.pastaserve.worker.engine.Mode;
+import io.pastaserve.worker.sampling.SamplingParams;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+import org.springframework.data.redis.core.StringRedisTemplate;
+import org.springframework.kafka.annotation.KafkaListener;
+import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.support.Acknowledgment;
+import org.springframework.stereotype.Component;
+
+/**
+ * Takes span jobs off Kafka and runs them in the engine's shared batch. The listener returns at once; the job is
+ * acknowledged when its request ends, so a job whose worker dies is redelivered to another worker, which resumes
+ * it from the token ids recorded in Redis.
+ */
+@Component
+class SpanJobListener {
+
+  private static final Logger log = LoggerFactory.getLogger(SpanJobListener.class);
+
+  private final Engine engine;
+  private final KafkaTemplate<String, String> kafka;
+  private final ObjectMapper json;
+  private final StringRedisTemplate redis;
+  private final String eventsTopic;
+  private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
+
+  SpanJobListener(Engine engine, KafkaTemplate<String, String> kafka, ObjectMapper json, StringRedisTemplate redis,
+      MessagingProperties properties) {
+    this.engine = engine;
+    this.kafka = kafka;
+    this.json = json;
+    this.redis = redis;
+    this.eventsTopic = properties.spanEventsTopic();
+  }
+
+  @KafkaListener(id = "span-jobs", topics = "${pasta.worker.span-jobs-topic:pasta.span-jobs}",
+      groupId = "pasta-workers", containerFactory = "jobContainerFactory")
+  void onJob(ConsumerRecord<String, String> record, Acknowledgment ack) throws JsonProcessingException {
+    DecodeSpanCommand job = json.readValue(record.value(), DecodeSpanCommand.class);
+    String id = job.requestId();
+    if (!inFlight.add(id)) {
+      // a redelivery while the first delivery still runs here: that one will acknowledge
+      ack.acknowledge();
+      return;
+    }
+    MDC.put("requestId", id);
+    try {
+      Map<String, List<Integer>> known = resumeTokens(id);
+      if (!known.isEmpty()) {
+        log.info("resuming request from {} recorded tokens", known.values().stream().mapToInt(List::size).sum());
+      }
+      Optional<Forcing> forcing = !job.replay().isEmpty() ? Optional.of(new Forcing.Replay(job.replay()))
+          : known.isEmpty() ? Optional.empty() : Optional.of(new Forcing.Resume(known));
+      GenerationRequest request = new GenerationRequest(id, job.prompt(), sampling(job.sampling()),
+          Mode.parse(job.mode()), forcing);
+      SpanEventPublisher publisher = new SpanEventPublisher(kafka, json, eventsTopic, id);
+      engine.submit(request, publisher).whenComplete((result, error) -> {
+        try {
+          publisher.flush();
+          publisher.send(SpanEventEnvelope.of(finished(id, result, error)));
+        } finally {
+          inFlight.remove(id);
+          ack.acknowledge();
+        }
+      });
+    } catch (RuntimeException e) {
+      inFlight.remove(id);
+      throw e;
+    } finally {
+      MDC.remove("requestId");
+    }
+  }
+
+  @KafkaListener(id = "worker-cancel", topics = "${pasta.worker.cancel-topic:pasta.cancel}",
+      groupId = "pasta-worker-cancel-#{T(java.util.UUID).randomUUID()}",
+      properties = "auto.offset.reset=latest")
+  void onCancel(String value) throws JsonProcessingException {
+    CancelCommand cancel = json.readValue(value, CancelCommand.class);
+    if (inFlight.contains(cancel.requestId())) {
+      engine.cancel(cancel.requestId());
+    }
+  }
+
+  /** The token ids recorded for each span of a request, by span id; empty for a new request. */
+  private Map<String, List<Integer>> resumeTokens(String requestId) {
+    Map<String, List<Integer>> known = new HashMap<>();
+    Set<Object> spans = redis.opsForHash().keys(RedisKeys.spans(requestId));
+    for (Object span : spans) {
+      List<String> ids = redis.opsForList().range(RedisKeys.tokens(requestId, (String) span), 0, -1);
+      if (ids != null && !ids.isEmpty()) {
+        known.put((String) span, ids.stream().map(Integer::valueOf).toList());
+      }
+    }
+    return known;
+  }
+
+  static SamplingParams sampling(Sampling s) {
+    return new SamplingParams(s.temperature(), s.topP() <= 0 ? 1 : s.topP(), s.topK(), s.seed(), s.maxTokens(),
+        s.stop());
+  }
+
+  private static RequestFinishedEvent finished(String id, GenerationResult result, Throwable error) {
+    if (result == null) {
+      return new RequestFinishedEvent(RequestFinishedEvent.VERSION, id, "error",
+          error == null ? "unknown" : String.valueOf(error.getMessage()), 0, 0, 0, 0, "");
+    }
+    return new RequestFinishedEvent(RequestFinishedEvent.VERSION, id,
+        result.finishReason().name().toLowerCase(Locale.ROOT), result.error(), result.stats().promptTokens(),
+        result.stats().totalTokens(), result.stats().criticalPathTokens(), result.stats().forks(),
+        result.annotated());
+  }
+}

@@ -1,0 +1,78 @@
+package io.pastaserve.interpreter.messaging;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pastaserve.common.messaging.CancelCommand;
+import io.pastaserve.common.messaging.DecodeSpanCommand;
+import io.pastaserve.common.messaging.GenerateCommand;
+import io.pastaserve.common.messaging.SpanEventEnvelope;
+import io.pastaserve.interpreter.config.InterpreterProperties;
+import io.pastaserve.interpreter.program.RequestTracker;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+import org.springframework.kafka.annotation.KafkaListener;
+import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.stereotype.Component;
+
+/**
+ * Requests in (recorded, then dispatched to the workers as a span job), span events in (recorded and streamed
+ * in final order), cancellations in. Unparseable messages go to the dead-letter topic.
+ */
+@Component
+class InterpreterListeners {
+
+  private static final Logger log = LoggerFactory.getLogger(InterpreterListeners.class);
+
+  private final RequestTracker tracker;
+  private final KafkaTemplate<String, String> kafka;
+  private final ObjectMapper json;
+  private final InterpreterProperties properties;
+
+  InterpreterListeners(RequestTracker tracker, KafkaTemplate<String, String> kafka, ObjectMapper json,
+      InterpreterProperties properties) {
+    this.tracker = tracker;
+    this.kafka = kafka;
+    this.json = json;
+    this.properties = properties;
+  }
+
+  @KafkaListener(id = "requests", topics = "${pasta.interpreter.requests-topic:pasta.requests}",
+      groupId = "pasta-interpreters")
+  void onRequest(String value) throws JsonProcessingException {
+    GenerateCommand command = json.readValue(value, GenerateCommand.class);
+    MDC.put("requestId", command.requestId());
+    try {
+      boolean fresh = tracker.start(command);
+      // a redelivered request is dispatched again: a worker that already runs it ignores the copy, another
+      // one resumes it from Redis, and the tokens are recorded once either way
+      DecodeSpanCommand job = new DecodeSpanCommand(DecodeSpanCommand.VERSION, command.requestId(), "0",
+          command.prompt(), command.sampling(), command.mode(), fresh ? 1 : 2, command.replay(),
+          command.traceParent());
+      kafka.send(properties.spanJobsTopic(), command.requestId(), json.writeValueAsString(job));
+      log.debug("dispatched request (fresh: {})", fresh);
+    } finally {
+      MDC.remove("requestId");
+    }
+  }
+
+  @KafkaListener(id = "span-events", topics = "${pasta.interpreter.span-events-topic:pasta.span-events}",
+      groupId = "pasta-interpreters")
+  void onSpanEvent(String value) throws JsonProcessingException {
+    SpanEventEnvelope envelope = json.readValue(value, SpanEventEnvelope.class);
+    if (envelope.tokens() != null) {
+      tracker.apply(envelope.tokens());
+    } else if (envelope.finished() != null) {
+      tracker.finish(envelope.finished());
+    } else {
+      throw new IllegalArgumentException("span event of unknown type '" + envelope.type() + "'");
+    }
+  }
+
+  @KafkaListener(id = "interpreter-cancel", topics = "${pasta.interpreter.cancel-topic:pasta.cancel}",
+      groupId = "pasta-interpreters")
+  void onCancel(String value) throws JsonProcessingException {
+    CancelCommand cancel = json.readValue(value, CancelCommand.class);
+    tracker.abandon(cancel.requestId(), "cancelled");
+  }
+}

@@ -1,0 +1,248 @@
+package io.pastaserve.interpreter.program;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pastaserve.common.lang.OrderedAssembler;
+import io.pastaserve.common.lang.SpanId;
+import io.pastaserve.common.messaging.GenerateCommand;
+import io.pastaserve.common.messaging.RedisKeys;
+import io.pastaserve.common.messaging.RequestFinishedEvent;
+import io.pastaserve.common.messaging.SpanTokensEvent;
+import io.pastaserve.common.messaging.TokenItem;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.data.redis.connection.stream.StreamRecords;
+import org.springframework.data.redis.core.StringRedisTemplate;
+
+/**
+ * Records each request's program in Redis and streams its answer in final order to the request's output stream.
+ * Span events are applied idempotently by token index, so a redelivered or replayed event never duplicates text;
+ * the in-memory view of a request is rebuilt from Redis when this instance did not see its start (another
+ * instance, or a restart). Calls for one request come from one thread (its Kafka partition).
+ */
+public final class RequestTracker {
+
+  private static final Logger log = LoggerFactory.getLogger(RequestTracker.class);
+
+  private final StringRedisTemplate redis;
+  private final ObjectMapper json;
+  private final Duration runningTtl;
+  private final Duration finishedTtl;
+  private final Map<String, View> views = new ConcurrentHashMap<>();
+
+  public RequestTracker(StringRedisTemplate redis, ObjectMapper json, Duration runningTtl, Duration finishedTtl) {
+    this.redis = redis;
+    this.json = json;
+    this.runningTtl = runningTtl;
+    this.finishedTtl = finishedTtl;
+  }
+
+  /** One request as this instance sees it. */
+  private final class View {
+    final String id;
+    final Map<String, Integer> nextIndex = new HashMap<>();
+    final Set<String> ended = ConcurrentHashMap.newKeySet();
+    final OrderedAssembler assembler;
+    final StringBuilder pending = new StringBuilder();
+    long skip;
+
+    View(String id, long alreadyEmitted) {
+      this.id = id;
+      this.skip = alreadyEmitted;
+      this.assembler = new OrderedAssembler(text -> {
+        if (skip >= text.length()) {
+          skip -= text.length();
+        } else {
+          pending.append(text, (int) skip, text.length());
+          skip = 0;
+        }
+      });
+    }
+  }
+
+  /** Records a new request. False when it is already known (a redelivery): nothing to do then. */
+  public boolean start(GenerateCommand command) {
+    String key = RedisKeys.request(command.requestId());
+    Boolean created = redis.opsForHash().putIfAbsent(key, "status", "running");
+    if (!Boolean.TRUE.equals(created)) {
+      return false;
+    }
+    Map<String, String> fields = new LinkedHashMap<>();
+    fields.put("prompt", command.prompt());
+    fields.put("mode", command.mode());
+    fields.put("emitted", "0");
+    redis.opsForHash().putAll(key, fields);
+    redis.opsForHash().put(RedisKeys.spans(command.requestId()), "0", "");
+    for (String k : List.of(key, RedisKeys.spans(command.requestId()))) {
+      redis.expire(k, runningTtl);
+    }
+    views.put(command.requestId(), new View(command.requestId(), 0));
+    return true;
+  }
+
+  /** Applies a span's tokens: records them, and streams whatever text is now in final order. */
+  public void apply(SpanTokensEvent event) {
+    String id = event.requestId();
+    if (isFinished(id)) {
+      return;
+    }
+    View view = views.computeIfAbsent(id, this::rebuild);
+    String span = event.spanId();
+    String tokensKey = RedisKeys.tokens(id, span);
+    String piecesKey = RedisKeys.pieces(id, span);
+    if (view.nextIndex.putIfAbsent(span, 0) == null) {
+      redis.opsForHash().put(RedisKeys.spans(id), span, event.parentSpanId());
+    }
+    List<String> tokens = new ArrayList<>();
+    List<String> pieces = new ArrayList<>();
+    for (TokenItem item : event.items()) {
+      int next = view.nextIndex.get(span);
+      if (item.index() < next) {
+        continue;
+      }
+      if (item.index() > next) {
+        log.warn("request {} span {}: token {} arrived before {}; waiting for redelivery", id, span, item.index(),
+            next);
+        break;
+      }
+      tokens.add(Integer.toString(item.token()));
+      pieces.add(write(item));
+      view.nextIndex.put(span, next + 1);
+      view.assembler.text(SpanId.of(span), item.text());
+      for (String fork : item.forks()) {
+        view.assembler.fork(SpanId.of(span), SpanId.of(fork));
+      }
+    }
+    if (!tokens.isEmpty()) {
+      redis.opsForList().rightPushAll(tokensKey, tokens);
+      redis.opsForList().rightPushAll(piecesKey, pieces);
+      redis.expire(tokensKey, runningTtl);
+      redis.expire(piecesKey, runningTtl);
+    }
+    if (event.ended() && view.ended.add(span)) {
+      view.assembler.text(SpanId.of(span), event.trailingText());
+      view.assembler.end(SpanId.of(span));
+      redis.opsForHash().put(RedisKeys.ended(id), span, event.trailingText());
+      redis.expire(RedisKeys.ended(id), runningTtl);
+    }
+    publish(view);
+  }
+
+  /** The worker finished the request: the output stream gets its final entry; the state keys expire soon. */
+  public void finish(RequestFinishedEvent event) {
+    String id = event.requestId();
+    if (isFinished(id)) {
+      return;
+    }
+    View view = views.computeIfAbsent(id, this::rebuild);
+    publish(view);
+    Map<String, String> done = new LinkedHashMap<>();
+    done.put("type", "done");
+    done.put("finishReason", event.finishReason());
+    done.put("error", event.error());
+    done.put("promptTokens", Integer.toString(event.promptTokens()));
+    done.put("completionTokens", Long.toString(event.completionTokens()));
+    done.put("criticalPathTokens", Long.toString(event.criticalPathTokens()));
+    done.put("forks", Integer.toString(event.forks()));
+    done.put("annotated", event.annotated());
+    redis.opsForStream().add(StreamRecords.string(done).withStreamKey(RedisKeys.output(id)));
+    redis.opsForHash().put(RedisKeys.request(id), "status", "finished");
+    expireAll(id, finishedTtl);
+    views.remove(id);
+  }
+
+  /** Ends a request that will not finish normally (cancelled): the stream says why; the keys expire soon. */
+  public void abandon(String id, String reason) {
+    if (isFinished(id)) {
+      return;
+    }
+    redis.opsForStream().add(StreamRecords.string(Map.of("type", "done", "finishReason", reason))
+        .withStreamKey(RedisKeys.output(id)));
+    redis.opsForHash().put(RedisKeys.request(id), "status", "finished");
+    expireAll(id, finishedTtl);
+    views.remove(id);
+  }
+
+  private boolean isFinished(String id) {
+    return "finished".equals(redis.opsForHash().get(RedisKeys.request(id), "status"));
+  }
+
+  private void publish(View view) {
+    if (view.pending.length() == 0) {
+      return;
+    }
+    String text = view.pending.toString();
+    view.pending.setLength(0);
+    redis.opsForStream().add(StreamRecords.string(Map.of("type", "text", "text", text))
+        .withStreamKey(RedisKeys.output(view.id)));
+    redis.opsForHash().increment(RedisKeys.request(view.id), "emitted", text.length());
+    redis.expire(RedisKeys.output(view.id), runningTtl);
+  }
+
+  /** A request this instance has not seen start: replays what Redis recorded, without emitting it again. */
+  private View rebuild(String id) {
+    Object emitted = redis.opsForHash().get(RedisKeys.request(id), "emitted");
+    View view = new View(id, emitted == null ? 0 : Long.parseLong((String) emitted));
+    Map<Object, Object> spans = redis.opsForHash().entries(RedisKeys.spans(id));
+    Map<Object, Object> ended = redis.opsForHash().entries(RedisKeys.ended(id));
+    List<String> order = spans.keySet().stream().map(String.class::cast).sorted((a, b) -> SpanId.of(a)
+        .compareTo(SpanId.of(b))).toList();
+    for (String span : order) {
+      List<String> pieces = redis.opsForList().range(RedisKeys.pieces(id, span), 0, -1);
+      int n = 0;
+      for (String piece : pieces == null ? List.<String>of() : pieces) {
+        TokenItem item = read(piece);
+        view.assembler.text(SpanId.of(span), item.text());
+        for (String fork : item.forks()) {
+          view.assembler.fork(SpanId.of(span), SpanId.of(fork));
+        }
+        n++;
+      }
+      view.nextIndex.put(span, n);
+      if (ended.containsKey(span)) {
+        view.assembler.text(SpanId.of(span), (String) ended.get(span));
+        view.assembler.end(SpanId.of(span));
+        view.ended.add(span);
+      }
+    }
+    log.info("request {}: state rebuilt from Redis ({} spans)", id, order.size());
+    return view;
+  }
+
+  private void expireAll(String id, Duration ttl) {
+    List<String> keys = new ArrayList<>(List.of(RedisKeys.request(id), RedisKeys.spans(id), RedisKeys.ended(id),
+        RedisKeys.output(id)));
+    Set<Object> spans = redis.opsForHash().keys(RedisKeys.spans(id));
+    for (Object span : spans) {
+      keys.add(RedisKeys.tokens(id, (String) span));
+      keys.add(RedisKeys.pieces(id, (String) span));
+    }
+    for (String key : keys) {
+      redis.expire(key, ttl);
+    }
+  }
+
+  private String write(TokenItem item) {
+    try {
+      return json.writeValueAsString(item);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private TokenItem read(String value) {
+    try {
+      return json.readValue(value, TokenItem.class);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("unreadable token item in Redis: " + value, e);
+    }
+  }
+}

@@ -1,0 +1,110 @@
+package io.pastaserve.interpreter.program;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pastaserve.common.messaging.GenerateCommand;
+import io.pastaserve.common.messaging.RedisKeys;
+import io.pastaserve.common.messaging.RequestFinishedEvent;
+import io.pastaserve.common.messaging.Sampling;
+import io.pastaserve.common.messaging.SpanTokensEvent;
+import io.pastaserve.common.messaging.TokenItem;
+import io.pastaserve.testing.RedisTestServer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.data.redis.connection.stream.MapRecord;
+import org.springframework.data.redis.connection.stream.StreamOffset;
+import org.springframework.data.redis.core.StringRedisTemplate;
+
+/** The tracker against a real Redis: idempotent, ordered, resumable. */
+class RequestTrackerTest {
+
+  static RedisTestServer server;
+  static LettuceConnectionFactory factory;
+  static StringRedisTemplate redis;
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  @BeforeAll
+  static void start() throws Exception {
+    server = RedisTestServer.start();
+    factory = new LettuceConnectionFactory("127.0.0.1", server.port());
+    factory.afterPropertiesSet();
+    factory.start();
+    redis = new StringRedisTemplate(factory);
+  }
+
+  @AfterAll
+  static void stop() {
+    factory.destroy();
+    server.close();
+  }
+
+  static RequestTracker tracker() {
+    return new RequestTracker(redis, JSON, Duration.ofMinutes(5), Duration.ofMinutes(1));
+  }
+
+  static GenerateCommand command(String id) {
+    return new GenerateCommand(1, id, "p", new Sampling(0, 1, 0, 0, 100, List.of()), "async", "", "");
+  }
+
+  static SpanTokensEvent tokens(String id, String span, String parent, boolean ended, TokenItem... items) {
+    return new SpanTokensEvent(1, id, span, parent, List.of(items), "", ended);
+  }
+
+  static String output(String id) {
+    List<MapRecord<String, Object, Object>> records = redis.opsForStream().read(StreamOffset.fromStart(
+        RedisKeys.output(id)));
+    return records.stream().filter(r -> "text".equals(r.getValue().get("type")))
+        .map(r -> (String) r.getValue().get("text")).collect(Collectors.joining());
+  }
+
+  static final TokenItem[] MAIN = {
+      new TokenItem(0, 10, "Tips:", List.of()),
+      new TokenItem(1, 11, "", List.of("0.1")),
+      new TokenItem(2, 12, " Done.", List.of())};
+  static final TokenItem[] FORK = {new TokenItem(0, 20, " Sleep", List.of()), new TokenItem(1, 21, " 8h.", List.of())};
+
+  @Test
+  void textStreamsInFinalOrder_andDuplicatesAreIgnored() {
+    RequestTracker t = tracker();
+    assertThat(t.start(command("a"))).isTrue();
+    assertThat(t.start(command("a"))).isFalse();
+    t.apply(tokens("a", "0", "", true, MAIN));
+    assertThat(output("a")).isEqualTo("Tips:");
+    t.apply(tokens("a", "0.1", "0", false, FORK[0]));
+    t.apply(tokens("a", "0.1", "0", false, FORK[0]));
+    assertThat(output("a")).isEqualTo("Tips: Sleep");
+    t.apply(tokens("a", "0.1", "0", true, FORK));
+    t.apply(tokens("a", "0", "", true, MAIN));
+    assertThat(output("a")).isEqualTo("Tips: Sleep 8h. Done.");
+    assertThat(redis.opsForList().range(RedisKeys.tokens("a", "0.1"), 0, -1)).containsExactly("20", "21");
+    t.finish(new RequestFinishedEvent(1, "a", "stop", "", 3, 5, 4, 1, "x"));
+    t.finish(new RequestFinishedEvent(1, "a", "stop", "", 3, 5, 4, 1, "x"));
+    List<MapRecord<String, Object, Object>> records = redis.opsForStream().read(StreamOffset.fromStart(
+        RedisKeys.output("a")));
+    assertThat(records.stream().filter(r -> "done".equals(r.getValue().get("type")))).hasSize(1);
+    assertThat(redis.getExpire(RedisKeys.tokens("a", "0.1"))).isBetween(1L, 60L);
+  }
+
+  @Test
+  void anotherInstance_resumesFromRedis_withoutRepeatingText() {
+    RequestTracker first = tracker();
+    first.start(command("b"));
+    first.apply(tokens("b", "0", "", false, MAIN[0], MAIN[1]));
+    first.apply(tokens("b", "0.1", "0", false, FORK[0]));
+    assertThat(output("b")).isEqualTo("Tips: Sleep");
+    // the first instance is gone; a new one receives the rest, with some of the old events again
+    RequestTracker second = tracker();
+    second.apply(tokens("b", "0.1", "0", true, FORK));
+    second.apply(tokens("b", "0", "", true, MAIN));
+    assertThat(output("b")).isEqualTo("Tips: Sleep 8h. Done.");
+    Map<Object, Object> spans = redis.opsForHash().entries(RedisKeys.spans("b"));
+    assertThat(spans).containsEntry("0.1", "0");
+  }
+}

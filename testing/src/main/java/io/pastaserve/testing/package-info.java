@@ -1,0 +1,2 @@
+/** Real servers started as processes for tests (never mocks). Used only in test scope. */
+package io.pastaserve.testing;
