@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""Export a model to the pasta-serve ONNX contract (docs/model-contract.md).
+
+Inputs  input_ids [b,s] int64, attention_mask [b,past+s] int64, position_ids [b,s] int64,
+        past_key_values.{i}.key / .value [b,kv_heads,past,head_dim] float32
+Outputs logits [b,s,vocab] float32, present.{i}.key / .value [b,kv_heads,past+s,head_dim]
+Keys are cached after RoPE.  Query i sees key j iff attention_mask[b,j]==1 and j <= past+i.
+
+Our checkpoint:
+  python3 training/export_onnx.py --checkpoint training/work/ckpt/model.pt \
+      --tokenizer models/pasta-tiny/tokenizer.json --out models/pasta-tiny
+A Hugging Face Llama / Mistral / Qwen2 checkpoint (a local folder, e.g. a PASTA fine-tune):
+  python3 training/export_onnx.py --hf path/to/checkpoint --out models/my-model \
+      --chat-template $'<|im_start|>user\\n{prompt}<|im_end|>\\n<|im_start|>assistant\\n'
+"""
+import argparse
+import inspect
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pasta_views as V  # noqa: E402
+from model import ModelConfig, PastaLM, load_checkpoint  # noqa: E402
+
+OPSET = 17
+DATA_FILE = "model.onnx.data"
+
+
+class OnnxWrapper(nn.Module):
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+        self.n = m.config.num_hidden_layers
+
+    def forward(self, input_ids, attention_mask, position_ids, *past):
+        pairs = [(past[2 * i], past[2 * i + 1]) for i in range(self.n)]
+        logits, presents = self.m.forward_past(input_ids, attention_mask, position_ids, pairs)
+        return (logits,) + tuple(t for kv in presents for t in kv)
+
+
+def io_names(n_layers):
+    past = [f"past_key_values.{i}.{w}" for i in range(n_layers) for w in ("key", "value")]
+    present = [f"present.{i}.{w}" for i in range(n_layers) for w in ("key", "value")]
+    return ["input_ids", "attention_mask", "position_ids"] + past, ["logits"] + present
+
+
+def example_inputs(c: ModelConfig, batch=2, seq=3, past=4):
+    ids = torch.randint(0, c.vocab_size, (batch, seq))
+    am = torch.ones(batch, past + seq, dtype=torch.long)
+    pos = torch.arange(past, past + seq)[None].repeat(batch, 1)
+    kv = [torch.randn(batch, c.num_key_value_heads, past, c.head_dim) for _ in range(2 * c.num_hidden_layers)]
+    return (ids, am, pos, *kv)
+
+
+def export_onnx(model: PastaLM, out_dir):
+    """Writes out_dir/model.onnx + out_dir/model.onnx.data (fp32)."""
+    import onnx
+    model = model.float().eval().cpu()
+    model.use_sdpa = False
+    c = model.config
+    w = OnnxWrapper(model).eval()
+    args = example_inputs(c)
+    ins, outs = io_names(c.num_hidden_layers)
+    os.makedirs(out_dir, exist_ok=True)
+    tmp = tempfile.mkdtemp()
+    raw = os.path.join(tmp, "raw.onnx")
+    dyn = {"input_ids": {0: "batch_size", 1: "sequence_length"},
+           "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
+           "position_ids": {0: "batch_size", 1: "sequence_length"},
+           "logits": {0: "batch_size", 1: "sequence_length"}}
+    for n in ins[3:]:
+        dyn[n] = {0: "batch_size", 2: "past_sequence_length"}
+    for n in outs[1:]:
+        dyn[n] = {0: "batch_size", 2: "total_sequence_length"}
+    kw = {}
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        kw["dynamo"] = False
+    method = "torchscript"
+    try:
+        with torch.no_grad():
+            torch.onnx.export(w, args, raw, input_names=ins, output_names=outs, dynamic_axes=dyn,
+                              opset_version=OPSET, do_constant_folding=True, **kw)
+    except Exception as e:  # the TorchScript exporter may be missing in newer PyTorch
+        print(f"TorchScript-based export failed ({type(e).__name__}: {e}); trying the dynamo exporter",
+              flush=True)
+        method = "dynamo"
+        D = torch.export.Dim.DYNAMIC
+        shapes = ({0: D, 1: D}, {0: D, 1: D}, {0: D, 1: D}) + tuple({0: D, 2: D} for _ in ins[3:])
+        with torch.no_grad():
+            prog = torch.onnx.export(w, args, dynamic_shapes=shapes, input_names=ins, output_names=outs,
+                                     opset_version=max(OPSET, 18), dynamo=True)
+        prog.save(raw)
+    m = onnx.load(raw)
+    for f in ("model.onnx", DATA_FILE):
+        p = os.path.join(out_dir, f)
+        if os.path.exists(p):
+            os.remove(p)
+    onnx.save_model(m, os.path.join(out_dir, "model.onnx"), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location=DATA_FILE, size_threshold=1024)
+    shutil.rmtree(tmp, ignore_errors=True)
+    onnx.checker.check_model(os.path.join(out_dir, "model.onnx"))
+    got_in = [i.name for i in m.graph.input]
+    got_out = [o.name for o in m.graph.output]
+    assert got_in == ins, got_in
+    assert got_out == outs, got_out
+    print(f"exported {out_dir}/model.onnx (+ {DATA_FILE}) with the {method} exporter, opset "
+          f"{m.opset_import[0].version}", flush=True)
+    return method
+
+
+def contract_config(c: ModelConfig, eos, pad, bos, chat_template, model_type="pasta-llama",
+                    trained_with_pasta=True, extra=None):
+    cfg = {
+        "model_type": model_type,
+        "num_hidden_layers": c.num_hidden_layers,
+        "num_attention_heads": c.num_attention_heads,
+        "num_key_value_heads": c.num_key_value_heads,
+        "head_dim": c.head_dim,
+        "hidden_size": c.hidden_size,
+        "intermediate_size": c.intermediate_size,
+        "vocab_size": c.vocab_size,
+        "max_position_embeddings": c.max_position_embeddings,
+        "rope_theta": c.rope_theta,
+        "rms_norm_eps": c.rms_norm_eps,
+        "tie_word_embeddings": c.tie_word_embeddings,
+        "bos_token_id": bos,
+        "eos_token_id": eos,
+        "pad_token_id": pad,
+        "chat_template": chat_template,
+        "torch_dtype": "float32",
+        "pasta": {
+            "default_reserved_tokens": V.DEFAULT_RESERVED,
+            "opener_tokens_hint": V.opener_text("{topic}"),
+            "trained_with_pasta": trained_with_pasta,
+            "max_fork_depth": 1,
+        },
+    }
+    if extra:
+        cfg.update(extra)
+    return cfg
+
+
+def write_config(out_dir, cfg):
+    with open(os.path.join(out_dir, "config.json"), "w", encoding="utf-8") as f:
+        json.dump(cfg, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
+# ---------------------------------------------------------------------------
+# Hugging Face Llama-family conversion
+# ---------------------------------------------------------------------------
+
+SUPPORTED = {"llama", "mistral", "qwen2"}
+
+
+def hf_rope_theta(hfc):
+    rp = getattr(hfc, "rope_parameters", None)
+    if isinstance(rp, dict) and rp:
+        if "rope_theta" not in rp and all(isinstance(v, dict) for v in rp.values()):
+            rp = rp.get("full_attention") or next(iter(rp.values()))
+        rtype = rp.get("rope_type", rp.get("type", "default"))
+        theta = rp.get("rope_theta", getattr(hfc, "rope_theta", 10000.0))
+    else:
+        rs = getattr(hfc, "rope_scaling", None) or {}
+        rtype = rs.get("rope_type", rs.get("type", "default"))
+        theta = getattr(hfc, "rope_theta", 10000.0)
+    if rtype not in (None, "default"):
+        raise NotImplementedError(f"RoPE type {rtype!r} is not supported (only plain RoPE)")
+    return float(theta)
+
+
+def hf_model_config(hfc):
+    mt = getattr(hfc, "model_type", "")
+    if mt not in SUPPORTED:
+        raise NotImplementedError(f"model_type {mt!r}: supported are {sorted(SUPPORTED)}")
+    heads = hfc.num_attention_heads
+    head_dim = getattr(hfc, "head_dim", None) or hfc.hidden_size // heads
+    if mt == "qwen2":
+        qkv_bias, o_bias = True, False
+    else:
+        qkv_bias = o_bias = bool(getattr(hfc, "attention_bias", False))
+    return ModelConfig(
+        vocab_size=hfc.vocab_size, hidden_size=hfc.hidden_size, num_hidden_layers=hfc.num_hidden_layers,
+        num_attention_heads=heads, num_key_value_heads=getattr(hfc, "num_key_value_heads", None) or heads,
+        head_dim=head_dim, intermediate_size=hfc.intermediate_size, rope_theta=hf_rope_theta(hfc),
+        rms_norm_eps=float(hfc.rms_norm_eps),
+        max_position_embeddings=int(getattr(hfc, "max_position_embeddings", 2048)),
+        tie_word_embeddings=bool(getattr(hfc, "tie_word_embeddings", False)),
+        qkv_bias=qkv_bias, o_bias=o_bias, mlp_bias=bool(getattr(hfc, "mlp_bias", False)))
+
+
+def from_hf_model(hf):
+    """Copy a transformers *ForCausalLM (Llama / Mistral / Qwen2) into PastaLM."""
+    c = hf_model_config(hf.config)
+    m = PastaLM(c)
+    sd = {k: v.detach().float() for k, v in hf.state_dict().items() if "rotary_emb" not in k}
+    if c.tie_word_embeddings:
+        sd.setdefault("lm_head.weight", sd["model.embed_tokens.weight"])
+    missing, unexpected = m.load_state_dict(sd, strict=False)
+    missing = [k for k in missing if not (c.tie_word_embeddings and k == "lm_head.weight")]
+    if missing or unexpected:
+        raise ValueError(f"weight mismatch: missing {missing} unexpected {unexpected}")
+    return m.eval()
+
+
+def load_hf(path):
+    from transformers import AutoModelForCausalLM
+    try:
+        hf = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    except TypeError:
+        hf = AutoModelForCausalLM.from_pretrained(path, torch_dtype=torch.float32)
+    return hf.eval()
+
+
+def guess_chat_template(tok_json):
+    if tok_json and os.path.exists(tok_json):
+        txt = open(tok_json, encoding="utf-8").read()
+        if "<|im_start|>" in txt:
+            return "<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n"
+        if "<|start_header_id|>" in txt:
+            return ("<|start_header_id|>user<|end_header_id|>\n\n{prompt}<|eot_id|>"
+                    "<|start_header_id|>assistant<|end_header_id|>\n\n")
+    return "{prompt}"
+
+
+def convert_hf(path, out_dir, chat_template=None, trained_with_pasta=False):
+    hf = load_hf(path)
+    m = from_hf_model(hf)
+    method = export_onnx(m, out_dir)
+    tj = os.path.join(path, "tokenizer.json")
+    if os.path.exists(tj):
+        shutil.copyfile(tj, os.path.join(out_dir, "tokenizer.json"))
+    else:
+        print("warning: no tokenizer.json in the checkpoint folder; add one to the model folder", flush=True)
+    hc = hf.config
+    eos = hc.eos_token_id
+    extra = {"source_model_type": hc.model_type, "exported_with": method}
+    if isinstance(eos, (list, tuple)):
+        extra["eos_token_ids"] = list(eos)
+        eos = eos[0]
+    pad = hc.pad_token_id if getattr(hc, "pad_token_id", None) is not None else eos
+    cfg = contract_config(m.config, eos, pad, getattr(hc, "bos_token_id", None),
+                          chat_template or guess_chat_template(tj), model_type=f"pasta-{hc.model_type}",
+                          trained_with_pasta=trained_with_pasta, extra=extra)
+    write_config(out_dir, cfg)
+    return m, hf
+
+
+def export_ours(ckpt, tok_path, out_dir):
+    m, extra = load_checkpoint(ckpt)
+    method = export_onnx(m, out_dir)
+    from tokenizers import Tokenizer
+    tk = Tokenizer.from_file(tok_path)
+    if os.path.abspath(tok_path) != os.path.abspath(os.path.join(out_dir, "tokenizer.json")):
+        shutil.copyfile(tok_path, os.path.join(out_dir, "tokenizer.json"))
+    cfg = contract_config(m.config, tk.token_to_id(V.SPECIAL_STRINGS["eos"]), tk.token_to_id(V.SPECIAL_STRINGS["pad"]),
+                          None, V.CHAT_TEMPLATE, extra={"exported_with": method})
+    write_config(out_dir, cfg)
+    return m
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", help="checkpoint written by training/train.py")
+    src.add_argument("--hf", help="local Hugging Face checkpoint folder (Llama, Mistral or Qwen2 family)")
+    ap.add_argument("--tokenizer", help="tokenizer.json (with --checkpoint)")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--chat-template", help="plain template with a {prompt} placeholder (with --hf)")
+    ap.add_argument("--pasta-trained", action="store_true", help="mark a converted model as PASTA-trained")
+    a = ap.parse_args()
+    if a.checkpoint:
+        if not a.tokenizer:
+            ap.error("--tokenizer is required with --checkpoint")
+        export_ours(a.checkpoint, a.tokenizer, a.out)
+    else:
+        convert_hf(a.hf, a.out, a.chat_template, a.pasta_trained)
+    print(f"wrote {a.out}/config.json", flush=True)
+
+
+if __name__ == "__main__":
+    main()
