@@ -64,7 +64,7 @@ final class BenchCommand {
     Path file = Path.of(o.required(NAME, "--prompts"));
     int repeat = o.intValue(NAME, "--repeat", 3, 1, 1000);
     int warmup = o.intValue(NAME, "--warmup", 2, 0, 1000);
-    int maxTokens = o.intValue(NAME, "--max-tokens", 512, 1, 1 << 20);
+    int maxTokens = o.intValue(NAME, "--max-tokens", 2048, 1, 1 << 20);
     boolean replay = o.flag("--replay");
     List<String[]> items = readItems(file, replay);
     if (items.isEmpty()) {
