@@ -1,0 +1,125 @@
+package io.pastaserve.testing;
+
+import java.io.IOException;
+import java.net.HttpURLConnection;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A service started as a real process from its runnable jar ({@code java -jar ...-exec.jar}), on a free port,
+ * ready once its actuator health says UP. Tests kill it with SIGKILL to see what survives.
+ */
+public final class ServiceProcess implements AutoCloseable {
+
+  private final Process process;
+  private final int port;
+  private final Path log;
+
+  private ServiceProcess(Process process, int port, Path log) {
+    this.process = process;
+    this.port = port;
+    this.log = log;
+  }
+
+  /** Starts {@code jar} with {@code args} (Spring properties as {@code --name=value}) and waits for health. */
+  public static ServiceProcess start(Path jar, Duration timeout, String... args)
+      throws IOException, InterruptedException {
+    if (!Files.isRegularFile(jar)) {
+      throw new IOException("no runnable jar at " + jar + " (package the service first)");
+    }
+    int port = freePort();
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+        .toString(), "-XX:+UseSerialGC", "-Xmx1g", "-jar", jar.toString(), "--server.port=" + port));
+    command.addAll(List.of(args));
+    Path log = Files.createTempFile("service-" + port + "-", ".log");
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    ServiceProcess service = new ServiceProcess(process, port, log);
+    Instant deadline = Instant.now().plus(timeout);
+    while (Instant.now().isBefore(deadline)) {
+      if (!process.isAlive()) {
+        throw new IOException("service exited with " + process.exitValue() + ": " + service.logTail());
+      }
+      if (service.healthy()) {
+        return service;
+      }
+      Thread.sleep(200);
+    }
+    process.destroyForcibly();
+    throw new IOException("service not healthy within " + timeout + ": " + service.logTail());
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public boolean healthy() {
+    try {
+      HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + "/actuator/health").toURL()
+          .openConnection();
+      c.setConnectTimeout(500);
+      c.setReadTimeout(1000);
+      try {
+        return c.getResponseCode() == 200
+            && new String(c.getInputStream().readAllBytes(), StandardCharsets.UTF_8).contains("\"UP\"");
+      } finally {
+        c.disconnect();
+      }
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** SIGKILL: no shutdown hooks, no goodbyes. */
+  public void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor();
+  }
+
+  public boolean alive() {
+    return process.isAlive();
+  }
+
+  /** Everything the process printed so far. */
+  public String log() {
+    try {
+      return Files.readString(log, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  public String logTail() {
+    try {
+      List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+    } catch (IOException e) {
+      return "(no log: " + e.getMessage() + ")";
+    }
+  }
+
+  @Override
+  public void close() {
+    process.destroy();
+    try {
+      if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+      }
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+}
