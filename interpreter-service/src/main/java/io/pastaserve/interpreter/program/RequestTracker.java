@@ -19,8 +19,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.data.redis.connection.stream.StreamRecords;
 import org.springframework.data.redis.core.StringRedisTemplate;
+import org.springframework.data.redis.core.script.RedisScript;
 
 /**
  * Records each request's program in Redis and streams its answer in final order to the request's output stream.
@@ -95,12 +95,19 @@ public final class RequestTracker {
       return;
     }
     View view = views.computeIfAbsent(id, this::rebuild);
-    String span = event.spanId();
-    String tokensKey = RedisKeys.tokens(id, span);
-    String piecesKey = RedisKeys.pieces(id, span);
-    if (view.nextIndex.putIfAbsent(span, 0) == null) {
-      redis.opsForHash().put(RedisKeys.spans(id), span, event.parentSpanId());
+    try {
+      applyTo(view, event);
+    } catch (RuntimeException e) {
+      // the view may be ahead of Redis now: forget it, the retry rebuilds it from what Redis holds
+      views.remove(id);
+      throw e;
     }
+  }
+
+  private void applyTo(View view, SpanTokensEvent event) {
+    String id = event.requestId();
+    String span = event.spanId();
+    view.nextIndex.putIfAbsent(span, 0);
     List<String> tokens = new ArrayList<>();
     List<String> pieces = new ArrayList<>();
     for (TokenItem item : event.items()) {
@@ -121,20 +128,60 @@ public final class RequestTracker {
         view.assembler.fork(SpanId.of(span), SpanId.of(fork));
       }
     }
-    if (!tokens.isEmpty()) {
-      redis.opsForList().rightPushAll(tokensKey, tokens);
-      redis.opsForList().rightPushAll(piecesKey, pieces);
-      redis.expire(tokensKey, runningTtl);
-      redis.expire(piecesKey, runningTtl);
-    }
-    if (event.ended() && view.ended.add(span)) {
+    boolean ends = event.ended() && view.ended.add(span);
+    if (ends) {
       view.assembler.text(SpanId.of(span), event.trailingText());
       view.assembler.end(SpanId.of(span));
-      redis.opsForHash().put(RedisKeys.ended(id), span, event.trailingText());
-      redis.expire(RedisKeys.ended(id), runningTtl);
     }
-    publish(view);
+    String text = view.pending.toString();
+    view.pending.setLength(0);
+    List<String> args = new ArrayList<>(List.of(span, event.parentSpanId(), Long.toString(runningTtl.toSeconds()),
+        ends ? "1" : "0", event.trailingText(), text, Integer.toString(text.length()),
+        Integer.toString(tokens.size())));
+    args.addAll(tokens);
+    args.addAll(pieces);
+    redis.execute(APPLY, List.of(RedisKeys.spans(id), RedisKeys.tokens(id, span), RedisKeys.pieces(id, span),
+        RedisKeys.ended(id), RedisKeys.output(id), RedisKeys.request(id)), args.toArray());
   }
+
+  /**
+   * Records a span's new tokens and the text they release, atomically: a crash never leaves tokens without their
+   * pieces, nor streamed text without its count (which a rebuild skips).
+   */
+  private static final RedisScript<Long> APPLY = RedisScript.of("""
+      redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+      local n = tonumber(ARGV[8])
+      if n > 0 then
+        for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[8 + i]) end
+        for i = 1, n do redis.call('RPUSH', KEYS[3], ARGV[8 + n + i]) end
+        redis.call('EXPIRE', KEYS[2], ARGV[3])
+        redis.call('EXPIRE', KEYS[3], ARGV[3])
+      end
+      if ARGV[4] == '1' then
+        redis.call('HSET', KEYS[4], ARGV[1], ARGV[5])
+        redis.call('EXPIRE', KEYS[4], ARGV[3])
+      end
+      if ARGV[6] ~= '' then
+        redis.call('XADD', KEYS[5], '*', 'type', 'text', 'text', ARGV[6])
+        redis.call('HINCRBY', KEYS[6], 'emitted', ARGV[7])
+        redis.call('EXPIRE', KEYS[5], ARGV[3])
+      end
+      return 1
+      """, Long.class);
+
+  /** The final entry, once: text still held, then {@code done}, and the status, atomically. */
+  private static final RedisScript<Long> FINISH = RedisScript.of("""
+      if redis.call('HGET', KEYS[1], 'status') == 'finished' then return 0 end
+      if ARGV[1] ~= '' then
+        redis.call('XADD', KEYS[2], '*', 'type', 'text', 'text', ARGV[1])
+        redis.call('HINCRBY', KEYS[1], 'emitted', ARGV[2])
+      end
+      local fields = {}
+      for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
+      redis.call('XADD', KEYS[2], '*', unpack(fields))
+      redis.call('HSET', KEYS[1], 'status', 'finished')
+      return 1
+      """, Long.class);
 
   /** The worker finished the request: the output stream gets its final entry; the state keys expire soon. */
   public void finish(RequestFinishedEvent event) {
@@ -143,20 +190,11 @@ public final class RequestTracker {
       return;
     }
     View view = views.computeIfAbsent(id, this::rebuild);
-    publish(view);
-    Map<String, String> done = new LinkedHashMap<>();
-    done.put("type", "done");
-    done.put("finishReason", event.finishReason());
-    done.put("error", event.error());
-    done.put("promptTokens", Integer.toString(event.promptTokens()));
-    done.put("completionTokens", Long.toString(event.completionTokens()));
-    done.put("criticalPathTokens", Long.toString(event.criticalPathTokens()));
-    done.put("forks", Integer.toString(event.forks()));
-    done.put("annotated", event.annotated());
-    redis.opsForStream().add(StreamRecords.string(done).withStreamKey(RedisKeys.output(id)));
-    redis.opsForHash().put(RedisKeys.request(id), "status", "finished");
-    expireAll(id, finishedTtl);
-    views.remove(id);
+    done(view, List.of("type", "done", "finishReason", event.finishReason(), "error", event.error(),
+        "promptTokens", Integer.toString(event.promptTokens()),
+        "completionTokens", Long.toString(event.completionTokens()),
+        "criticalPathTokens", Long.toString(event.criticalPathTokens()), "forks", Integer.toString(event.forks()),
+        "annotated", event.annotated()));
   }
 
   /** Ends a request that will not finish normally (cancelled): the stream says why; the keys expire soon. */
@@ -164,27 +202,22 @@ public final class RequestTracker {
     if (isFinished(id)) {
       return;
     }
-    redis.opsForStream().add(StreamRecords.string(Map.of("type", "done", "finishReason", reason))
-        .withStreamKey(RedisKeys.output(id)));
-    redis.opsForHash().put(RedisKeys.request(id), "status", "finished");
-    expireAll(id, finishedTtl);
-    views.remove(id);
+    View view = views.computeIfAbsent(id, this::rebuild);
+    done(view, List.of("type", "done", "finishReason", reason));
+  }
+
+  private void done(View view, List<String> fields) {
+    String text = view.pending.toString();
+    view.pending.setLength(0);
+    List<String> args = new ArrayList<>(List.of(text, Integer.toString(text.length())));
+    args.addAll(fields);
+    redis.execute(FINISH, List.of(RedisKeys.request(view.id), RedisKeys.output(view.id)), args.toArray());
+    expireAll(view.id, finishedTtl);
+    views.remove(view.id);
   }
 
   private boolean isFinished(String id) {
     return "finished".equals(redis.opsForHash().get(RedisKeys.request(id), "status"));
-  }
-
-  private void publish(View view) {
-    if (view.pending.length() == 0) {
-      return;
-    }
-    String text = view.pending.toString();
-    view.pending.setLength(0);
-    redis.opsForStream().add(StreamRecords.string(Map.of("type", "text", "text", text))
-        .withStreamKey(RedisKeys.output(view.id)));
-    redis.opsForHash().increment(RedisKeys.request(view.id), "emitted", text.length());
-    redis.expire(RedisKeys.output(view.id), runningTtl);
   }
 
   /** A request this instance has not seen start: replays what Redis recorded, without emitting it again. */
