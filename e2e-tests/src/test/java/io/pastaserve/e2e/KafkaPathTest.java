@@ -1,6 +1,7 @@
 package io.pastaserve.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.common.lang.Program;
@@ -20,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -111,5 +113,46 @@ class KafkaPathTest {
     Thread.sleep(500);
     assertThat(suite.doneCount(command.requestId())).isEqualTo(1);
     assertThat(suite.textOf(command.requestId())).isEqualTo("Two:\none\ntwo\nend").isEqualTo(answer.text());
+  }
+
+  @Test
+  void cancellation_stopsEverySpan_freesTheCache_andEndsTheStream() throws Exception {
+    String transcript = "Long:" + " word".repeat(900);
+    GenerateCommand command = command("p", new Sampling(0, 1, 0, 0, 4096, List.of()), "async", transcript);
+    suite.publish(command);
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(5))
+        .until(() -> !suite.textOf(command.requestId()).isEmpty());
+    suite.producer.send(io.pastaserve.common.messaging.Topics.CANCEL, command.requestId(),
+        Suite.JSON.writeValueAsString(new io.pastaserve.common.messaging.CancelCommand(1, command.requestId(),
+            "client went away"))).get();
+    Suite.Answer answer = suite.answerOf(command.requestId(), Duration.ofSeconds(30));
+    assertThat(answer.done()).containsEntry("finishReason", "cancelled");
+    Engine engine = worker.getBean(Engine.class);
+    await().atMost(Duration.ofSeconds(5)).until(() -> engine.load().get().kvTokens() == 0
+        && engine.load().get().activeSpans() == 0);
+    assertThat(suite.redis.hasKey(io.pastaserve.common.messaging.RedisKeys.tokens(command.requestId(), "0")))
+        .isFalse();
+    assertThat(answer.text().length()).isLessThan(transcript.length());
+  }
+
+  @Test
+  void unparseableMessages_goToTheDeadLetterTopic_andServiceGoesOn() throws Exception {
+    suite.producer.send(io.pastaserve.common.messaging.Topics.REQUESTS, "bad", "{not json").get();
+    try (org.apache.kafka.clients.consumer.KafkaConsumer<String, String> consumer =
+        new org.apache.kafka.clients.consumer.KafkaConsumer<>(Map.of(
+            "bootstrap.servers", suite.kafka.getBrokersAsString(), "group.id", "dlt-check",
+            "auto.offset.reset", "earliest",
+            "key.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class,
+            "value.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class))) {
+      consumer.subscribe(List.of(io.pastaserve.common.messaging.Topics.REQUESTS
+          + io.pastaserve.common.messaging.Topics.DEAD_LETTER_SUFFIX));
+      List<String> seen = new java.util.ArrayList<>();
+      await().atMost(Duration.ofSeconds(30)).until(() -> {
+        consumer.poll(Duration.ofMillis(200)).forEach(r -> seen.add(r.value()));
+        return seen.contains("{not json");
+      });
+    }
+    Suite.Answer answer = send(command("p", new Sampling(0, 1, 0, 0, 4096, List.of()), "async", "still here"));
+    assertThat(answer.text()).isEqualTo("still here");
   }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import io.pastaserve.common.messaging.Topics;
 import io.pastaserve.worker.messaging.MessagingProperties;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.TopicPartition;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.config.ConcurrentKafkaListenerContainerFactory;
@@ -42,7 +43,8 @@ class KafkaWiring {
   /** Unparseable messages go to the topic's dead-letter topic at once; nothing else is retried here. */
   @Bean
   DefaultErrorHandler kafkaErrorHandler(KafkaTemplate<String, String> template) {
-    DefaultErrorHandler handler = new DefaultErrorHandler(new DeadLetterPublishingRecoverer(template),
+    DefaultErrorHandler handler = new DefaultErrorHandler(new DeadLetterPublishingRecoverer(template,
+        (record, e) -> new TopicPartition(record.topic() + Topics.DEAD_LETTER_SUFFIX, record.partition())),
         new FixedBackOff(0L, 0L));
     handler.addNotRetryableExceptions(JsonProcessingException.class, IllegalArgumentException.class);
     return handler;

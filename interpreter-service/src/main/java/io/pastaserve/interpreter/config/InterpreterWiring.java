@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pastaserve.common.messaging.Topics;
 import io.pastaserve.interpreter.program.RequestTracker;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.TopicPartition;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.data.redis.core.StringRedisTemplate;
@@ -44,7 +45,8 @@ class InterpreterWiring {
    */
   @Bean
   DefaultErrorHandler kafkaErrorHandler(KafkaTemplate<String, String> template) {
-    DefaultErrorHandler handler = new DefaultErrorHandler(new DeadLetterPublishingRecoverer(template),
+    DefaultErrorHandler handler = new DefaultErrorHandler(new DeadLetterPublishingRecoverer(template,
+        (record, e) -> new TopicPartition(record.topic() + Topics.DEAD_LETTER_SUFFIX, record.partition())),
         new FixedBackOff(500L, 5L));
     handler.addNotRetryableExceptions(JsonProcessingException.class, IllegalArgumentException.class);
     return handler;

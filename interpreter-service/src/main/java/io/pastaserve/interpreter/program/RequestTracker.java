@@ -250,17 +250,20 @@ public final class RequestTracker {
     return view;
   }
 
+  /**
+   * The request has ended: this instance owns its keys and deletes the program state now; the request hash and
+   * the output stream stay for {@code ttl}, for readers that come late.
+   */
   private void expireAll(String id, Duration ttl) {
-    List<String> keys = new ArrayList<>(List.of(RedisKeys.request(id), RedisKeys.spans(id), RedisKeys.ended(id),
-        RedisKeys.output(id)));
+    List<String> state = new ArrayList<>(List.of(RedisKeys.spans(id), RedisKeys.ended(id)));
     Set<Object> spans = redis.opsForHash().keys(RedisKeys.spans(id));
     for (Object span : spans) {
-      keys.add(RedisKeys.tokens(id, (String) span));
-      keys.add(RedisKeys.pieces(id, (String) span));
+      state.add(RedisKeys.tokens(id, (String) span));
+      state.add(RedisKeys.pieces(id, (String) span));
     }
-    for (String key : keys) {
-      redis.expire(key, ttl);
-    }
+    redis.delete(state);
+    redis.expire(RedisKeys.request(id), ttl);
+    redis.expire(RedisKeys.output(id), ttl);
   }
 
   private String write(TokenItem item) {

@@ -89,7 +89,11 @@ class RequestTrackerTest {
     List<MapRecord<String, Object, Object>> records = redis.opsForStream().read(StreamOffset.fromStart(
         RedisKeys.output("a")));
     assertThat(records.stream().filter(r -> "done".equals(r.getValue().get("type")))).hasSize(1);
-    assertThat(redis.getExpire(RedisKeys.tokens("a", "0.1"))).isBetween(1L, 60L);
+    // the owner deletes the program state when the request ends; the answer stays readable for a while
+    assertThat(redis.hasKey(RedisKeys.tokens("a", "0.1"))).isFalse();
+    assertThat(redis.hasKey(RedisKeys.spans("a"))).isFalse();
+    assertThat(redis.getExpire(RedisKeys.output("a"))).isBetween(1L, 60L);
+    assertThat(redis.getExpire(RedisKeys.request("a"))).isBetween(1L, 60L);
   }
 
   @Test
