@@ -55,10 +55,15 @@ final class BenchCommand {
 
   void run(List<String> args) throws UsageException, IOException {
     Set<String> valued = new HashSet<>(ModelOptions.VALUED);
-    valued.addAll(Set.of("--prompts", "--repeat", "--max-tokens", "--warmup", "--batches", "--steps"));
-    Options o = Options.parse(NAME, args, valued, Set.of("--replay", "--json", "--overhead"));
+    valued.addAll(Set.of("--prompts", "--repeat", "--max-tokens", "--warmup", "--batches", "--steps",
+        "--concurrency", "--kafka", "--redis"));
+    Options o = Options.parse(NAME, args, valued, Set.of("--replay", "--json", "--overhead", "--via-kafka"));
     if (o.flag("--overhead")) {
       overhead(o);
+      return;
+    }
+    if (o.flag("--via-kafka")) {
+      viaKafka(o);
       return;
     }
     Path file = Path.of(o.required(NAME, "--prompts"));
@@ -181,6 +186,70 @@ final class BenchCommand {
     } catch (ai.onnxruntime.OrtException e) {
       throw new IOException("bare ONNX Runtime loop failed: " + e.getMessage());
     }
+  }
+
+  /**
+   * {@code --via-kafka}: through a running suite ({@code bin/pasta up}) against the same engine in process.
+   */
+  private void viaKafka(Options o) throws UsageException, IOException {
+    List<String> prompts = readItems(Path.of(o.required(NAME, "--prompts")), false).stream().map(i -> i[0])
+        .toList();
+    if (prompts.isEmpty()) {
+      throw new UsageException(NAME + ": no prompts");
+    }
+    int repeat = o.intValue(NAME, "--repeat", 3, 1, 1000);
+    int maxTokens = o.intValue(NAME, "--max-tokens", 2048, 1, 1 << 20);
+    int[] levels;
+    try {
+      levels = Arrays.stream(o.get("--concurrency", "1,4,16").split(",")).mapToInt(x -> Integer.parseInt(x.trim()))
+          .toArray();
+    } catch (NumberFormatException e) {
+      throw new UsageException(NAME + ": --concurrency needs comma-separated integers");
+    }
+    String kafka = o.get("--kafka", "127.0.0.1:" + System.getenv().getOrDefault("PASTA_KAFKA_PORT", "9092"));
+    String[] redisAddress = o.get("--redis", "127.0.0.1:" + System.getenv().getOrDefault("PASTA_REDIS_PORT",
+        "6379")).split(":");
+    StringBuilder report = new StringBuilder();
+    double[] local;
+    double[] forks;
+    try (ModelRunner runner = ModelOptions.open(NAME, o)) {
+      local = KafkaBench.inProcess(runner, prompts, repeat, maxTokens);
+      forks = KafkaBench.forkLatency(runner, prompts, maxTokens);
+    }
+    try (KafkaBench bench = new KafkaBench(kafka, redisAddress[0], Integer.parseInt(redisAddress[1]))) {
+      bench.viaKafka(prompts.get(0), maxTokens);
+      double logRatio = 0;
+      report.append(KafkaBench.fmt("%-40s %12s %12s %7s%n", "prompt", "in-proc ms", "kafka ms", "ratio"));
+      for (int i = 0; i < prompts.size(); i++) {
+        double[] runs = new double[repeat];
+        for (int k = 0; k < repeat; k++) {
+          runs[k] = bench.viaKafka(prompts.get(i), maxTokens).ms();
+        }
+        double remote = KafkaBench.median(runs);
+        logRatio += Math.log(remote / local[i]);
+        String p = prompts.get(i);
+        report.append(KafkaBench.fmt("%-40s %12.1f %12.1f %7.3f%n", p.length() > 40 ? p.substring(0, 37) + "..." : p,
+            local[i], remote, remote / local[i]));
+      }
+      report.append(KafkaBench.fmt("geomean latency ratio, Kafka path / in process: %.3f%n",
+          Math.exp(logRatio / prompts.size())));
+      report.append(KafkaBench.fmt("promise -> fork's first token (in the engine, %d forks): p50 %.2f ms, "
+          + "p99 %.2f ms%n", forks.length, KafkaBench.percentile(forks, 50), KafkaBench.percentile(forks, 99)));
+      report.append(KafkaBench.fmt("%11s %10s %10s %12s %12s%n", "concurrency", "tokens/s", "requests/s",
+          "p50 ms", "p99 ms"));
+      for (int c : levels) {
+        List<Double> latencies = new ArrayList<>();
+        double[] t = bench.throughput(prompts, c, Math.max(2 * c, prompts.size()), maxTokens, latencies);
+        double[] l = latencies.stream().mapToDouble(Double::doubleValue).toArray();
+        report.append(KafkaBench.fmt("%11d %10.1f %10.2f %12.1f %12.1f%n", c, t[0], t[1],
+            KafkaBench.percentile(l, 50), KafkaBench.percentile(l, 99)));
+      }
+    } catch (IOException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IOException("bench through Kafka failed: " + e.getMessage());
+    }
+    out.print(report);
   }
 
   private static GenerationRequest request(String id, String[] item, Mode mode, boolean replay, int maxTokens) {

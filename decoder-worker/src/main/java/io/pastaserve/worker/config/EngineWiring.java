@@ -19,7 +19,7 @@ class EngineWiring {
   @Bean(destroyMethod = "close")
   ModelRunner modelRunner(WorkerProperties properties) {
     return ModelRunner.open(Path.of(properties.modelDir()), properties.executionProvider(),
-        properties.intraOpThreads());
+        properties.intraOpThreads(), properties.spinWait());
   }
 
   @Bean(destroyMethod = "close")

@@ -20,6 +20,8 @@ import org.springframework.validation.annotation.Validated;
  * @param modelDir directory of the model (see {@code docs/model-contract.md})
  * @param provider ONNX Runtime execution provider: cpu, cuda, or auto (CUDA when it loads, else CPU)
  * @param intraOpThreads ONNX Runtime threads per forward pass; 0 lets it choose (one per core)
+ * @param spinWait whether idle ONNX Runtime threads spin (lower latency on a machine of its own) or sleep
+ *     (leaves the cores to Kafka clients and other processes)
  * @param maxBatch spans decoded together in one step
  * @param kvBudgetTokens cache, in tokens, admitted requests may use; beyond it requests queue
  * @param prefillTokensPerStep prompt and opener tokens computed per step beside decoding
@@ -33,6 +35,8 @@ import org.springframework.validation.annotation.Validated;
  * @param cancelTopic topic of cancellations (in)
  * @param topicPartitions partitions of the topics the worker creates when missing: the most workers that can
  *     share the span jobs
+ * @param eventFlushInterval how long decoded tokens may wait to be published together (fewer, larger span
+ *     events); a span that ends is published at once
  */
 @Validated
 @ConfigurationProperties("pasta.worker")
@@ -40,6 +44,7 @@ public record WorkerProperties(
     @DefaultValue("models/pasta-tiny") @NotBlank String modelDir,
     @DefaultValue("auto") @Pattern(regexp = "(?i)cpu|cuda|auto") String provider,
     @DefaultValue("0") @Min(0) @Max(256) int intraOpThreads,
+    @DefaultValue("false") boolean spinWait,
     @DefaultValue("16") @Min(1) @Max(1024) int maxBatch,
     @DefaultValue("65536") @Min(1) long kvBudgetTokens,
     @DefaultValue("512") @Min(1) int prefillTokensPerStep,
@@ -51,10 +56,11 @@ public record WorkerProperties(
     @DefaultValue(Topics.SPAN_JOBS) @NotBlank String spanJobsTopic,
     @DefaultValue(Topics.SPAN_EVENTS) @NotBlank String spanEventsTopic,
     @DefaultValue(Topics.CANCEL) @NotBlank String cancelTopic,
-    @DefaultValue("8") @Min(1) @Max(1024) int topicPartitions) {
+    @DefaultValue("8") @Min(1) @Max(1024) int topicPartitions,
+    @DefaultValue("20ms") java.time.Duration eventFlushInterval) {
 
   public MessagingProperties messaging() {
-    return new MessagingProperties(spanJobsTopic, spanEventsTopic, cancelTopic);
+    return new MessagingProperties(spanJobsTopic, spanEventsTopic, cancelTopic, eventFlushInterval);
   }
 
   public ExecutionProvider executionProvider() {

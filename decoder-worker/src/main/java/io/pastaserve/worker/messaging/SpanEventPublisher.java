@@ -26,12 +26,20 @@ final class SpanEventPublisher implements SpanListener {
   private final String requestId;
   private final Map<SpanId, Buffer> buffers = new LinkedHashMap<>();
   private final Map<SpanId, SpanId> parents = new HashMap<>();
+  private final long flushNanos;
+  private long lastFlush = System.nanoTime();
 
-  SpanEventPublisher(KafkaTemplate<String, String> kafka, ObjectMapper json, String topic, String requestId) {
+  /**
+   * @param flushInterval how long tokens may wait to be published together (0: every step); spans that end
+   *     are published at once
+   */
+  SpanEventPublisher(KafkaTemplate<String, String> kafka, ObjectMapper json, String topic, String requestId,
+      java.time.Duration flushInterval) {
     this.kafka = kafka;
     this.json = json;
     this.topic = topic;
     this.requestId = requestId;
+    this.flushNanos = flushInterval.toNanos();
   }
 
   private static final class Buffer {
@@ -96,11 +104,16 @@ final class SpanEventPublisher implements SpanListener {
 
   @Override
   public void onStep() {
-    flush();
+    long now = System.nanoTime();
+    boolean anyEnded = buffers.values().stream().anyMatch(b -> b.dirty && b.ended);
+    if (anyEnded || now - lastFlush >= flushNanos) {
+      flush();
+    }
   }
 
   /** Sends what each span buffered. */
   void flush() {
+    lastFlush = System.nanoTime();
     for (Map.Entry<SpanId, Buffer> e : buffers.entrySet()) {
       Buffer b = e.getValue();
       if (!b.dirty) {

@@ -46,6 +46,7 @@ class SpanJobListener {
   private final ObjectMapper json;
   private final StringRedisTemplate redis;
   private final String eventsTopic;
+  private final java.time.Duration flushInterval;
   private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
 
   SpanJobListener(Engine engine, KafkaTemplate<String, String> kafka, ObjectMapper json, StringRedisTemplate redis,
@@ -55,6 +56,7 @@ class SpanJobListener {
     this.json = json;
     this.redis = redis;
     this.eventsTopic = properties.spanEventsTopic();
+    this.flushInterval = properties.eventFlushInterval();
   }
 
   @KafkaListener(id = "span-jobs", topics = "${pasta.worker.span-jobs-topic:pasta.span-jobs}",
@@ -77,7 +79,7 @@ class SpanJobListener {
           : known.isEmpty() ? Optional.empty() : Optional.of(new Forcing.Resume(known));
       GenerationRequest request = new GenerationRequest(id, job.prompt(), sampling(job.sampling()),
           Mode.parse(job.mode()), forcing);
-      SpanEventPublisher publisher = new SpanEventPublisher(kafka, json, eventsTopic, id);
+      SpanEventPublisher publisher = new SpanEventPublisher(kafka, json, eventsTopic, id, flushInterval);
       engine.submit(request, publisher).whenComplete((result, error) -> {
         try {
           publisher.flush();

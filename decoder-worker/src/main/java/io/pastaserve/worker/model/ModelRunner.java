@@ -69,6 +69,14 @@ public final class ModelRunner implements AutoCloseable {
    * @throws ModelContractException when the directory does not meet the model contract
    */
   public static ModelRunner open(Path dir, ExecutionProvider provider, int intraOpThreads) {
+    return open(dir, provider, intraOpThreads, true);
+  }
+
+  /**
+   * Opens the model; with {@code spinWait} false, idle ONNX Runtime threads sleep instead of spinning, which
+   * costs a little latency alone but leaves the cores to the other threads and processes of a shared machine.
+   */
+  public static ModelRunner open(Path dir, ExecutionProvider provider, int intraOpThreads, boolean spinWait) {
     if (!Files.isDirectory(dir)) {
       throw new ModelContractException("model directory " + dir + " does not exist");
     }
@@ -88,6 +96,7 @@ public final class ModelRunner implements AutoCloseable {
       if (intraOpThreads > 0) {
         options.setIntraOpNumThreads(intraOpThreads);
       }
+      options.addConfigEntry("session.intra_op.allow_spinning", spinWait ? "1" : "0");
       if (provider != ExecutionProvider.CPU) {
         try {
           options.addCUDA(0);

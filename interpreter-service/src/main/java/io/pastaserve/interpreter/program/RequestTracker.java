@@ -91,7 +91,7 @@ public final class RequestTracker {
   /** Applies a span's tokens: records them, and streams whatever text is now in final order. */
   public void apply(SpanTokensEvent event) {
     String id = event.requestId();
-    if (isFinished(id)) {
+    if (!views.containsKey(id) && isFinished(id)) {
       return;
     }
     View view = views.computeIfAbsent(id, this::rebuild);

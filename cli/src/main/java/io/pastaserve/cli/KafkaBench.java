@@ -1,0 +1,191 @@
+package io.pastaserve.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pastaserve.common.lang.SpanId;
+import io.pastaserve.common.messaging.GenerateCommand;
+import io.pastaserve.common.messaging.RedisKeys;
+import io.pastaserve.common.messaging.Sampling;
+import io.pastaserve.common.messaging.Topics;
+import io.pastaserve.worker.engine.Engine;
+import io.pastaserve.worker.engine.EngineConfig;
+import io.pastaserve.worker.engine.GenerationRequest;
+import io.pastaserve.worker.engine.Mode;
+import io.pastaserve.worker.engine.SpanListener;
+import io.pastaserve.worker.model.ModelRunner;
+import io.pastaserve.worker.sampling.SamplingParams;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.data.redis.connection.stream.MapRecord;
+import org.springframework.data.redis.connection.stream.StreamOffset;
+import org.springframework.data.redis.connection.stream.StreamReadOptions;
+import org.springframework.data.redis.core.StringRedisTemplate;
+
+/**
+ * The request path through a running suite ({@code bin/pasta up}) against the same engine in process: latency
+ * per prompt, throughput at several concurrencies, and the time from a promise to its fork's first token.
+ */
+final class KafkaBench implements AutoCloseable {
+
+  private final ObjectMapper json = new ObjectMapper();
+  private final KafkaProducer<String, String> producer;
+  private final LettuceConnectionFactory redisFactory;
+  private final StringRedisTemplate redis;
+
+  KafkaBench(String bootstrap, String redisHost, int redisPort) {
+    Map<String, Object> config = new HashMap<>();
+    config.put("bootstrap.servers", bootstrap);
+    config.put("key.serializer", StringSerializer.class);
+    config.put("value.serializer", StringSerializer.class);
+    config.put("linger.ms", 0);
+    config.put("max.block.ms", 10_000);
+    producer = new KafkaProducer<>(config);
+    redisFactory = new LettuceConnectionFactory(redisHost, redisPort);
+    redisFactory.afterPropertiesSet();
+    redisFactory.start();
+    redis = new StringRedisTemplate(redisFactory);
+  }
+
+  record Outcome(double ms, long tokens) {
+  }
+
+  /** One request through Kafka, from publishing to the {@code done} entry of its output stream. */
+  Outcome viaKafka(String prompt, int maxTokens) throws Exception {
+    String id = UUID.randomUUID().toString();
+    GenerateCommand command = new GenerateCommand(GenerateCommand.VERSION, id, prompt,
+        new Sampling(0, 1, 0, 0, maxTokens, List.of()), "async", "", "");
+    long t0 = System.nanoTime();
+    producer.send(new ProducerRecord<>(Topics.REQUESTS, id, json.writeValueAsString(command))).get();
+    StreamOffset<String> offset = StreamOffset.fromStart(RedisKeys.output(id));
+    long deadline = t0 + 120_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      @SuppressWarnings("unchecked")
+      List<MapRecord<String, Object, Object>> records = redis.opsForStream()
+          .read(StreamReadOptions.empty().block(java.time.Duration.ofMillis(500)), offset);
+      if (records != null) {
+        for (MapRecord<String, Object, Object> r : records) {
+          if ("done".equals(r.getValue().get("type"))) {
+            double ms = (System.nanoTime() - t0) / 1e6;
+            return new Outcome(ms, Long.parseLong((String) r.getValue().getOrDefault("completionTokens", "0")));
+          }
+          offset = StreamOffset.create(RedisKeys.output(id),
+              org.springframework.data.redis.connection.stream.ReadOffset.from(r.getId()));
+        }
+      }
+    }
+    throw new IllegalStateException("no answer for request " + id + " within 120 s (is 'bin/pasta up' running?)");
+  }
+
+  /** Latency in process: the same engine the worker runs, in this process. */
+  static double[] inProcess(ModelRunner runner, List<String> prompts, int repeat, int maxTokens) {
+    double[] ms = new double[prompts.size()];
+    try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
+      engine.generate(GenerationRequest.of("warm", prompts.get(0), SamplingParams.greedy(maxTokens), Mode.ASYNC));
+      for (int i = 0; i < prompts.size(); i++) {
+        double[] runs = new double[repeat];
+        for (int k = 0; k < repeat; k++) {
+          long t0 = System.nanoTime();
+          engine.generate(GenerationRequest.of("p" + i, prompts.get(i), SamplingParams.greedy(maxTokens),
+              Mode.ASYNC));
+          runs[k] = (System.nanoTime() - t0) / 1e6;
+        }
+        ms[i] = median(runs);
+      }
+    }
+    return ms;
+  }
+
+  /** Milliseconds from each promise to its fork's first decoded token, in process. */
+  static double[] forkLatency(ModelRunner runner, List<String> prompts, int maxTokens) {
+    List<Double> out = new ArrayList<>();
+    try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
+      for (String prompt : prompts) {
+        Map<SpanId, Long> promised = new HashMap<>();
+        engine.submit(GenerationRequest.of("f", prompt, SamplingParams.greedy(maxTokens), Mode.ASYNC),
+            new SpanListener() {
+              @Override
+              public void onFork(SpanId parent, SpanId child, String topic) {
+                promised.put(child, System.nanoTime());
+              }
+
+              @Override
+              public void onToken(SpanId span, int index, int token) {
+                Long t = index == 0 ? promised.remove(span) : null;
+                if (t != null) {
+                  out.add((System.nanoTime() - t) / 1e6);
+                }
+              }
+            }).join();
+      }
+    }
+    return out.stream().mapToDouble(Double::doubleValue).toArray();
+  }
+
+  /** Closed loop: {@code clients} concurrent clients, each sending its next request when the last one ends. */
+  double[] throughput(List<String> prompts, int clients, int total, int maxTokens, List<Double> latencies)
+      throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(clients);
+    AtomicInteger next = new AtomicInteger();
+    long[] tokens = new long[1];
+    long t0 = System.nanoTime();
+    try {
+      List<Future<?>> futures = new ArrayList<>();
+      for (int c = 0; c < clients; c++) {
+        futures.add(pool.submit(() -> {
+          int n;
+          while ((n = next.getAndIncrement()) < total) {
+            Outcome o = viaKafka(prompts.get(n % prompts.size()), maxTokens);
+            synchronized (latencies) {
+              latencies.add(o.ms());
+              tokens[0] += o.tokens();
+            }
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : futures) {
+        f.get();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    return new double[] {tokens[0] / seconds, total / seconds};
+  }
+
+  static double median(double[] values) {
+    return percentile(values, 50);
+  }
+
+  static double percentile(double[] values, double p) {
+    double[] v = values.clone();
+    Arrays.sort(v);
+    if (v.length == 0) {
+      return Double.NaN;
+    }
+    int i = (int) Math.ceil(p / 100.0 * v.length) - 1;
+    return v[Math.max(0, Math.min(v.length - 1, i))];
+  }
+
+  static String fmt(String pattern, Object... args) {
+    return String.format(Locale.ROOT, pattern, args);
+  }
+
+  @Override
+  public void close() {
+    producer.close();
+    redisFactory.destroy();
+  }
+}
