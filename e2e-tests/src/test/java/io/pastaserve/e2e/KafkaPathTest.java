@@ -140,7 +140,7 @@ class KafkaPathTest {
     suite.producer.send(io.pastaserve.common.messaging.Topics.REQUESTS, "bad", "{not json").get();
     try (org.apache.kafka.clients.consumer.KafkaConsumer<String, String> consumer =
         new org.apache.kafka.clients.consumer.KafkaConsumer<>(Map.of(
-            "bootstrap.servers", suite.kafka.getBrokersAsString(), "group.id", "dlt-check",
+            "bootstrap.servers", suite.kafka.bootstrapServers(), "group.id", "dlt-check",
             "auto.offset.reset", "earliest",
             "key.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class,
             "value.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class))) {

@@ -8,6 +8,7 @@ import io.pastaserve.common.messaging.RedisKeys;
 import io.pastaserve.common.messaging.Sampling;
 import io.pastaserve.common.messaging.Topics;
 import io.pastaserve.interpreter.InterpreterApplication;
+import io.pastaserve.testing.KafkaBrokerProcess;
 import io.pastaserve.testing.RedisTestServer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,16 +27,19 @@ import org.springframework.data.redis.connection.stream.StreamOffset;
 import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 import org.springframework.kafka.core.KafkaTemplate;
-import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
 
-/** A real KRaft broker, a real Redis and the interpreter service, and the client side of the request path. */
+
+/**
+ * A real KRaft broker (a standalone process from the kafka_2.13 jars), a real Redis and the interpreter service,
+ * and the client side of the request path.
+ */
 final class Suite implements AutoCloseable {
 
   static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
   static final Path MODEL = ROOT.resolve("models/pasta-tiny");
   static final ObjectMapper JSON = new ObjectMapper();
 
-  final EmbeddedKafkaKraftBroker kafka;
+  final KafkaBrokerProcess kafka;
   final RedisTestServer redisServer;
   final LettuceConnectionFactory redisFactory;
   final StringRedisTemplate redis;
@@ -43,15 +47,14 @@ final class Suite implements AutoCloseable {
   ConfigurableApplicationContext interpreter;
 
   Suite() throws Exception {
-    kafka = new EmbeddedKafkaKraftBroker(1, 4);
-    kafka.afterPropertiesSet();
+    kafka = KafkaBrokerProcess.start(4);
     redisServer = RedisTestServer.start();
     redisFactory = new LettuceConnectionFactory("127.0.0.1", redisServer.port());
     redisFactory.afterPropertiesSet();
     redisFactory.start();
     redis = new StringRedisTemplate(redisFactory);
     Map<String, Object> config = new HashMap<>();
-    config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.getBrokersAsString());
+    config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
     config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
     producer = new KafkaTemplate<>(new DefaultKafkaProducerFactory<>(config));
@@ -61,7 +64,7 @@ final class Suite implements AutoCloseable {
   String[] shared() {
     return new String[] {
         "spring.config.name=pasta-e2e", "server.port=0", "spring.main.banner-mode=off",
-        "spring.kafka.bootstrap-servers=" + kafka.getBrokersAsString(),
+        "spring.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
         "spring.kafka.consumer.auto-offset-reset=earliest", "spring.kafka.producer.acks=all",
         "spring.data.redis.port=" + redisServer.port(), "logging.level.ai.djl=error",
         "logging.level.org.apache.kafka=warn", "pasta.worker.topic-partitions=4",
@@ -132,6 +135,6 @@ final class Suite implements AutoCloseable {
     producer.destroy();
     redisFactory.destroy();
     redisServer.close();
-    kafka.destroy();
+    kafka.close();
   }
 }

@@ -958,15 +958,22 @@ public final class Engine implements AutoCloseable {
     return t;
   }
 
-  /** Replay: the tokens each span of a flat transcript's program will be forced to decode. */
   private Map<String, int[]> forcedTokens(String transcript) {
+    return forcedTokens(transcript, limits, tokenizer, model.eosTokenId());
+  }
+
+  /**
+   * Replay: the tokens each span of a flat transcript's program is forced to decode, by span id path — its own
+   * output, the main span's followed by end of sequence.
+   */
+  static Map<String, int[]> forcedTokens(String transcript, PastaLimits limits, Tokenizer tokenizer, int eos) {
     Program program = Program.fromTranscript(transcript, limits);
     Map<String, int[]> forced = new HashMap<>();
     for (Span span : program.spans()) {
       int[] own = tokenizer.encode(span.ownOutput());
       if (span.id().isMain()) {
         own = Arrays.copyOf(own, own.length + 1);
-        own[own.length - 1] = model.eosTokenId();
+        own[own.length - 1] = eos;
       }
       forced.put(span.id().path(), own);
     }

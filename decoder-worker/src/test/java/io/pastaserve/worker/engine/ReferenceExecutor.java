@@ -3,8 +3,6 @@ package io.pastaserve.worker.engine;
 import io.pastaserve.common.lang.PastaEvent;
 import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.common.lang.PastaParser;
-import io.pastaserve.common.lang.Program;
-import io.pastaserve.common.lang.Span;
 import io.pastaserve.common.lang.SpanId;
 import io.pastaserve.worker.kv.KvBlock;
 import io.pastaserve.worker.model.Detokenizer;
@@ -51,16 +49,7 @@ final class ReferenceExecutor {
   }
 
   void run(String prompt, String transcript) {
-    Program program = Program.fromTranscript(transcript, limits);
-    Map<String, int[]> forced = new HashMap<>();
-    for (Span span : program.spans()) {
-      int[] own = tokenizer.encode(span.ownOutput());
-      if (span.id().isMain()) {
-        own = Arrays.copyOf(own, own.length + 1);
-        own[own.length - 1] = cfg.eosTokenId();
-      }
-      forced.put(span.id().path(), own);
-    }
+    Map<String, int[]> forced = Engine.forcedTokens(transcript, limits, tokenizer, cfg.eosTokenId());
     int[] promptTokens = tokenizer.encode(cfg.applyChatTemplate(prompt));
     int[] positions = new int[promptTokens.length];
     for (int i = 0; i < positions.length; i++) {

@@ -26,7 +26,7 @@ import org.springframework.data.redis.core.script.RedisScript;
  * Records each request's program in Redis and streams its answer in final order to the request's output stream.
  * Span events are applied idempotently by token index, so a redelivered or replayed event never duplicates text;
  * the in-memory view of a request is rebuilt from Redis when this instance did not see its start (another
- * instance, or a restart). Calls for one request come from one thread (its Kafka partition).
+ * instance, or a restart). Thread-safe: the calls for one request are serialized.
  */
 public final class RequestTracker {
 
@@ -37,6 +37,18 @@ public final class RequestTracker {
   private final Duration runningTtl;
   private final Duration finishedTtl;
   private final Map<String, View> views = new ConcurrentHashMap<>();
+  /** Span events and cancellations of one request arrive on different consumer threads: one at a time. */
+  private final Object[] locks = new Object[64];
+
+  {
+    for (int i = 0; i < locks.length; i++) {
+      locks[i] = new Object();
+    }
+  }
+
+  private Object lock(String requestId) {
+    return locks[Math.floorMod(requestId.hashCode(), locks.length)];
+  }
 
   public RequestTracker(StringRedisTemplate redis, ObjectMapper json, Duration runningTtl, Duration finishedTtl) {
     this.redis = redis;
@@ -91,16 +103,18 @@ public final class RequestTracker {
   /** Applies a span's tokens: records them, and streams whatever text is now in final order. */
   public void apply(SpanTokensEvent event) {
     String id = event.requestId();
-    if (!views.containsKey(id) && isFinished(id)) {
-      return;
-    }
-    View view = views.computeIfAbsent(id, this::rebuild);
-    try {
-      applyTo(view, event);
-    } catch (RuntimeException e) {
-      // the view may be ahead of Redis now: forget it, the retry rebuilds it from what Redis holds
-      views.remove(id);
-      throw e;
+    synchronized (lock(id)) {
+      if (!views.containsKey(id) && isFinished(id)) {
+        return;
+      }
+      View view = views.computeIfAbsent(id, this::rebuild);
+      try {
+        applyTo(view, event);
+      } catch (RuntimeException e) {
+        // the view may be ahead of Redis now: forget it, the retry rebuilds it from what Redis holds
+        views.remove(id);
+        throw e;
+      }
     }
   }
 
@@ -149,6 +163,7 @@ public final class RequestTracker {
    * pieces, nor streamed text without its count (which a rebuild skips).
    */
   private static final RedisScript<Long> APPLY = RedisScript.of("""
+      if redis.call('HGET', KEYS[6], 'status') == 'finished' then return 0 end
       redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
       local n = tonumber(ARGV[8])
       if n > 0 then
@@ -186,24 +201,28 @@ public final class RequestTracker {
   /** The worker finished the request: the output stream gets its final entry; the state keys expire soon. */
   public void finish(RequestFinishedEvent event) {
     String id = event.requestId();
-    if (isFinished(id)) {
-      return;
-    }
-    View view = views.computeIfAbsent(id, this::rebuild);
-    done(view, List.of("type", "done", "finishReason", event.finishReason(), "error", event.error(),
+    synchronized (lock(id)) {
+      if (isFinished(id)) {
+        return;
+      }
+      View view = views.computeIfAbsent(id, this::rebuild);
+      done(view, List.of("type", "done", "finishReason", event.finishReason(), "error", event.error(),
         "promptTokens", Integer.toString(event.promptTokens()),
         "completionTokens", Long.toString(event.completionTokens()),
         "criticalPathTokens", Long.toString(event.criticalPathTokens()), "forks", Integer.toString(event.forks()),
         "annotated", event.annotated()));
+    }
   }
 
   /** Ends a request that will not finish normally (cancelled): the stream says why; the keys expire soon. */
   public void abandon(String id, String reason) {
-    if (isFinished(id)) {
-      return;
+    synchronized (lock(id)) {
+      if (isFinished(id)) {
+        return;
+      }
+      View view = views.computeIfAbsent(id, this::rebuild);
+      done(view, List.of("type", "done", "finishReason", reason));
     }
-    View view = views.computeIfAbsent(id, this::rebuild);
-    done(view, List.of("type", "done", "finishReason", reason));
   }
 
   private void done(View view, List<String> fields) {
