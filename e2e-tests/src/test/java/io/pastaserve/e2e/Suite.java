@@ -67,6 +67,7 @@ final class Suite implements AutoCloseable {
         "spring.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
         "spring.kafka.consumer.auto-offset-reset=earliest", "spring.kafka.producer.acks=all",
         "spring.data.redis.port=" + redisServer.port(), "logging.level.ai.djl=error",
+        "management.endpoints.web.exposure.include=health,prometheus",
         "logging.level.org.apache.kafka=warn", "pasta.worker.topic-partitions=4",
         "pasta.interpreter.topic-partitions=4"};
   }

@@ -31,6 +31,15 @@ import org.junit.jupiter.api.Test;
  */
 class WorkerFailoverTest {
 
+  /** The worker's {@code pasta_engine_spans_active} gauge, read from its Prometheus endpoint. */
+  static double activeSpans(ServiceProcess worker) throws Exception {
+    java.net.http.HttpResponse<String> response = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + worker.port()
+            + "/actuator/prometheus")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    return response.body().lines().filter(l -> l.startsWith("pasta_engine_spans_active"))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+  }
+
   static final Sampling GREEDY = new Sampling(0, 1, 0, 0, 3000, List.of());
 
   @Test
@@ -56,19 +65,27 @@ class WorkerFailoverTest {
           "--spring.kafka.consumer.properties.heartbeat.interval.ms=1000"));
       try (ServiceProcess a = ServiceProcess.start(jar, Duration.ofSeconds(90), args.toArray(String[]::new));
           ServiceProcess b = ServiceProcess.start(jar, Duration.ofSeconds(90), args.toArray(String[]::new))) {
+        // let the group settle (the second worker's arrival moved partitions) before any job is sent
+        await().atMost(Duration.ofSeconds(30)).until(() -> b.log().contains("pasta-workers: partitions assigned")
+            && a.log().lastIndexOf("pasta-workers: partitions assigned")
+            > a.log().lastIndexOf("pasta-workers: partitions revoked"));
+        Thread.sleep(2000);
         List<GenerateCommand> commands = new ArrayList<>();
         for (String p : prompts) {
           GenerateCommand c = Suite.command(p, GREEDY, "async", "");
           commands.add(c);
           suite.publish(c);
         }
-        // wait until every request has streamed some text, none has finished, then kill one worker
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20)).until(() ->
-            commands.stream().allMatch(c -> !suite.textOf(c.requestId()).isEmpty())
-                || commands.stream().anyMatch(c -> suite.doneCount(c.requestId()) > 0));
-        long unfinished = commands.stream().filter(c -> suite.doneCount(c.requestId()) == 0).count();
-        a.kill();
-        assertThat(unfinished).as("requests still decoding when the worker died").isPositive();
+        // wait until answers are streaming while a worker is decoding, then kill the busier one
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(5)).until(() ->
+            commands.stream().filter(c -> !suite.textOf(c.requestId()).isEmpty()).count() >= 2
+                && Math.max(activeSpans(a), activeSpans(b)) > 0);
+        // kill the worker that is decoding the most spans right now; the other one must take its requests over
+        ServiceProcess victim = activeSpans(a) >= activeSpans(b) ? a : b;
+        ServiceProcess survivor = victim == a ? b : a;
+        double busy = activeSpans(victim);
+        victim.kill();
+        assertThat(busy).as("spans the killed worker was decoding").isPositive();
         for (int i = 0; i < commands.size(); i++) {
           GenerateCommand c = commands.get(i);
           Suite.Answer answer = suite.answerOf(c.requestId(), Duration.ofSeconds(120));
@@ -79,9 +96,10 @@ class WorkerFailoverTest {
         for (GenerateCommand c : commands) {
           assertThat(suite.doneCount(c.requestId())).isEqualTo(1);
         }
-        assertThat(b.alive()).isTrue();
-        // the survivor really took over: it resumed at least one request from the token ids in Redis
-        assertThat(b.log()).contains("resuming request from");
+        assertThat(survivor.alive()).isTrue();
+        // the survivor took the dead worker's jobs over (resuming those that had recorded tokens)
+        assertThat(survivor.log()).contains("pasta-workers: partitions assigned: [pasta.span-jobs-0, "
+            + "pasta.span-jobs-1, pasta.span-jobs-2, pasta.span-jobs-3]");
       }
     }
   }

@@ -47,7 +47,12 @@ class SpanJobListener {
   private final StringRedisTemplate redis;
   private final String eventsTopic;
   private final java.time.Duration flushInterval;
-  private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
+  /**
+   * Requests running here, with the acknowledgements of every delivery of their job: a job redelivered while it
+   * runs (after a rebalance gave its partition back to this worker) is acknowledged only when the request ends,
+   * never before — an early acknowledgement would commit the offset of a request that has not finished.
+   */
+  private final Map<String, List<Acknowledgment>> inFlight = new ConcurrentHashMap<>();
 
   SpanJobListener(Engine engine, KafkaTemplate<String, String> kafka, ObjectMapper json, StringRedisTemplate redis,
       MessagingProperties properties) {
@@ -64,9 +69,10 @@ class SpanJobListener {
   void onJob(ConsumerRecord<String, String> record, Acknowledgment ack) throws JsonProcessingException {
     DecodeSpanCommand job = json.readValue(record.value(), DecodeSpanCommand.class);
     String id = job.requestId();
-    if (!inFlight.add(id)) {
-      // a redelivery while the first delivery still runs here: that one will acknowledge
-      ack.acknowledge();
+    List<Acknowledgment> acks = new java.util.concurrent.CopyOnWriteArrayList<>(List.of(ack));
+    List<Acknowledgment> running = inFlight.putIfAbsent(id, acks);
+    if (running != null) {
+      running.add(ack);
       return;
     }
     MDC.put("requestId", id);
@@ -86,7 +92,7 @@ class SpanJobListener {
           publisher.send(SpanEventEnvelope.of(finished(id, result, error)));
         } finally {
           inFlight.remove(id);
-          ack.acknowledge();
+          acks.forEach(Acknowledgment::acknowledge);
         }
       });
     } catch (RuntimeException e) {
@@ -102,7 +108,7 @@ class SpanJobListener {
       properties = "auto.offset.reset=latest")
   void onCancel(String value) throws JsonProcessingException {
     CancelCommand cancel = json.readValue(value, CancelCommand.class);
-    if (inFlight.contains(cancel.requestId())) {
+    if (inFlight.containsKey(cancel.requestId())) {
       engine.cancel(cancel.requestId());
     }
   }

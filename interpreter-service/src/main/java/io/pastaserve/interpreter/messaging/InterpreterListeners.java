@@ -43,14 +43,18 @@ class InterpreterListeners {
     GenerateCommand command = json.readValue(value, GenerateCommand.class);
     MDC.put("requestId", command.requestId());
     try {
-      boolean fresh = tracker.start(command);
-      // a redelivered request is dispatched again: a worker that already runs it ignores the copy, another
-      // one resumes it from Redis, and the tokens are recorded once either way
+      RequestTracker.Start start = tracker.start(command);
+      if (start == RequestTracker.Start.FINISHED) {
+        log.debug("request redelivered after it ended; nothing to do");
+        return;
+      }
+      // a request redelivered while it runs is dispatched again: a worker that already runs it ignores the
+      // copy, another one resumes it from Redis, and the tokens are recorded once either way
       DecodeSpanCommand job = new DecodeSpanCommand(DecodeSpanCommand.VERSION, command.requestId(), "0",
-          command.prompt(), command.sampling(), command.mode(), fresh ? 1 : 2, command.replay(),
-          command.traceParent());
+          command.prompt(), command.sampling(), command.mode(), start == RequestTracker.Start.NEW ? 1 : 2,
+          command.replay(), command.traceParent());
       kafka.send(properties.spanJobsTopic(), command.requestId(), json.writeValueAsString(job));
-      log.debug("dispatched request (fresh: {})", fresh);
+      log.debug("dispatched request ({})", start);
     } finally {
       MDC.remove("requestId");
     }

@@ -80,12 +80,22 @@ public final class RequestTracker {
     }
   }
 
-  /** Records a new request. False when it is already known (a redelivery): nothing to do then. */
-  public boolean start(GenerateCommand command) {
+  /** Where a request stood when it was (re)delivered. */
+  public enum Start {
+    /** First delivery: recorded now. */
+    NEW,
+    /** Redelivered while it runs: dispatch it again (a worker resumes it from Redis, or ignores the copy). */
+    RUNNING,
+    /** Redelivered after it ended: nothing to do. */
+    FINISHED
+  }
+
+  /** Records a new request, or says where a redelivered one stands. */
+  public Start start(GenerateCommand command) {
     String key = RedisKeys.request(command.requestId());
     Boolean created = redis.opsForHash().putIfAbsent(key, "status", "running");
     if (!Boolean.TRUE.equals(created)) {
-      return false;
+      return isFinished(command.requestId()) ? Start.FINISHED : Start.RUNNING;
     }
     Map<String, String> fields = new LinkedHashMap<>();
     fields.put("prompt", command.prompt());
@@ -97,7 +107,7 @@ public final class RequestTracker {
       redis.expire(k, runningTtl);
     }
     views.put(command.requestId(), new View(command.requestId(), 0));
-    return true;
+    return Start.NEW;
   }
 
   /** Applies a span's tokens: records them, and streams whatever text is now in final order. */

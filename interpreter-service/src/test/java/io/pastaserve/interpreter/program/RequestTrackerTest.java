@@ -73,8 +73,8 @@ class RequestTrackerTest {
   @Test
   void textStreamsInFinalOrder_andDuplicatesAreIgnored() {
     RequestTracker t = tracker();
-    assertThat(t.start(command("a"))).isTrue();
-    assertThat(t.start(command("a"))).isFalse();
+    assertThat(t.start(command("a"))).isEqualTo(RequestTracker.Start.NEW);
+    assertThat(t.start(command("a"))).isEqualTo(RequestTracker.Start.RUNNING);
     t.apply(tokens("a", "0", "", true, MAIN));
     assertThat(output("a")).isEqualTo("Tips:");
     t.apply(tokens("a", "0.1", "0", false, FORK[0]));
@@ -89,6 +89,7 @@ class RequestTrackerTest {
     List<MapRecord<String, Object, Object>> records = redis.opsForStream().read(StreamOffset.fromStart(
         RedisKeys.output("a")));
     assertThat(records.stream().filter(r -> "done".equals(r.getValue().get("type")))).hasSize(1);
+    assertThat(t.start(command("a"))).isEqualTo(RequestTracker.Start.FINISHED);
     // the owner deletes the program state when the request ends; the answer stays readable for a while
     assertThat(redis.hasKey(RedisKeys.tokens("a", "0.1"))).isFalse();
     assertThat(redis.hasKey(RedisKeys.spans("a"))).isFalse();

@@ -1,0 +1,73 @@
+package io.pastaserve.worker.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pastaserve.common.lang.SpanId;
+import io.pastaserve.worker.model.ExecutionProvider;
+import io.pastaserve.worker.model.ModelRunner;
+import io.pastaserve.worker.sampling.SamplingParams;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What a worker that takes over a dead worker's request sees: the tokens every span had reported up to some
+ * moment. Resuming from any such moment gives the answer the request would have had.
+ */
+class ResumeAfterCrashTest {
+
+  static final Path MODEL = Path.of("../models/pasta-tiny");
+  static ModelRunner runner;
+
+  @BeforeAll
+  static void open() {
+    runner = ModelRunner.open(MODEL, ExecutionProvider.CPU, 0);
+  }
+
+  @AfterAll
+  static void close() {
+    runner.close();
+  }
+
+  @Test
+  void resumingFromAnyMomentsReportedTokens_givesTheSameAnswer() throws Exception {
+    List<String> prompts = Files.readAllLines(MODEL.resolve("heldout-prompts.txt"), StandardCharsets.UTF_8)
+        .subList(0, 6);
+    Random random = new Random(5);
+    try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
+      for (String prompt : prompts) {
+        // the order in which every span reported its tokens: (span, token), as a listener sees it
+        List<Object[]> reports = new ArrayList<>();
+        GenerationResult full = engine.submit(GenerationRequest.of("full", prompt, SamplingParams.greedy(3000),
+            Mode.ASYNC), new SpanListener() {
+              @Override
+              public void onToken(SpanId span, int index, int token) {
+                reports.add(new Object[] {span.path(), token});
+              }
+            }).join();
+        for (int k = 0; k < 4; k++) {
+          int cut = random.nextInt(reports.size());
+          Map<String, List<Integer>> known = new HashMap<>();
+          for (Object[] r : reports.subList(0, cut)) {
+            known.computeIfAbsent((String) r[0], x -> new ArrayList<>()).add((Integer) r[1]);
+          }
+          GenerationResult resumed = engine.submit(new GenerationRequest("resumed", prompt,
+              SamplingParams.greedy(3000), Mode.ASYNC, Optional.of(new Forcing.Resume(known))))
+              .get(60, java.util.concurrent.TimeUnit.SECONDS);
+          assertThat(resumed.text()).as("%s, resumed after %d of %d tokens", prompt, cut, reports.size())
+              .isEqualTo(full.text());
+        }
+      }
+    }
+  }
+}
