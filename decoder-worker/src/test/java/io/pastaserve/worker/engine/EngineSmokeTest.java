@@ -2,10 +2,9 @@ package io.pastaserve.worker.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.pastaserve.worker.model.ExecutionProvider;
+import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
 import io.pastaserve.worker.sampling.SamplingParams;
-import java.nio.file.Path;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,14 +17,13 @@ class EngineSmokeTest {
 
   @BeforeAll
   static void open() {
-    runner = ModelRunner.open(Path.of("src/test/resources/models/tiny-random"), ExecutionProvider.CPU, 1);
+    runner = TestModels.tinyRandom();
     engine = new Engine(runner, EngineConfig.defaults());
   }
 
   @AfterAll
   static void close() {
     engine.close();
-    runner.close();
   }
 
   static final String TRANSCRIPT = "Tips:\n<promise topic=\"sleep\" tokens=\"12\"/><async topic=\"sleep\">1. Sleep well.</async>\n"

@@ -4,10 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pastaserve.common.lang.PastaEvent;
 import io.pastaserve.common.lang.PastaLimits;
-import io.pastaserve.worker.model.ExecutionProvider;
+import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
 import io.pastaserve.worker.sampling.SamplingParams;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -16,7 +15,6 @@ import java.util.OptionalInt;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -27,12 +25,7 @@ class ForkJoinReferenceTest {
 
   @BeforeAll
   static void open() {
-    runner = ModelRunner.open(Path.of("src/test/resources/models/tiny-random"), ExecutionProvider.CPU, 1);
-  }
-
-  @AfterAll
-  static void close() {
-    runner.close();
+    runner = TestModels.tinyRandom();
   }
 
   static String randomProgram(Random random) {

@@ -3,7 +3,7 @@ package io.pastaserve.worker.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pastaserve.common.lang.SpanId;
-import io.pastaserve.worker.model.ExecutionProvider;
+import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
 import io.pastaserve.worker.sampling.SamplingParams;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -26,17 +25,12 @@ import org.junit.jupiter.api.Test;
  */
 class ResumeAfterCrashTest {
 
-  static final Path MODEL = Path.of("../models/pasta-tiny");
+  static final Path MODEL = TestModels.PASTA_TINY_DIR;
   static ModelRunner runner;
 
   @BeforeAll
   static void open() {
-    runner = ModelRunner.open(MODEL, ExecutionProvider.CPU, 0);
-  }
-
-  @AfterAll
-  static void close() {
-    runner.close();
+    runner = TestModels.pastaTiny();
   }
 
   @Test

@@ -3,10 +3,9 @@ package io.pastaserve.worker.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.pastaserve.worker.model.ExecutionProvider;
+import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
 import io.pastaserve.worker.sampling.SamplingParams;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,7 +13,6 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -24,12 +22,7 @@ class SchedulerChurnTest {
 
   @BeforeAll
   static void open() {
-    runner = ModelRunner.open(Path.of("src/test/resources/models/tiny-random"), ExecutionProvider.CPU, 1);
-  }
-
-  @AfterAll
-  static void close() {
-    runner.close();
+    runner = TestModels.tinyRandom();
   }
 
   @Test

@@ -4,15 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pastaserve.common.lang.OrderedAssembler;
 import io.pastaserve.common.lang.SpanId;
-import io.pastaserve.worker.model.ExecutionProvider;
+import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -22,12 +20,7 @@ class SpanListenerTest {
 
   @BeforeAll
   static void open() {
-    runner = ModelRunner.open(Path.of("src/test/resources/models/tiny-random"), ExecutionProvider.CPU, 1);
-  }
-
-  @AfterAll
-  static void close() {
-    runner.close();
+    runner = TestModels.tinyRandom();
   }
 
   @Test
