@@ -410,17 +410,25 @@ public final class Engine implements AutoCloseable {
       return 0;
     }
     int n = rows.size();
-    int pastColumns = rows.stream().mapToInt(s -> s.kvLength).max().orElse(0);
+    // one row whose whole past is a batch row (a fork of a span in the batch, usually): read that row in
+    // place instead of gathering a copy; its masked left padding comes along, masked
+    List<Run> only = n == 1 ? currentRuns(rows.get(0)) : List.of();
+    boolean inPlace = only.size() == 1 && only.get(0).block() == cur
+        && only.get(0).start() + only.get(0).length() == cur.columns();
+    KvBlock past = inPlace ? KvBlock.rowOf(cur, only.get(0).row()) : prefillPast;
+    int pastColumns = inPlace ? cur.columns() : rows.stream().mapToInt(s -> s.kvLength).max().orElse(0);
     int seq = chunks.stream().mapToInt(Integer::intValue).max().orElse(1);
     int total = pastColumns + seq;
-    prefillPast.reshape(n, pastColumns);
+    if (!inPlace) {
+      prefillPast.reshape(n, pastColumns);
+    }
     ensureInputs(n * seq, n * total);
     Arrays.fill(mask, 0, n * total, 0L);
     for (int i = 0; i < n; i++) {
       SpanState s = rows.get(i);
       int chunk = chunks.get(i);
       int column = pastColumns - s.kvLength;
-      for (Run run : currentRuns(s)) {
+      for (Run run : inPlace ? List.<Run>of() : currentRuns(s)) {
         KvBlock.copyColumns(run.block(), run.row(), run.start(), prefillPast, i, column, run.length());
         column += run.length();
       }
@@ -431,7 +439,7 @@ public final class Engine implements AutoCloseable {
       }
       Arrays.fill(mask, i * total + pastColumns - s.kvLength, i * total + pastColumns + chunk, 1L);
     }
-    FloatBuffer logits = runner.forward(n, seq, ids, positions, mask, prefillPast, prefillPresent);
+    FloatBuffer logits = runner.forward(n, seq, ids, positions, mask, past, prefillPresent);
     for (int i = 0; i < n; i++) {
       SpanState s = rows.get(i);
       int chunk = chunks.get(i);

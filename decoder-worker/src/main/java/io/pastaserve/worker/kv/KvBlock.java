@@ -20,6 +20,7 @@ public final class KvBlock {
   private int capacity;
   private int rows;
   private int columns;
+  private boolean isView;
 
   public KvBlock(int layers, int kvHeads, int headDim) {
     this.layers = layers;
@@ -28,8 +29,33 @@ public final class KvBlock {
     this.buffers = new FloatBuffer[layers][2];
   }
 
+  /**
+   * One row of {@code src} as a block of its own, sharing its memory (no copy): valid until {@code src} is
+   * reshaped or written. A view must not be reshaped.
+   */
+  public static KvBlock rowOf(KvBlock src, int row) {
+    if (row < 0 || row >= src.rows) {
+      throw new IndexOutOfBoundsException("row " + row + " of " + src.rows);
+    }
+    KvBlock view = new KvBlock(src.layers, src.kvHeads, src.headDim);
+    int size = src.kvHeads * src.columns * src.headDim;
+    for (int l = 0; l < src.layers; l++) {
+      for (int kv = 0; kv < 2; kv++) {
+        view.buffers[l][kv] = src.buffers[l][kv].slice(row * size, size);
+      }
+    }
+    view.capacity = size;
+    view.rows = 1;
+    view.columns = src.columns;
+    view.isView = true;
+    return view;
+  }
+
   /** Sets the shape, growing the buffers if needed; contents are undefined afterwards. */
   public void reshape(int rows, int columns) {
+    if (isView) {
+      throw new IllegalStateException("a row view cannot be reshaped");
+    }
     long needed = (long) rows * kvHeads * columns * headDim;
     if (needed > Integer.MAX_VALUE) {
       throw new IllegalArgumentException("KV block too large: " + rows + " rows x " + columns + " columns");
