@@ -339,7 +339,14 @@ public final class Engine implements AutoCloseable {
       RequestState r = waiting.peek();
       long need = r.promptTokens.length + r.expectedTokens;
       int busy = (int) running.stream().flatMap(x -> x.spans.stream()).filter(SpanState::runnable).count();
-      boolean fits = kvTokensInUse() + need <= config.kvBudgetTokens() || running.isEmpty();
+      // what admitted requests may still grow to, not what they hold now: a request admitted a step ago holds
+      // no cache yet, and counting only current use would let a burst in all at once
+      long reserved = 0;
+      for (RequestState x : running) {
+        reserved += Math.max(x.promptTokens.length + x.expectedTokens, x.spans.stream()
+            .mapToLong(sp -> sp.kvLength).sum());
+      }
+      boolean fits = reserved + need <= config.kvBudgetTokens() || running.isEmpty();
       if (!fits || busy >= config.maxBatch()) {
         return;
       }

@@ -8,7 +8,8 @@ import java.util.Objects;
  *
  * @param maxBatch rows (spans) decoded together in one step; more wait their turn
  * @param kvBudgetTokens cache, in tokens, that admitted requests may use; a request is admitted only while its
- *     prompt plus its max tokens fit beside what is in use, otherwise it waits in the queue
+ *     prompt plus its max tokens fit beside what the admitted requests have reserved the same way (or hold,
+ *     if more), otherwise it waits in the queue
  * @param prefillTokensPerStep prompt and opener tokens computed per step beside decoding (longer prefills are
  *     chunked)
  * @param maxSpanTokens tokens one span may decode (its budget)
