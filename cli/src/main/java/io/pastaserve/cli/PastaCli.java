@@ -24,11 +24,22 @@ public final class PastaCli {
                                one answer from the in-process engine
         bench --prompts FILE [--replay] [--repeat N] [--warmup N] [--max-tokens N] [--json]
                                serial vs async on every prompt, side by side
+        load --prompts FILE [--url URL] [--api-key KEY] [--model NAME] [--mode async|serial|both]
+             [--concurrency LIST] [--rates LIST] [--requests N] [--max-tokens N] [--temperature T]
+             [--seed S] [--slo-ttft SECONDS] [--slo-itl SECONDS] [--timeout SECONDS] [--json]
+                               load on a running gateway (bin/pasta up): TTFT, ITL, latency, tokens/s
+                               and goodput per mode and level, async vs serial side by side
         up                     run the suite locally (bin/pasta script)
         test                   run every test (bin/pasta script)
       lang options: --max-spans N  --max-depth N  --max-topic-length N
       model options (generate, bench): --model DIR (default: the bundled models/pasta-tiny)
-                    --provider cpu|cuda|auto  --threads N (ONNX Runtime intra-op threads; 0: its default)""";
+                    --provider cpu|cuda|auto  --threads N (ONNX Runtime intra-op threads; 0: its default)
+      load options: --url (default http://127.0.0.1:8080)  --api-key (default: $PASTA_API_KEY)
+                    --model NAME (default pasta-tiny)  --mode (default both)
+                    --concurrency 1,4,16,64 (closed loop)  --rates 0.5,1,2 (Poisson, requests/s; default none)
+                    none skips either list  --requests 32 (per level; at least 2x concurrency)
+                    --max-tokens 256  --temperature 0  --seed 0 (also seeds the arrival schedule)
+                    --slo-ttft 1.0  --slo-itl 0.1 (seconds, for goodput)  --timeout 120 (seconds per request)""";
 
   private final InputStream in;
   private final PrintStream out;
@@ -64,6 +75,7 @@ public final class PastaCli {
         case "lang" -> new LangCommand(in, out).run(rest);
         case "generate" -> new GenerateCommand(out).run(rest);
         case "bench" -> new BenchCommand(out).run(rest);
+        case "load" -> new LoadCommand(out).run(rest);
         default -> throw new UsageException("unknown command '" + args[0] + "'; try 'pasta --help'");
       }
       return 0;

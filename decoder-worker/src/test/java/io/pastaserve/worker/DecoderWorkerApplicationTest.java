@@ -49,7 +49,7 @@ class DecoderWorkerApplicationTest {
     client.get().uri("/actuator/prometheus").exchange()
         .expectStatus().isOk()
         .expectBody(String.class).value(body -> assertThat(body).contains("pasta_engine_kv_tokens",
-            "pasta_engine_queue_depth", "pasta_engine_forks_total"));
+            "pasta_engine_requests_waiting", "pasta_engine_kv_usage", "pasta_request_queue_time_seconds_bucket", "pasta_engine_forks_total"));
     assertThat(properties.engineConfig().maxBatch()).isEqualTo(4);
   }
 }

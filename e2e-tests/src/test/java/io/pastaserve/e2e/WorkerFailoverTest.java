@@ -31,12 +31,12 @@ import org.junit.jupiter.api.Test;
  */
 class WorkerFailoverTest {
 
-  /** The worker's {@code pasta_engine_spans_active} gauge, read from its Prometheus endpoint. */
+  /** The worker's {@code pasta_engine_spans_running} gauge, read from its Prometheus endpoint. */
   static double activeSpans(ServiceProcess worker) throws Exception {
     java.net.http.HttpResponse<String> response = java.net.http.HttpClient.newHttpClient().send(
         java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + worker.port()
             + "/actuator/prometheus")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
-    return response.body().lines().filter(l -> l.startsWith("pasta_engine_spans_active"))
+    return response.body().lines().filter(l -> l.startsWith("pasta_engine_spans_running"))
         .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
   }
 

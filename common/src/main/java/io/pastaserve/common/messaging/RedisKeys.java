@@ -12,10 +12,24 @@ package io.pastaserve.common.messaging;
  *   <li>{@link #ended}: set — span ids that have ended</li>
  *   <li>{@link #output}: stream — the answer in final order: text chunks, then a final entry</li>
  * </ul>
+ *
+ * <p>Besides the keys of requests: {@link #worker} — one string per live decoder worker (a {@link
+ * WorkerHeartbeat} as JSON, with a short expiry), and the channel {@link #OUTPUT_READY} on which the interpreter
+ * publishes a request's id whenever its output stream grows, so that readers need not poll.
  */
 public final class RedisKeys {
 
+  /** Pub/sub channel: a request id, each time that request's {@link #output} stream grows. */
+  public static final String OUTPUT_READY = "pasta:output-ready";
+  /** Pattern matching every {@link #worker} key. */
+  public static final String WORKERS_PATTERN = "pasta:worker:*";
+
   private RedisKeys() {
+  }
+
+  /** A live worker's {@link WorkerHeartbeat}. */
+  public static String worker(String workerId) {
+    return "pasta:worker:" + workerId;
   }
 
   private static String base(String requestId) {

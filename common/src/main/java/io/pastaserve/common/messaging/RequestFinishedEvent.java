@@ -1,5 +1,6 @@
 package io.pastaserve.common.messaging;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -14,9 +15,10 @@ import java.util.Objects;
  * @param criticalPathTokens the longest chain of tokens decoded one after another
  * @param forks spans forked
  * @param annotated the flat transcript (the answer with its annotations)
+ * @param spans when each span decoded (empty when unknown)
  */
 public record RequestFinishedEvent(int v, String requestId, String finishReason, String error, int promptTokens,
-    long completionTokens, long criticalPathTokens, int forks, String annotated) {
+    long completionTokens, long criticalPathTokens, int forks, String annotated, List<SpanTiming> spans) {
 
   public static final int VERSION = 1;
 
@@ -25,5 +27,6 @@ public record RequestFinishedEvent(int v, String requestId, String finishReason,
     Objects.requireNonNull(finishReason, "finishReason");
     error = error == null ? "" : error;
     annotated = annotated == null ? "" : annotated;
+    spans = spans == null ? List.of() : List.copyOf(spans);
   }
 }

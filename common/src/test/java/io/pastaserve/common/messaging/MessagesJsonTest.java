@@ -22,7 +22,7 @@ class MessagesJsonTest {
         List.of(new TokenItem(0, 5, "a", List.of()), new TokenItem(1, 9, "", List.of("0.1.1"))), "", true);
     SpanEventEnvelope envelope = SpanEventEnvelope.of(tokens);
     assertThat(json.readValue(json.writeValueAsString(envelope), SpanEventEnvelope.class)).isEqualTo(envelope);
-    RequestFinishedEvent done = new RequestFinishedEvent(1, "r1", "stop", "", 5, 40, 22, 2, "x");
+    RequestFinishedEvent done = new RequestFinishedEvent(1, "r1", "stop", "", 5, 40, 22, 2, "x", List.of(new SpanTiming("0", "", "", 3, 1.5, 9.0)));
     assertThat(json.readValue(json.writeValueAsString(SpanEventEnvelope.of(done)), SpanEventEnvelope.class)
         .finished()).isEqualTo(done);
   }

@@ -18,6 +18,8 @@ import org.springframework.validation.annotation.Validated;
  * Settings of a decoder worker ({@code pasta.worker.*}).
  *
  * @param modelDir directory of the model (see {@code docs/model-contract.md})
+ * @param modelName the name clients ask for (the {@code model} field of the API); empty: the directory's name
+ * @param heartbeatInterval how often the worker tells Redis it is alive (it counts as gone after three)
  * @param provider ONNX Runtime execution provider: cpu, cuda, or auto (CUDA when it loads, else CPU)
  * @param intraOpThreads ONNX Runtime threads per forward pass; 0 lets it choose (one per core)
  * @param spinWait whether idle ONNX Runtime threads spin (lower latency on a machine of its own) or sleep
@@ -42,6 +44,8 @@ import org.springframework.validation.annotation.Validated;
 @ConfigurationProperties("pasta.worker")
 public record WorkerProperties(
     @DefaultValue("models/pasta-tiny") @NotBlank String modelDir,
+    @DefaultValue("") String modelName,
+    @DefaultValue("2s") java.time.Duration heartbeatInterval,
     @DefaultValue("auto") @Pattern(regexp = "(?i)cpu|cuda|auto") String provider,
     @DefaultValue("0") @Min(0) @Max(256) int intraOpThreads,
     @DefaultValue("false") boolean spinWait,
@@ -61,6 +65,12 @@ public record WorkerProperties(
 
   public MessagingProperties messaging() {
     return new MessagingProperties(spanJobsTopic, spanEventsTopic, cancelTopic, eventFlushInterval);
+  }
+
+  /** The model's name as clients ask for it. */
+  public String servedModelName() {
+    return modelName.isBlank() ? java.nio.file.Path.of(modelDir).toAbsolutePath().normalize().getFileName()
+        .toString() : modelName;
   }
 
   public ExecutionProvider executionProvider() {

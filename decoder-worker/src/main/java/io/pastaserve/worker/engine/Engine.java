@@ -353,6 +353,7 @@ public final class Engine implements AutoCloseable {
       waiting.poll();
       stepAdmissions++;
       r.admittedStep = steps;
+      r.admittedNanos = System.nanoTime();
       SpanState main = newSpan(r, SpanId.MAIN, null, null);
       for (int i = 0; i < r.promptTokens.length; i++) {
         main.feed(r.promptTokens[i], i);
@@ -637,6 +638,7 @@ public final class Engine implements AutoCloseable {
       // the first token after a sync: chosen from the sync's logits, fed once the forks are joined
       s.syncArmed = false;
       s.status = Status.WAIT_FORKS;
+      s.waitSince = System.nanoTime();
       s.deferredToken = token;
       detach(s);
       tryJoin(s);
@@ -736,6 +738,7 @@ public final class Engine implements AutoCloseable {
     if (r.request.mode() == Mode.SERIAL && !s.outstanding.isEmpty() && s.outstanding.stream()
         .anyMatch(f -> f.status != Status.DONE)) {
       s.status = Status.WAIT_CHILD;
+      s.waitSince = System.nanoTime();
     }
   }
 
@@ -853,6 +856,7 @@ public final class Engine implements AutoCloseable {
       if (s.status == Status.WAIT_FORKS) {
         s.nextPosition = next;
         s.status = Status.ACTIVE;
+        s.request.joinWaitNanos += System.nanoTime() - s.waitSince;
         interpret(s, s.deferredToken);
         return;
       }
@@ -872,6 +876,7 @@ public final class Engine implements AutoCloseable {
     }
     if (p.status == Status.WAIT_CHILD && p.outstanding.stream().allMatch(f -> f.status == Status.DONE)) {
       p.status = Status.ACTIVE;
+      p.request.joinWaitNanos += System.nanoTime() - p.waitSince;
     } else if (p.status == Status.WAIT_FORKS || p.status == Status.ENDED) {
       tryJoin(p);
     }
@@ -929,7 +934,7 @@ public final class Engine implements AutoCloseable {
     double wallMs = (System.nanoTime() - r.submittedNanos) / 1e6;
     GenerationStats stats = new GenerationStats(r.promptTokens.length, Math.max(0, r.spans.size() - 1), total,
         critical, critical == 0 ? 1.0 : (double) total / critical, r.admittedStep < 0 ? 0 : steps - r.admittedStep,
-        wallMs);
+        wallMs, r.admittedNanos < 0 ? wallMs : (r.admittedNanos - r.submittedNanos) / 1e6, r.joinWaitNanos / 1e6);
     return new GenerationResult(r.id, text, annotated, reason, error, stats);
   }
 

@@ -10,7 +10,10 @@ package io.pastaserve.worker.engine;
  * @param idealSpeedup {@code totalTokens / criticalPathTokens}
  * @param steps engine steps from admission to the end
  * @param wallMs milliseconds from submission to the end
+ * @param queueMs milliseconds from submission to admission (waiting for batch room or cache)
+ * @param joinWaitMs milliseconds spans spent waiting for their forks at a sync (serial mode: for the child),
+ *     summed over spans
  */
 public record GenerationStats(int promptTokens, int forks, long totalTokens, long criticalPathTokens,
-    double idealSpeedup, long steps, double wallMs) {
+    double idealSpeedup, long steps, double wallMs, double queueMs, double joinWaitMs) {
 }

@@ -23,6 +23,10 @@ final class RequestState {
   final List<SpanState> spans = new ArrayList<>();
   SpanState main;
   long admittedStep = -1;
+  /** When it was admitted (System.nanoTime), or -1. */
+  long admittedNanos = -1;
+  /** Time its spans spent waiting for forks at a sync (or, serial mode, for a child), in nanoseconds. */
+  long joinWaitNanos;
   long decoded;
   FinishReason finishReason = FinishReason.STOP;
   /** The request's token budget ran out: every span stops. */

@@ -43,6 +43,8 @@ final class SpanState {
   int forcedNext;
 
   Status status = Status.ACTIVE;
+  /** When it began waiting for forks (System.nanoTime). */
+  long waitSince;
   /** Tokens to feed, with their positions. */
   final IntList pendingTokens = new IntList();
   final IntList pendingPositions = new IntList();

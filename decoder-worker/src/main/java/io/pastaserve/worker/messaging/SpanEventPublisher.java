@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pastaserve.common.lang.SpanId;
 import io.pastaserve.common.messaging.SpanEventEnvelope;
+import io.pastaserve.common.messaging.SpanTiming;
 import io.pastaserve.common.messaging.SpanTokensEvent;
 import io.pastaserve.common.messaging.TokenItem;
 import io.pastaserve.worker.engine.SpanListener;
@@ -28,6 +29,16 @@ final class SpanEventPublisher implements SpanListener {
   private final Map<SpanId, SpanId> parents = new HashMap<>();
   private final long flushNanos;
   private long lastFlush = System.nanoTime();
+  private final long startNanos = System.nanoTime();
+  private final Map<SpanId, Timing> timings = new LinkedHashMap<>();
+
+  /** When one span decoded, for {@link #timings()}. */
+  private static final class Timing {
+    String topic = "";
+    int tokens;
+    long first = -1;
+    long end = -1;
+  }
 
   /**
    * @param flushInterval how long tokens may wait to be published together (0: every step); spans that end
@@ -69,6 +80,11 @@ final class SpanEventPublisher implements SpanListener {
 
   @Override
   public void onToken(SpanId span, int index, int token) {
+    Timing t = timings.computeIfAbsent(span, x -> new Timing());
+    t.tokens++;
+    if (t.first < 0) {
+      t.first = System.nanoTime();
+    }
     Buffer b = buffer(span);
     b.closeToken();
     b.index = index;
@@ -92,11 +108,13 @@ final class SpanEventPublisher implements SpanListener {
     Buffer b = buffer(parent);
     b.forks.add(child.path());
     parents.put(child, parent);
+    timings.computeIfAbsent(child, x -> new Timing()).topic = topic == null ? "" : topic;
     b.dirty = true;
   }
 
   @Override
   public void onSpanEnd(SpanId span) {
+    timings.computeIfAbsent(span, x -> new Timing()).end = System.nanoTime();
     Buffer b = buffer(span);
     b.ended = true;
     b.dirty = true;
@@ -109,6 +127,18 @@ final class SpanEventPublisher implements SpanListener {
     if (anyEnded || now - lastFlush >= flushNanos) {
       flush();
     }
+  }
+
+  /** When each span decoded, in milliseconds from this publisher's creation (the job's arrival). */
+  List<SpanTiming> timings() {
+    List<SpanTiming> out = new ArrayList<>();
+    for (Map.Entry<SpanId, Timing> e : timings.entrySet()) {
+      Timing t = e.getValue();
+      SpanId parent = parents.get(e.getKey());
+      out.add(new SpanTiming(e.getKey().path(), parent == null ? "" : parent.path(), t.topic, t.tokens,
+          t.first < 0 ? 0 : (t.first - startNanos) / 1e6, t.end < 0 ? 0 : (t.end - startNanos) / 1e6));
+    }
+    return out;
   }
 
   /** Sends what each span buffered. */

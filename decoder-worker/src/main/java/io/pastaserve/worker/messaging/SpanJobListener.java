@@ -8,6 +8,7 @@ import io.pastaserve.common.messaging.RedisKeys;
 import io.pastaserve.common.messaging.RequestFinishedEvent;
 import io.pastaserve.common.messaging.Sampling;
 import io.pastaserve.common.messaging.SpanEventEnvelope;
+import io.pastaserve.common.messaging.SpanTiming;
 import io.pastaserve.worker.engine.Engine;
 import io.pastaserve.worker.engine.Forcing;
 import io.pastaserve.worker.engine.GenerationRequest;
@@ -47,6 +48,7 @@ class SpanJobListener {
   private final StringRedisTemplate redis;
   private final String eventsTopic;
   private final java.time.Duration flushInterval;
+  private final RequestMetrics metrics;
   /**
    * Requests running here, with the acknowledgements of every delivery of their job: a job redelivered while it
    * runs (after a rebalance gave its partition back to this worker) is acknowledged only when the request ends,
@@ -55,7 +57,8 @@ class SpanJobListener {
   private final Map<String, List<Acknowledgment>> inFlight = new ConcurrentHashMap<>();
 
   SpanJobListener(Engine engine, KafkaTemplate<String, String> kafka, ObjectMapper json, StringRedisTemplate redis,
-      MessagingProperties properties) {
+      MessagingProperties properties, RequestMetrics metrics) {
+    this.metrics = metrics;
     this.engine = engine;
     this.kafka = kafka;
     this.json = json;
@@ -89,7 +92,12 @@ class SpanJobListener {
       engine.submit(request, publisher).whenComplete((result, error) -> {
         try {
           publisher.flush();
-          publisher.send(SpanEventEnvelope.of(finished(id, result, error)));
+          publisher.send(SpanEventEnvelope.of(finished(id, result, error, publisher.timings())));
+          if (result != null) {
+            metrics.finished(result);
+          } else {
+            metrics.reason("error");
+          }
         } finally {
           inFlight.remove(id);
           acks.forEach(Acknowledgment::acknowledge);
@@ -131,14 +139,15 @@ class SpanJobListener {
         s.stop());
   }
 
-  private static RequestFinishedEvent finished(String id, GenerationResult result, Throwable error) {
+  private static RequestFinishedEvent finished(String id, GenerationResult result, Throwable error,
+      List<SpanTiming> timings) {
     if (result == null) {
       return new RequestFinishedEvent(RequestFinishedEvent.VERSION, id, "error",
-          error == null ? "unknown" : String.valueOf(error.getMessage()), 0, 0, 0, 0, "");
+          error == null ? "unknown" : String.valueOf(error.getMessage()), 0, 0, 0, 0, "", timings);
     }
     return new RequestFinishedEvent(RequestFinishedEvent.VERSION, id,
         result.finishReason().name().toLowerCase(Locale.ROOT), result.error(), result.stats().promptTokens(),
         result.stats().totalTokens(), result.stats().criticalPathTokens(), result.stats().forks(),
-        result.annotated());
+        result.annotated(), timings);
   }
 }

@@ -161,7 +161,7 @@ public final class RequestTracker {
     view.pending.setLength(0);
     List<String> args = new ArrayList<>(List.of(span, event.parentSpanId(), Long.toString(runningTtl.toSeconds()),
         ends ? "1" : "0", event.trailingText(), text, Integer.toString(text.length()),
-        Integer.toString(tokens.size())));
+        Integer.toString(tokens.size()), id));
     args.addAll(tokens);
     args.addAll(pieces);
     redis.execute(APPLY, List.of(RedisKeys.spans(id), RedisKeys.tokens(id, span), RedisKeys.pieces(id, span),
@@ -177,8 +177,8 @@ public final class RequestTracker {
       redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
       local n = tonumber(ARGV[8])
       if n > 0 then
-        for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[8 + i]) end
-        for i = 1, n do redis.call('RPUSH', KEYS[3], ARGV[8 + n + i]) end
+        for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[9 + i]) end
+        for i = 1, n do redis.call('RPUSH', KEYS[3], ARGV[9 + n + i]) end
         redis.call('EXPIRE', KEYS[2], ARGV[3])
         redis.call('EXPIRE', KEYS[3], ARGV[3])
       end
@@ -190,9 +190,10 @@ public final class RequestTracker {
         redis.call('XADD', KEYS[5], '*', 'type', 'text', 'text', ARGV[6])
         redis.call('HINCRBY', KEYS[6], 'emitted', ARGV[7])
         redis.call('EXPIRE', KEYS[5], ARGV[3])
+        redis.call('PUBLISH', '%s', ARGV[9])
       end
       return 1
-      """, Long.class);
+      """.formatted(RedisKeys.OUTPUT_READY), Long.class);
 
   /** The final entry, once: text still held, then {@code done}, and the status, atomically. */
   private static final RedisScript<Long> FINISH = RedisScript.of("""
@@ -202,11 +203,12 @@ public final class RequestTracker {
         redis.call('HINCRBY', KEYS[1], 'emitted', ARGV[2])
       end
       local fields = {}
-      for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
+      for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
       redis.call('XADD', KEYS[2], '*', unpack(fields))
       redis.call('HSET', KEYS[1], 'status', 'finished')
+      redis.call('PUBLISH', '%s', ARGV[3])
       return 1
-      """, Long.class);
+      """.formatted(RedisKeys.OUTPUT_READY), Long.class);
 
   /** The worker finished the request: the output stream gets its final entry; the state keys expire soon. */
   public void finish(RequestFinishedEvent event) {
@@ -220,7 +222,7 @@ public final class RequestTracker {
         "promptTokens", Integer.toString(event.promptTokens()),
         "completionTokens", Long.toString(event.completionTokens()),
         "criticalPathTokens", Long.toString(event.criticalPathTokens()), "forks", Integer.toString(event.forks()),
-        "annotated", event.annotated()));
+        "annotated", event.annotated(), "spans", write(event.spans())));
     }
   }
 
@@ -238,7 +240,7 @@ public final class RequestTracker {
   private void done(View view, List<String> fields) {
     String text = view.pending.toString();
     view.pending.setLength(0);
-    List<String> args = new ArrayList<>(List.of(text, Integer.toString(text.length())));
+    List<String> args = new ArrayList<>(List.of(text, Integer.toString(text.length()), view.id));
     args.addAll(fields);
     redis.execute(FINISH, List.of(RedisKeys.request(view.id), RedisKeys.output(view.id)), args.toArray());
     expireAll(view.id, finishedTtl);
@@ -295,9 +297,9 @@ public final class RequestTracker {
     redis.expire(RedisKeys.output(id), ttl);
   }
 
-  private String write(TokenItem item) {
+  private String write(Object value) {
     try {
-      return json.writeValueAsString(item);
+      return json.writeValueAsString(value);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }

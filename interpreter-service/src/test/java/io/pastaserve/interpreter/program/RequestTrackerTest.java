@@ -84,8 +84,8 @@ class RequestTrackerTest {
     t.apply(tokens("a", "0", "", true, MAIN));
     assertThat(output("a")).isEqualTo("Tips: Sleep 8h. Done.");
     assertThat(redis.opsForList().range(RedisKeys.tokens("a", "0.1"), 0, -1)).containsExactly("20", "21");
-    t.finish(new RequestFinishedEvent(1, "a", "stop", "", 3, 5, 4, 1, "x"));
-    t.finish(new RequestFinishedEvent(1, "a", "stop", "", 3, 5, 4, 1, "x"));
+    t.finish(new RequestFinishedEvent(1, "a", "stop", "", 3, 5, 4, 1, "x", List.of()));
+    t.finish(new RequestFinishedEvent(1, "a", "stop", "", 3, 5, 4, 1, "x", List.of()));
     List<MapRecord<String, Object, Object>> records = redis.opsForStream().read(StreamOffset.fromStart(
         RedisKeys.output("a")));
     assertThat(records.stream().filter(r -> "done".equals(r.getValue().get("type")))).hasSize(1);

@@ -1,0 +1,29 @@
+package io.pastaserve.gateway.api;
+
+import java.util.List;
+
+/**
+ * A chat or text completion request, validated.
+ *
+ * @param chat whether it came to {@code /v1/chat/completions} (else {@code /v1/completions})
+ * @param model the model asked for
+ * @param prompt the prompt the model sees (chat: the messages' contents, see {@link RequestParser})
+ * @param maxTokens tokens the answer may take
+ * @param temperature 0 for greedy
+ * @param topP nucleus threshold
+ * @param seed seeds sampling
+ * @param stop strings that end the answer
+ * @param stream whether to stream server-sent events
+ * @param includeUsage whether a streamed answer ends with a usage chunk
+ * @param user the caller's end-user id (for the logs)
+ * @param mode {@code async} or {@code serial}
+ * @param includeAnnotated whether the response carries the annotated transcript
+ */
+record CompletionRequest(boolean chat, String model, String prompt, int maxTokens, double temperature, double topP,
+    long seed, List<String> stop, boolean stream, boolean includeUsage, String user, String mode,
+    boolean includeAnnotated) {
+
+  CompletionRequest {
+    stop = List.copyOf(stop);
+  }
+}

@@ -1,0 +1,90 @@
+package io.pastaserve.gateway.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import java.util.List;
+
+/** The API's response shapes (OpenAI's, plus the {@code pasta} extension object clients may ignore). */
+final class Responses {
+
+  private Responses() {
+  }
+
+  @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+  record Usage(long promptTokens, long completionTokens, long totalTokens) {
+  }
+
+  /**
+   * What parallel decoding did for this answer.
+   *
+   * @param mode async or serial
+   * @param forks spans forked
+   * @param totalTokens tokens decoded by all spans (the cost of serial execution)
+   * @param criticalPathTokens the longest chain of tokens decoded one after another
+   * @param idealSpeedup total ÷ critical path
+   * @param spans when each span decoded (milliseconds from the request reaching its worker)
+   * @param annotated the answer with its annotations, when asked for
+   * @param error why the answer ended early, when it did
+   */
+  @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  record Pasta(String mode, long forks, long totalTokens, long criticalPathTokens, double idealSpeedup,
+      List<Span> spans, String annotated, String error) {
+  }
+
+  @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+  record Span(String id, String parent, String topic, int tokens, double startMs, double endMs) {
+  }
+
+  record Message(String role, String content) {
+  }
+
+  @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+  @JsonInclude(JsonInclude.Include.ALWAYS)
+  record ChatChoice(int index, Message message, Object logprobs, String finishReason) {
+  }
+
+  @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+  @JsonInclude(JsonInclude.Include.ALWAYS)
+  record TextChoice(int index, String text, Object logprobs, String finishReason) {
+  }
+
+  @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  record Completion(String id, String object, long created, String model, List<?> choices, Usage usage,
+      Pasta pasta) {
+  }
+
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  record Delta(String role, String content) {
+  }
+
+  @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+  @JsonInclude(JsonInclude.Include.ALWAYS)
+  record ChatChunkChoice(int index, Delta delta, Object logprobs, String finishReason) {
+  }
+
+  @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+  @JsonInclude(JsonInclude.Include.ALWAYS)
+  record TextChunkChoice(int index, String text, Object logprobs, String finishReason) {
+  }
+
+  /**
+   * A streamed chunk. {@code usage} is written only when the client asked for it, as OpenAI does: JSON null
+   * ({@link com.fasterxml.jackson.databind.node.NullNode}) on every chunk but the last, which has the usage and
+   * no choices; {@code pasta} only on the chunk that finishes the answer.
+   */
+  @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  record Chunk(String id, String object, long created, String model, List<?> choices, Object usage,
+      Pasta pasta) {
+  }
+
+  @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+  record Model(String id, String object, long created, String ownedBy, int maxModelLen, int liveWorkers) {
+  }
+
+  record ModelList(String object, List<Model> data) {
+  }
+}

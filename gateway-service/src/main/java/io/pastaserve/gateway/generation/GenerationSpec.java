@@ -1,0 +1,23 @@
+package io.pastaserve.gateway.generation;
+
+import io.pastaserve.common.messaging.Sampling;
+import java.util.Objects;
+
+/**
+ * A validated request, ready to run.
+ *
+ * @param prompt the prompt (the worker applies the model's chat template)
+ * @param promptTokens tokens of the prompt with the template, as counted at admission
+ * @param sampling how tokens are chosen, with the answer's token budget
+ * @param mode {@code async} or {@code serial}
+ * @param keyName the caller's API key name (rate limits)
+ */
+public record GenerationSpec(String prompt, int promptTokens, Sampling sampling, String mode, String keyName) {
+
+  public GenerationSpec {
+    Objects.requireNonNull(prompt, "prompt");
+    Objects.requireNonNull(sampling, "sampling");
+    Objects.requireNonNull(mode, "mode");
+    Objects.requireNonNull(keyName, "keyName");
+  }
+}

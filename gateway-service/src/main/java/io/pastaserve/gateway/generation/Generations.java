@@ -1,0 +1,113 @@
+package io.pastaserve.gateway.generation;
+
+import io.pastaserve.common.messaging.GenerateCommand;
+import io.pastaserve.gateway.workers.WorkerRegistry;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * Runs requests through the suite: admits (rate limit, bulkhead), checks that a worker serves the model, enqueues
+ * to Kafka, and reads the answer back from the request's Redis output stream. Whoever subscribes to {@link
+ * Generation#output()} owns the request: cancelling that subscription (a client that went away) or letting the
+ * deadline pass publishes a cancellation that reaches every span of the request.
+ */
+public final class Generations {
+
+  private static final Logger log = LoggerFactory.getLogger(Generations.class);
+
+  private final Admission admission;
+  private final WorkerRegistry workers;
+  private final RequestQueue queue;
+  private final OutputStreams outputs;
+  private final GatewayMetrics metrics;
+  private final String model;
+  private final Duration deadline;
+
+  public Generations(Admission admission, WorkerRegistry workers, RequestQueue queue, OutputStreams outputs,
+      GatewayMetrics metrics, String model, Duration deadline) {
+    this.admission = admission;
+    this.workers = workers;
+    this.queue = queue;
+    this.outputs = outputs;
+    this.metrics = metrics;
+    this.model = model;
+    this.deadline = deadline;
+  }
+
+  /**
+   * A request that has been enqueued: its id and its output, which ends with the final entry.
+   *
+   * @param requestId the generation's id (Kafka key, Redis hash tag)
+   * @param output the answer's entries; subscribe once
+   */
+  public record Generation(String requestId, Flux<OutputEntry> output) {
+  }
+
+  /** Admits and enqueues {@code spec}; fails with a {@link GenerationException} saying why it did not. */
+  public Mono<Generation> start(GenerationSpec spec, String idPrefix) {
+    return Mono.defer(() -> {
+      long admittedAt = System.nanoTime();
+      Admission.Permit permit;
+      try {
+        permit = admission.admit(spec.keyName());
+      } catch (GenerationException e) {
+        metrics.rejected(e.kind().name().toLowerCase(java.util.Locale.ROOT));
+        return Mono.error(e);
+      }
+      if (workers.serving(model).isEmpty()) {
+        permit.release();
+        metrics.rejected("no_worker");
+        return Mono.error(new GenerationException(GenerationException.Kind.NO_WORKER,
+            "no decoder worker serving '" + model + "' is alive; try again once one has started",
+            Duration.ofSeconds(5)));
+      }
+      String id = idPrefix + UUID.randomUUID().toString().replace("-", "");
+      GenerateCommand command = new GenerateCommand(GenerateCommand.VERSION, id, spec.prompt(), spec.sampling(),
+          spec.mode(), "", "");
+      return queue.enqueue(command)
+          .doOnError(e -> {
+            permit.release();
+            metrics.rejected("queue_unavailable");
+          })
+          .thenReturn(new Generation(id, output(id, spec, permit, admittedAt)));
+    });
+  }
+
+  private Flux<OutputEntry> output(String id, GenerationSpec spec, Admission.Permit permit, long admittedAt) {
+    long deadlineAt = admittedAt + deadline.toNanos();
+    AtomicLong firstTokenAt = new AtomicLong(-1);
+    return outputs.read(id, "0-0")
+        .doOnCancel(() -> {
+          boolean deadlinePassed = System.nanoTime() >= deadlineAt;
+          log.debug("request {} cancelled ({})", id, deadlinePassed ? "deadline" : "client gone");
+          queue.cancel(id, deadlinePassed ? "deadline" : "client");
+          metrics.ended(deadlinePassed ? "timeout" : "cancelled");
+        })
+        .timeout(Mono.delay(remaining(deadlineAt)), entry -> Mono.delay(remaining(deadlineAt)))
+        .onErrorMap(java.util.concurrent.TimeoutException.class,
+            e -> new GenerationException(GenerationException.Kind.DEADLINE,
+                "the request did not finish within its deadline of " + deadline.toSeconds() + " s", null))
+        .doOnNext(entry -> {
+          long now = System.nanoTime();
+          if (!entry.text().isEmpty() && firstTokenAt.compareAndSet(-1, now)) {
+            metrics.firstToken(Duration.ofNanos(now - admittedAt));
+          }
+          if (entry.isDone()) {
+            long first = firstTokenAt.get();
+            metrics.finished(entry.field("finishReason"), Duration.ofNanos(now - admittedAt),
+                first < 0 ? null : Duration.ofNanos(now - first), entry.number("promptTokens"),
+                entry.number("completionTokens"), entry.number("forks"));
+          }
+        })
+        .doFinally(signal -> permit.release());
+  }
+
+  private static Duration remaining(long deadlineAt) {
+    return Duration.ofNanos(Math.max(0, deadlineAt - System.nanoTime()));
+  }
+}
