@@ -59,6 +59,7 @@ class SpanJobListener {
   SpanJobListener(Engine engine, KafkaTemplate<String, String> kafka, ObjectMapper json, StringRedisTemplate redis,
       MessagingProperties properties, RequestMetrics metrics) {
     this.metrics = metrics;
+    this.sweeper.scheduleWithFixedDelay(this::sweepEnded, 500, 500, java.util.concurrent.TimeUnit.MILLISECONDS);
     this.engine = engine;
     this.kafka = kafka;
     this.json = json;
@@ -111,11 +112,42 @@ class SpanJobListener {
     }
   }
 
+  /**
+   * A backstop for cancellations: a request the interpreter has ended (cancelled, stopped, past its deadline) is
+   * cancelled here too even when its cancel message never reached this worker (a cancel consumer that joined
+   * late, a broker that was away).
+   */
+  private final java.util.concurrent.ScheduledExecutorService sweeper =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "ended-request-sweeper");
+        t.setDaemon(true);
+        return t;
+      });
+
+  private void sweepEnded() {
+    try {
+      for (String id : List.copyOf(inFlight.keySet())) {
+        if ("finished".equals(redis.opsForHash().get(RedisKeys.request(id), "status"))) {
+          log.debug("request {} has ended elsewhere; cancelling it here", id);
+          engine.cancel(id);
+        }
+      }
+    } catch (RuntimeException e) {
+      log.debug("cannot check ended requests: {}", e.getMessage());
+    }
+  }
+
+  @jakarta.annotation.PreDestroy
+  void stopSweeper() {
+    sweeper.shutdownNow();
+  }
+
   @KafkaListener(id = "worker-cancel", topics = "${pasta.worker.cancel-topic:pasta.cancel}",
       groupId = "pasta-worker-cancel-#{T(java.util.UUID).randomUUID()}",
       properties = "auto.offset.reset=latest")
   void onCancel(String value) throws JsonProcessingException {
     CancelCommand cancel = json.readValue(value, CancelCommand.class);
+    log.debug("request {}: cancel received ({})", cancel.requestId(), cancel.reason());
     if (inFlight.containsKey(cancel.requestId())) {
       engine.cancel(cancel.requestId());
     }

@@ -120,17 +120,20 @@ public final class CompletionHandler {
           CompletionRequest req = a.request();
           Sampling sampling = new Sampling(req.temperature(), req.topP(), 0, req.seed(), req.maxTokens(),
               req.stop());
-          GenerationSpec spec = new GenerationSpec(req.prompt(), a.promptTokens(), sampling, req.mode(), keyName);
+          GenerationSpec spec = new GenerationSpec(req.prompt(), a.promptTokens(), sampling, req.mode(), keyName,
+              req.timeoutMs() > 0 ? java.time.Duration.ofMillis(req.timeoutMs()) : null);
           long created = Instant.now().getEpochSecond();
           return generations.start(spec, chat ? "chatcmpl-" : "cmpl-")
-              .flatMap(g -> req.stream() ? stream(req, g, created) : whole(req, g, created));
+              .flatMap(g -> req.stream() ? stream(req, g, created, a.promptTokens())
+                  : whole(req, g, created, a.promptTokens()));
         });
   }
 
   private record Admitted(CompletionRequest request, int promptTokens) {
   }
 
-  private Mono<ServerResponse> whole(CompletionRequest req, Generations.Generation g, long created) {
+  private Mono<ServerResponse> whole(CompletionRequest req, Generations.Generation g, long created,
+      int promptTokens) {
     return g.output().collectList().flatMap(entries -> {
       StringBuilder text = new StringBuilder();
       OutputEntry done = null;
@@ -153,12 +156,13 @@ public final class CompletionHandler {
           ? List.of(new Responses.ChatChoice(0, new Responses.Message("assistant", text.toString()), null, reason))
           : List.of(new Responses.TextChoice(0, text.toString(), null, reason));
       Responses.Completion body = new Responses.Completion(g.requestId(), req.chat() ? "chat.completion"
-          : "text_completion", created, model.name(), choices, usage(done), pasta(req, done));
+          : "text_completion", created, model.name(), choices, usage(done, promptTokens), pasta(req, done));
       return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON).bodyValue(body);
     });
   }
 
-  private Mono<ServerResponse> stream(CompletionRequest req, Generations.Generation g, long created) {
+  private Mono<ServerResponse> stream(CompletionRequest req, Generations.Generation g, long created,
+      int promptTokens) {
     String object = req.chat() ? "chat.completion.chunk" : "text_completion";
     Object usageField = req.includeUsage() ? NullNode.getInstance() : null;
     AtomicBoolean started = new AtomicBoolean();
@@ -179,7 +183,7 @@ public final class CompletionHandler {
             pasta(req, entry))));
         if (req.includeUsage()) {
           out.add(event(null, new Responses.Chunk(g.requestId(), object, created, model.name(), List.of(),
-              usage(entry), null)));
+              usage(entry, promptTokens), null)));
         }
         out.add("data: [DONE]\n\n");
       }
@@ -219,8 +223,9 @@ public final class CompletionHandler {
     }
   }
 
-  private static Responses.Usage usage(OutputEntry done) {
-    long prompt = done.number("promptTokens");
+  /** Usage as the worker counted it; the prompt as counted at admission when the answer ended before the worker. */
+  private static Responses.Usage usage(OutputEntry done, int promptTokensAtAdmission) {
+    long prompt = done.number("promptTokens") > 0 ? done.number("promptTokens") : promptTokensAtAdmission;
     long completion = done.number("completionTokens");
     return new Responses.Usage(prompt, completion, prompt + completion);
   }

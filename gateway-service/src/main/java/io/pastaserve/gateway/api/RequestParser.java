@@ -88,6 +88,7 @@ final class RequestParser {
     }
     String mode = "async";
     boolean includeAnnotated = false;
+    long timeoutMs = 0;
     JsonNode pasta = root.get("pasta");
     if (pasta != null && !pasta.isNull()) {
       if (!pasta.isObject()) {
@@ -101,10 +102,18 @@ final class RequestParser {
         mode = m.asText().toLowerCase(Locale.ROOT);
       }
       includeAnnotated = optionalBoolean(pasta, "include_annotated", "pasta.include_annotated", false);
+      JsonNode t = pasta.get("timeout_ms");
+      if (t != null && !t.isNull()) {
+        if (!t.isIntegralNumber() || !t.canConvertToLong() || t.asLong() < 1) {
+          throw ApiException.invalid("pasta.timeout_ms", "pasta.timeout_ms must be a positive integer, not "
+              + abbreviate(t));
+        }
+        timeoutMs = t.asLong();
+      }
     }
     return new CompletionRequest(chat, model, prompt, maxTokens == null ? Math.min(defaultMaxTokens, maxTokensLimit)
         : maxTokens, temperature == null ? 1.0 : temperature, topP == null ? 1.0 : topP, seed == null ? 0 : seed,
-        stop(root), stream, includeUsage, user, mode, includeAnnotated);
+        stop(root), stream, includeUsage, user, mode, includeAnnotated, timeoutMs);
   }
 
   private String messages(JsonNode root) {

@@ -79,10 +79,15 @@ public final class Generations {
   }
 
   private Flux<OutputEntry> output(String id, GenerationSpec spec, Admission.Permit permit, long admittedAt) {
-    long deadlineAt = admittedAt + deadline.toNanos();
+    Duration limit = spec.timeout() != null && spec.timeout().compareTo(deadline) < 0 ? spec.timeout() : deadline;
+    long deadlineAt = admittedAt + limit.toNanos();
     AtomicLong firstTokenAt = new AtomicLong(-1);
+    java.util.concurrent.atomic.AtomicBoolean cancelled = new java.util.concurrent.atomic.AtomicBoolean();
     return outputs.read(id, "0-0")
         .doOnCancel(() -> {
+          if (!cancelled.compareAndSet(false, true)) {
+            return;
+          }
           boolean deadlinePassed = System.nanoTime() >= deadlineAt;
           log.debug("request {} cancelled ({})", id, deadlinePassed ? "deadline" : "client gone");
           queue.cancel(id, deadlinePassed ? "deadline" : "client");
@@ -91,7 +96,7 @@ public final class Generations {
         .timeout(Mono.delay(remaining(deadlineAt)), entry -> Mono.delay(remaining(deadlineAt)))
         .onErrorMap(java.util.concurrent.TimeoutException.class,
             e -> new GenerationException(GenerationException.Kind.DEADLINE,
-                "the request did not finish within its deadline of " + deadline.toSeconds() + " s", null))
+                "the request did not finish within its deadline of " + limit.toMillis() + " ms", null))
         .doOnNext(entry -> {
           long now = System.nanoTime();
           if (!entry.text().isEmpty() && firstTokenAt.compareAndSet(-1, now)) {

@@ -19,7 +19,7 @@ import org.springframework.validation.annotation.Validated;
  * @param requestsTopic topic of generation requests (in)
  * @param spanJobsTopic topic of span jobs (out)
  * @param spanEventsTopic topic of span events (in)
- * @param cancelTopic topic of cancellations (in)
+ * @param cancelTopic topic of cancellations (in; out when an answer reaches a stop string)
  * @param topicPartitions partitions of the topics created when missing
  * @param runningTtl how long a running request's keys live without news (a backstop; the owner deletes them)
  * @param finishedTtl how long a finished request's keys (its output stream) stay readable

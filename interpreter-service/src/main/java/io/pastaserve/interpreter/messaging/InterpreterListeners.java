@@ -65,7 +65,12 @@ class InterpreterListeners {
   void onSpanEvent(String value) throws JsonProcessingException {
     SpanEventEnvelope envelope = json.readValue(value, SpanEventEnvelope.class);
     if (envelope.tokens() != null) {
-      tracker.apply(envelope.tokens());
+      if (tracker.apply(envelope.tokens())) {
+        // the answer reached a stop string across spans: it has ended; its spans stop now
+        String id = envelope.tokens().requestId();
+        kafka.send(properties.cancelTopic(), id, json.writeValueAsString(new CancelCommand(CancelCommand.VERSION, id,
+            "stop string")));
+      }
     } else if (envelope.finished() != null) {
       tracker.finish(envelope.finished());
     } else {

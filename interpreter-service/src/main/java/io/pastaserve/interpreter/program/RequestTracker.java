@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pastaserve.common.lang.OrderedAssembler;
 import io.pastaserve.common.lang.SpanId;
+import io.pastaserve.common.lang.StopMatcher;
 import io.pastaserve.common.messaging.GenerateCommand;
 import io.pastaserve.common.messaging.RedisKeys;
 import io.pastaserve.common.messaging.RequestFinishedEvent;
@@ -63,20 +64,30 @@ public final class RequestTracker {
     final Map<String, Integer> nextIndex = new HashMap<>();
     final Set<String> ended = ConcurrentHashMap.newKeySet();
     final OrderedAssembler assembler;
+    /** Stop strings apply to the answer in final order, across spans. */
+    final StopMatcher stop;
     final StringBuilder pending = new StringBuilder();
     long skip;
 
-    View(String id, long alreadyEmitted) {
+    View(String id, long alreadyEmitted, List<String> stops) {
       this.id = id;
       this.skip = alreadyEmitted;
-      this.assembler = new OrderedAssembler(text -> {
-        if (skip >= text.length()) {
-          skip -= text.length();
-        } else {
-          pending.append(text, (int) skip, text.length());
-          skip = 0;
-        }
-      });
+      this.stop = new StopMatcher(stops);
+      this.assembler = new OrderedAssembler(text -> release(stop.feed(text)));
+    }
+
+    /** Text in final order, past the stop matcher: what a rebuild already streamed is skipped. */
+    void release(String text) {
+      if (skip >= text.length()) {
+        skip -= text.length();
+      } else {
+        pending.append(text, (int) skip, text.length());
+        skip = 0;
+      }
+    }
+
+    long tokens() {
+      return nextIndex.values().stream().mapToLong(Integer::longValue).sum();
     }
   }
 
@@ -100,26 +111,38 @@ public final class RequestTracker {
     Map<String, String> fields = new LinkedHashMap<>();
     fields.put("prompt", command.prompt());
     fields.put("mode", command.mode());
+    fields.put("stop", write(command.sampling().stop()));
     fields.put("emitted", "0");
     redis.opsForHash().putAll(key, fields);
     redis.opsForHash().put(RedisKeys.spans(command.requestId()), "0", "");
     for (String k : List.of(key, RedisKeys.spans(command.requestId()))) {
       redis.expire(k, runningTtl);
     }
-    views.put(command.requestId(), new View(command.requestId(), 0));
+    views.put(command.requestId(), new View(command.requestId(), 0, command.sampling().stop()));
     return Start.NEW;
   }
 
-  /** Applies a span's tokens: records them, and streams whatever text is now in final order. */
-  public void apply(SpanTokensEvent event) {
+  /**
+   * Applies a span's tokens: records them, and streams whatever text is now in final order. Returns true when the
+   * answer reached one of its stop strings: the request has ended here (finish reason {@code stop}) and the caller
+   * cancels its spans.
+   */
+  public boolean apply(SpanTokensEvent event) {
     String id = event.requestId();
     synchronized (lock(id)) {
       if (!views.containsKey(id) && isFinished(id)) {
-        return;
+        return false;
       }
       View view = views.computeIfAbsent(id, this::rebuild);
       try {
         applyTo(view, event);
+        if (view.stop.matched()) {
+          done(view, List.of("type", "done", "finishReason", "stop", "error", "", "promptTokens", "0",
+              "completionTokens", Long.toString(view.tokens()), "criticalPathTokens", "0",
+              "forks", Integer.toString(Math.max(0, view.nextIndex.size() - 1)), "annotated", "", "spans", "[]"));
+          return true;
+        }
+        return false;
       } catch (RuntimeException e) {
         // the view may be ahead of Redis now: forget it, the retry rebuilds it from what Redis holds
         views.remove(id);
@@ -218,6 +241,7 @@ public final class RequestTracker {
         return;
       }
       View view = views.computeIfAbsent(id, this::rebuild);
+      view.release(view.stop.finish());
       done(view, List.of("type", "done", "finishReason", event.finishReason(), "error", event.error(),
         "promptTokens", Integer.toString(event.promptTokens()),
         "completionTokens", Long.toString(event.completionTokens()),
@@ -254,7 +278,9 @@ public final class RequestTracker {
   /** A request this instance has not seen start: replays what Redis recorded, without emitting it again. */
   private View rebuild(String id) {
     Object emitted = redis.opsForHash().get(RedisKeys.request(id), "emitted");
-    View view = new View(id, emitted == null ? 0 : Long.parseLong((String) emitted));
+    Object stops = redis.opsForHash().get(RedisKeys.request(id), "stop");
+    View view = new View(id, emitted == null ? 0 : Long.parseLong((String) emitted), stops == null ? List.of()
+        : readStops((String) stops));
     Map<Object, Object> spans = redis.opsForHash().entries(RedisKeys.spans(id));
     Map<Object, Object> ended = redis.opsForHash().entries(RedisKeys.ended(id));
     List<String> order = spans.keySet().stream().map(String.class::cast).sorted((a, b) -> SpanId.of(a)
@@ -302,6 +328,14 @@ public final class RequestTracker {
       return json.writeValueAsString(value);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
+    }
+  }
+
+  private List<String> readStops(String value) {
+    try {
+      return List.of(json.readValue(value, String[].class));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("unreadable stop strings in Redis: " + value, e);
     }
   }
 

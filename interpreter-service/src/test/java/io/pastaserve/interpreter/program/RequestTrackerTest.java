@@ -112,4 +112,26 @@ class RequestTrackerTest {
     Map<Object, Object> spans = redis.opsForHash().entries(RedisKeys.spans("b"));
     assertThat(spans).containsEntry("0.1", "0");
   }
+
+  @Test
+  void aStopStringAcrossSpans_endsTheAnswerBeforeIt_once_evenAfterARebuild() {
+    GenerateCommand command = new GenerateCommand(1, "s", "p", new Sampling(0, 1, 0, 0, 100, List.of(": Sl")),
+        "async", "", "");
+    RequestTracker t = tracker();
+    t.start(command);
+    assertThat(t.apply(tokens("s", "0", "", false, MAIN[0], MAIN[1]))).isFalse();
+    assertThat(output("s")).isEqualTo("Tips");
+    // another instance takes over: it rebuilds the request, stop strings included
+    RequestTracker other = tracker();
+    assertThat(other.apply(tokens("s", "0.1", "0", false, FORK[0]))).isTrue();
+    assertThat(output("s")).isEqualTo("Tips");
+    List<MapRecord<String, Object, Object>> records = redis.opsForStream().read(StreamOffset.fromStart(
+        RedisKeys.output("s")));
+    Map<Object, Object> done = records.get(records.size() - 1).getValue();
+    assertThat(done).containsEntry("type", "done").containsEntry("finishReason", "stop")
+        .containsEntry("completionTokens", "3");
+    assertThat(other.apply(tokens("s", "0.1", "0", true, FORK[1]))).isFalse();
+    other.finish(new RequestFinishedEvent(1, "s", "cancelled", "", 3, 5, 4, 1, "x", List.of()));
+    assertThat(redis.opsForStream().read(StreamOffset.fromStart(RedisKeys.output("s")))).hasSameSizeAs(records);
+  }
 }
