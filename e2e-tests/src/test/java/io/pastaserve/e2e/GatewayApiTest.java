@@ -431,6 +431,119 @@ class GatewayApiTest {
     assertThat(get(gateway, "/actuator/health/readiness", null).statusCode()).isEqualTo(200);
   }
 
+  /** The official {@code openai} npm package (Node.js), installed from the lock file on first use. */
+  @Test
+  void theOfficialOpenAiNodeClient_getsTheEngineText_streamedOrNot_inBothModes() throws Exception {
+    java.nio.file.Path dir = Suite.ROOT.resolve("e2e-tests/src/test/node");
+    if (!Files.isDirectory(dir.resolve("node_modules/openai"))) {
+      run(dir, Map.of(), "npm", "ci", "--no-audit", "--no-fund");
+    }
+    for (String mode : List.of("async", "serial")) {
+      String out = run(dir, Map.of("BASE_URL", url(gateway, "/v1"), "API_KEY", KEY, "PROMPT", prompt, "MODE", mode,
+          "SEED", "11", "MAX_TOKENS", "3000"), "node", "openai-client.mjs");
+      JsonNode result = json(out);
+      GenerationResult local = expected.get(mode);
+      assertThat(result.path("chat").asText()).as(mode).isEqualTo(local.text());
+      assertThat(result.path("chatStreamed").asText()).isEqualTo(local.text());
+      assertThat(result.path("text").asText()).isEqualTo(local.text());
+      assertThat(result.path("textStreamed").asText()).isEqualTo(local.text());
+      assertThat(result.path("chatFinish").asText()).isEqualTo(local.finishReason().name().toLowerCase());
+      assertThat(result.path("chatStreamFinish").asText()).isEqualTo(local.finishReason().name().toLowerCase());
+      assertThat(result.path("chatUsage").path("completion_tokens").asLong()).isEqualTo(local.stats().totalTokens());
+      assertThat(result.path("chatStreamUsage").path("prompt_tokens").asInt())
+          .isEqualTo(local.stats().promptTokens());
+      assertThat(result.path("models").get(0).asText()).isEqualTo("pasta-tiny");
+    }
+  }
+
+  static String run(java.nio.file.Path dir, Map<String, String> env, String... command) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile());
+    pb.environment().putAll(env);
+    java.nio.file.Path err = Files.createTempFile("client", ".err");
+    pb.redirectError(err.toFile());
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    boolean done = p.waitFor(300, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(done && p.exitValue() == 0).as("%s failed: %s", String.join(" ", command), Files.readString(err))
+        .isTrue();
+    return out;
+  }
+
+  /** LangChain4j's OpenAI client, blocking and streaming, with the {@code pasta} extension as a custom parameter. */
+  @Test
+  void langChain4jsOpenAiClient_getsTheEngineText_streamedOrNot_inBothModes() throws Exception {
+    for (String mode : List.of("async", "serial")) {
+      Map<String, Object> custom = Map.of("pasta", Map.of("mode", mode));
+      dev.langchain4j.model.openai.OpenAiChatModel blocking = dev.langchain4j.model.openai.OpenAiChatModel.builder()
+          .baseUrl(url(gateway, "/v1")).apiKey(KEY).modelName("pasta-tiny").temperature(0.8).topP(0.95).seed(11)
+          .maxTokens(3000).maxRetries(0).customParameters(custom).timeout(Duration.ofSeconds(60)).build();
+      dev.langchain4j.model.chat.response.ChatResponse answer = blocking.chat(
+          dev.langchain4j.model.chat.request.ChatRequest.builder()
+              .messages(dev.langchain4j.data.message.UserMessage.from(prompt)).build());
+      GenerationResult local = expected.get(mode);
+      assertThat(answer.aiMessage().text()).as(mode).isEqualTo(local.text());
+      assertThat(answer.tokenUsage().outputTokenCount()).isEqualTo((int) local.stats().totalTokens());
+
+      dev.langchain4j.model.openai.OpenAiStreamingChatModel streaming =
+          dev.langchain4j.model.openai.OpenAiStreamingChatModel.builder()
+              .baseUrl(url(gateway, "/v1")).apiKey(KEY).modelName("pasta-tiny").temperature(0.8).topP(0.95)
+              .seed(11).maxTokens(3000).customParameters(custom).timeout(Duration.ofSeconds(60)).build();
+      StringBuilder partial = new StringBuilder();
+      CompletableFuture<dev.langchain4j.model.chat.response.ChatResponse> done = new CompletableFuture<>();
+      streaming.chat(prompt, new dev.langchain4j.model.chat.response.StreamingChatResponseHandler() {
+        @Override
+        public void onPartialResponse(String text) {
+          partial.append(text);
+        }
+
+        @Override
+        public void onCompleteResponse(dev.langchain4j.model.chat.response.ChatResponse response) {
+          done.complete(response);
+        }
+
+        @Override
+        public void onError(Throwable error) {
+          done.completeExceptionally(error);
+        }
+      });
+      dev.langchain4j.model.chat.response.ChatResponse streamed = done.get(60, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(partial.toString()).isEqualTo(local.text());
+      assertThat(streamed.aiMessage().text()).isEqualTo(local.text());
+    }
+  }
+
+  @Test
+  void theTraceContext_travelsFromTheGateway_throughTheInterpreter_toTheWorkers() throws Exception {
+    HttpResponse<String> response = post("/v1/chat/completions", chatBody("async", false).put("max_tokens", 3)
+        .toString());
+    String id = json(response.body()).path("id").asText();
+    try (org.apache.kafka.clients.consumer.KafkaConsumer<String, String> consumer =
+        new org.apache.kafka.clients.consumer.KafkaConsumer<>(Map.of(
+            "bootstrap.servers", suite.kafka.bootstrapServers(), "group.id", "trace-check-" + UUID.randomUUID(),
+            "auto.offset.reset", "earliest",
+            "key.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class,
+            "value.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class))) {
+      consumer.subscribe(List.of(io.pastaserve.common.messaging.Topics.REQUESTS,
+          io.pastaserve.common.messaging.Topics.SPAN_JOBS));
+      Map<String, String> traceByTopic = new HashMap<>();
+      await().atMost(Duration.ofSeconds(30)).until(() -> {
+        for (org.apache.kafka.clients.consumer.ConsumerRecord<String, String> r : consumer.poll(
+            Duration.ofMillis(200))) {
+          org.apache.kafka.common.header.Header h = r.headers().lastHeader("traceparent");
+          if (id.equals(r.key()) && h != null) {
+            traceByTopic.put(r.topic(), new String(h.value(), StandardCharsets.US_ASCII));
+          }
+        }
+        return traceByTopic.size() == 2;
+      });
+      String fromGateway = traceByTopic.get(io.pastaserve.common.messaging.Topics.REQUESTS);
+      String toWorker = traceByTopic.get(io.pastaserve.common.messaging.Topics.SPAN_JOBS);
+      // traceparent: version-traceid-spanid-flags; one trace, another span
+      assertThat(toWorker.split("-")[1]).isEqualTo(fromGateway.split("-")[1]);
+      assertThat(toWorker.split("-")[2]).isNotEqualTo(fromGateway.split("-")[2]);
+    }
+  }
+
   static double metric(ConfigurableApplicationContext app, String series) throws Exception {
     return get(app, "/actuator/prometheus", null).body().lines().filter(l -> l.startsWith(series + " ")
             || l.startsWith(series + "{")).mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))

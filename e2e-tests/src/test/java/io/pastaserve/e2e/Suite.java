@@ -69,7 +69,8 @@ final class Suite implements AutoCloseable {
         "spring.data.redis.port=" + redisServer.port(), "logging.level.ai.djl=error",
         "management.endpoints.web.exposure.include=health,prometheus",
         "logging.level.org.apache.kafka=warn", "pasta.worker.topic-partitions=4",
-        "pasta.interpreter.topic-partitions=4"};
+        "pasta.interpreter.topic-partitions=4", "spring.kafka.template.observation-enabled=true",
+        "spring.kafka.listener.observation-enabled=true", "management.tracing.sampling.probability=1.0"};
   }
 
   /** The same settings as command-line arguments of a service process. */

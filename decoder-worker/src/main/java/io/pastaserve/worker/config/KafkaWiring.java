@@ -59,6 +59,8 @@ class KafkaWiring {
     factory.getContainerProperties().setAckMode(ContainerProperties.AckMode.MANUAL);
     // jobs are acknowledged out of order, when their requests end; offsets are committed in order
     factory.getContainerProperties().setAsyncAcks(true);
+    // the trace context of the request travels in the record headers
+    factory.getContainerProperties().setObservationEnabled(true);
     return factory;
   }
 }
