@@ -49,9 +49,11 @@ public final class CompletionHandler {
   private final Generations generations;
   private final WorkerRegistry workers;
   private final int maxBodyBytes;
+  private final java.time.Duration keepAlive;
 
   public CompletionHandler(ObjectMapper json, ServedModel model, Generations generations, WorkerRegistry workers,
-      int maxBodyBytes, int defaultMaxTokens, int maxTokensLimit) {
+      int maxBodyBytes, int defaultMaxTokens, int maxTokensLimit, java.time.Duration keepAlive) {
+    this.keepAlive = keepAlive;
     this.json = json;
     this.parser = new RequestParser(json, defaultMaxTokens, maxTokensLimit);
     this.model = model;
@@ -199,11 +201,17 @@ public final class CompletionHandler {
               "the stream failed", null);
       return Flux.just(event(null, ErrorEnvelope.of(api)), "data: [DONE]\n\n");
     });
+    // once the stream has started, a comment line every keep-alive interval: a client that went away is
+    // noticed at the next write even while the answer's next text waits on a fork (text is released in final
+    // order), so its spans are cancelled within a second; SSE clients ignore comments
+    Flux<String> withKeepAlive = keepAlive.isZero() ? events : events.publish(shared -> Flux.merge(shared,
+        shared.take(1).thenMany(Flux.interval(keepAlive, keepAlive).map(t -> ": keep-alive\n\n"))
+            .takeUntilOther(shared.ignoreElements().onErrorResume(e -> Mono.empty()).then(Mono.just(1)))));
     return ServerResponse.ok()
         .contentType(MediaType.TEXT_EVENT_STREAM)
         .header(HttpHeaders.CACHE_CONTROL, "no-cache")
         .header("X-Accel-Buffering", "no")
-        .body((message, context) -> message.writeAndFlushWith(events.map(s -> Mono.just(
+        .body((message, context) -> message.writeAndFlushWith(withKeepAlive.map(s -> Mono.just(
             message.bufferFactory().wrap(s.getBytes(StandardCharsets.UTF_8))))));
   }
 

@@ -34,6 +34,8 @@ import org.springframework.validation.annotation.Validated;
  * @param workerTimeout how long a worker's heartbeat counts it alive (it beats more often)
  * @param outputPollInterval how often a request's output stream is read when no notification came (a fallback:
  *     the interpreter notifies on every write)
+ * @param streamKeepAlive interval of SSE comment lines on a started stream (0: none): a client that went away is
+ *     noticed at the next write, so its request is cancelled within about twice this interval
  * @param requestsTopic topic of generate commands (out)
  * @param cancelTopic topic of cancellations (out)
  * @param topicPartitions partitions of the topics the gateway creates when missing
@@ -57,6 +59,7 @@ public record GatewayProperties(
     @DefaultValue("5s") Duration enqueueTimeout,
     @DefaultValue("10s") Duration workerTimeout,
     @DefaultValue("250ms") Duration outputPollInterval,
+    @DefaultValue("200ms") Duration streamKeepAlive,
     @DefaultValue(Topics.REQUESTS) @NotBlank String requestsTopic,
     @DefaultValue(Topics.CANCEL) @NotBlank String cancelTopic,
     @DefaultValue("8") @Min(1) @Max(1024) int topicPartitions) {

@@ -69,13 +69,39 @@ public final class Generations {
       String id = idPrefix + UUID.randomUUID().toString().replace("-", "");
       GenerateCommand command = new GenerateCommand(GenerateCommand.VERSION, id, spec.prompt(), spec.sampling(),
           spec.mode(), "", "");
+      java.util.concurrent.atomic.AtomicBoolean owned = new java.util.concurrent.atomic.AtomicBoolean();
       return queue.enqueue(command)
           .doOnError(e -> {
             permit.release();
             metrics.rejected("queue_unavailable");
           })
-          .thenReturn(new Generation(id, output(id, spec, permit, admittedAt)));
+          .then(Mono.fromSupplier(() -> {
+            Flux<OutputEntry> output = output(id, spec, permit, admittedAt).doOnSubscribe(s -> owned.set(true));
+            // a generation nobody reads (the caller went away between enqueueing and reading) is cancelled
+            Mono.delay(UNCLAIMED_AFTER).subscribe(t -> {
+              if (owned.compareAndSet(false, true)) {
+                abandon(id, permit, "unclaimed");
+              }
+            });
+            return new Generation(id, output);
+          }))
+          // the caller went away while the request was being enqueued: it may be on its way, so cancel it
+          .doOnCancel(() -> {
+            if (owned.compareAndSet(false, true)) {
+              abandon(id, permit, "client");
+            }
+          });
     });
+  }
+
+  /** How long an enqueued generation may wait for its reader before it is cancelled. */
+  static final Duration UNCLAIMED_AFTER = Duration.ofSeconds(10);
+
+  private void abandon(String id, Admission.Permit permit, String reason) {
+    log.debug("request {} abandoned before it was read ({})", id, reason);
+    queue.cancel(id, reason);
+    permit.release();
+    metrics.ended("cancelled");
   }
 
   private Flux<OutputEntry> output(String id, GenerationSpec spec, Admission.Permit permit, long admittedAt) {
