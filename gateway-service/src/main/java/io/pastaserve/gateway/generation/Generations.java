@@ -129,6 +129,8 @@ public final class Generations {
             metrics.firstToken(Duration.ofNanos(now - admittedAt));
           }
           if (entry.isDone()) {
+            // the work is over: the next request may start while this answer's last bytes are written
+            permit.release();
             long first = firstTokenAt.get();
             metrics.finished(entry.field("finishReason"), Duration.ofNanos(now - admittedAt),
                 first < 0 ? null : Duration.ofNanos(now - first), entry.number("promptTokens"),
