@@ -82,7 +82,7 @@ class GatewayApiTest {
         .properties("pasta.gateway.model-dir=" + Suite.MODEL, "pasta.gateway.api-keys=" + KEY,
             "pasta.gateway.topic-partitions=4", "management.endpoint.health.probes.enabled=true",
             "management.endpoint.health.group.readiness.include=readinessState,workers")
-        .properties("logging.level.io.pastaserve.gateway.generation=debug", "logging.level.io.pastaserve.worker.messaging=debug").properties(extra).run();
+        .properties(extra).run();
   }
 
   @AfterAll

@@ -77,9 +77,14 @@ class GatewayWiring {
     return TopicBuilder.name(properties.requestsTopic()).partitions(properties.topicPartitions()).build();
   }
 
+  /**
+   * One partition, as the interpreter and the workers declare it: every worker reads every cancellation, and a
+   * partition count raised under running consumers would hide the new partitions from them until their next
+   * metadata refresh (minutes), losing cancellations meanwhile.
+   */
   @Bean
   NewTopic cancelTopic(GatewayProperties properties) {
-    return TopicBuilder.name(properties.cancelTopic()).partitions(properties.topicPartitions()).build();
+    return TopicBuilder.name(properties.cancelTopic()).partitions(1).build();
   }
 
   @Bean(destroyMethod = "destroy")
