@@ -544,6 +544,68 @@ class GatewayApiTest {
     }
   }
 
+  /**
+   * The playground page in a real headless browser (Debian's chromium, driven by playwright-core): a prompt
+   * fills at least two lanes, the final text equals the API's answer for the same seed, and a race shows both
+   * timings. The screenshot is kept under target/ as a build artifact.
+   */
+  @Test
+  void thePlayground_drawsTheSpansLive_andEndsWithTheApisAnswer() throws Exception {
+    java.nio.file.Path dir = Suite.ROOT.resolve("e2e-tests/src/test/node");
+    if (!Files.isDirectory(dir.resolve("node_modules/playwright-core"))) {
+      run(dir, Map.of(), "npm", "ci", "--no-audit", "--no-fund");
+    }
+    java.nio.file.Path screenshot = Suite.ROOT.resolve("e2e-tests/target/playground.png");
+    Files.createDirectories(screenshot.getParent());
+    String out = run(dir, Map.of("BASE_URL", url(gateway, ""), "API_KEY", KEY, "PROMPT", prompt, "SEED", "5",
+        "MAX_TOKENS", "600", "SCREENSHOT", screenshot.toString()), "node", "playground.mjs");
+    JsonNode result = json(out);
+    assertThat(result.path("consoleErrors")).isEmpty();
+    List<JsonNode> filled = new ArrayList<>();
+    result.path("lanes").forEach(l -> {
+      if (!l.path("text").asText().isBlank()) {
+        filled.add(l);
+      }
+    });
+    assertThat(filled).hasSizeGreaterThanOrEqualTo(2);
+    assertThat(result.path("forkMarks").asInt()).isPositive().isEqualTo(result.path("lanes").size() - 1);
+    assertThat(result.path("finalText").asText()).isNotBlank().isEqualTo(result.path("api").asText());
+    assertThat(result.path("race").path("runs").asInt()).isEqualTo(2);
+    assertThat(result.path("race").path("async").asText()).matches("\\d+\\.\\d\\d s");
+    assertThat(result.path("race").path("serial").asText()).matches("\\d+\\.\\d\\d s");
+    assertThat(result.path("race").path("finals").get(0).asText())
+        .isEqualTo(result.path("race").path("finals").get(1).asText());
+    assertThat(screenshot).isNotEmptyFile();
+  }
+
+  @Test
+  void spanEvents_areOptIn_andCarryEachSpansText() throws Exception {
+    ObjectNode body = chatBody("async", true);
+    ((ObjectNode) body.get("pasta")).put("stream_spans", true);
+    String raw = post("/v1/chat/completions", body.toString()).body();
+    Map<String, StringBuilder> lanes = new java.util.TreeMap<>();
+    String[] lines = raw.split("\n");
+    for (int i = 0; i < lines.length; i++) {
+      if (lines[i].equals("event: pasta.span")) {
+        JsonNode span = json(lines[i + 1].substring(6));
+        StringBuilder lane = lanes.computeIfAbsent(span.path("span").asText(), k -> new StringBuilder());
+        span.path("pieces").forEach(p -> lane.append(p.path("text").asText()));
+        lane.append(span.path("trailing").asText());
+      }
+    }
+    GenerationResult local = expected.get("async");
+    assertThat(lanes).hasSize(local.stats().forks() + 1);
+    int total = lanes.values().stream().mapToInt(StringBuilder::length).sum();
+    assertThat(total).isEqualTo(local.text().length());
+    assertThat(streamedText(events(raw).stream().filter(e -> !e.contains("\"pieces\"")).toList(), true))
+        .isEqualTo(local.text());
+    assertThat(post("/v1/chat/completions", chatBody("async", true).toString()).body())
+        .doesNotContain("pasta.span");
+    ObjectNode notStreamed = chatBody("async", false);
+    ((ObjectNode) notStreamed.get("pasta")).put("stream_spans", true);
+    assertError(post("/v1/chat/completions", notStreamed.toString()), 400, "invalid_value", "pasta.stream_spans");
+  }
+
   static double metric(ConfigurableApplicationContext app, String series) throws Exception {
     return get(app, "/actuator/prometheus", null).body().lines().filter(l -> l.startsWith(series + " ")
             || l.startsWith(series + "{")).mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))

@@ -12,9 +12,11 @@ import java.util.Objects;
  * @param mode {@code async} or {@code serial}
  * @param replay a flat transcript to replay instead of sampling (benchmarks and tests), or empty
  * @param traceParent W3C trace context of the caller, or empty
+ * @param spanEvents whether the output stream also carries each span's text as it decodes ({@code span}
+ *     entries), for live views of the parallel decoding
  */
 public record GenerateCommand(int v, String requestId, String prompt, Sampling sampling, String mode,
-    String replay, String traceParent) {
+    String replay, String traceParent, boolean spanEvents) {
 
   public static final int VERSION = 1;
 
@@ -25,5 +27,11 @@ public record GenerateCommand(int v, String requestId, String prompt, Sampling s
     Objects.requireNonNull(mode, "mode");
     replay = replay == null ? "" : replay;
     traceParent = traceParent == null ? "" : traceParent;
+  }
+
+  /** A command without span events. */
+  public GenerateCommand(int v, String requestId, String prompt, Sampling sampling, String mode, String replay,
+      String traceParent) {
+    this(v, requestId, prompt, sampling, mode, replay, traceParent, false);
   }
 }

@@ -37,7 +37,7 @@ class KafkaWiring {
   }
 
   private static NewTopic topic(String name, int partitions) {
-    return TopicBuilder.name(name).partitions(partitions).replicas(1).build();
+    return TopicBuilder.name(name).partitions(partitions).build();
   }
 
   /** Unparseable messages go to the topic's dead-letter topic at once; nothing else is retried here. */

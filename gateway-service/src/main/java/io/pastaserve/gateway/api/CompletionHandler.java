@@ -49,11 +49,9 @@ public final class CompletionHandler {
   private final Generations generations;
   private final WorkerRegistry workers;
   private final int maxBodyBytes;
-  private final java.time.Duration keepAlive;
 
   public CompletionHandler(ObjectMapper json, ServedModel model, Generations generations, WorkerRegistry workers,
-      int maxBodyBytes, int defaultMaxTokens, int maxTokensLimit, java.time.Duration keepAlive) {
-    this.keepAlive = keepAlive;
+      int maxBodyBytes, int defaultMaxTokens, int maxTokensLimit) {
     this.json = json;
     this.parser = new RequestParser(json, defaultMaxTokens, maxTokensLimit);
     this.model = model;
@@ -123,7 +121,7 @@ public final class CompletionHandler {
           Sampling sampling = new Sampling(req.temperature(), req.topP(), 0, req.seed(), req.maxTokens(),
               req.stop());
           GenerationSpec spec = new GenerationSpec(req.prompt(), a.promptTokens(), sampling, req.mode(), keyName,
-              req.timeoutMs() > 0 ? java.time.Duration.ofMillis(req.timeoutMs()) : null);
+              req.streamSpans(), req.timeoutMs() > 0 ? java.time.Duration.ofMillis(req.timeoutMs()) : null);
           long created = Instant.now().getEpochSecond();
           return generations.start(spec, chat ? "chatcmpl-" : "cmpl-")
               .flatMap(g -> req.stream() ? stream(req, g, created, a.promptTokens())
@@ -169,11 +167,20 @@ public final class CompletionHandler {
     Object usageField = req.includeUsage() ? NullNode.getInstance() : null;
     AtomicBoolean started = new AtomicBoolean();
     Flux<String> events = g.output().concatMap(entry -> {
+      if (entry.isIdle()) {
+        // a comment line while a started stream waits for text: a client that went away is noticed at this
+        // write, so its spans are cancelled within a second even while the next text waits on a fork; SSE
+        // clients ignore comments; before the first event nothing is written (the status is not committed)
+        return started.get() ? Flux.just(": keep-alive\n\n") : Flux.empty();
+      }
       List<String> out = new ArrayList<>(4);
       if (started.compareAndSet(false, true) && req.chat()) {
         out.add(event(null, new Responses.Chunk(g.requestId(), object, created, model.name(),
             List.of(new Responses.ChatChunkChoice(0, new Responses.Delta("assistant", ""), null, null)),
             usageField, null)));
+      }
+      if (entry.isSpan() && req.streamSpans()) {
+        out.add("event: pasta.span\ndata: " + entry.field("span") + "\n\n");
       }
       if (!entry.text().isEmpty()) {
         out.add(event(entry.id(), new Responses.Chunk(g.requestId(), object, created, model.name(),
@@ -201,17 +208,11 @@ public final class CompletionHandler {
               "the stream failed", null);
       return Flux.just(event(null, ErrorEnvelope.of(api)), "data: [DONE]\n\n");
     });
-    // once the stream has started, a comment line every keep-alive interval: a client that went away is
-    // noticed at the next write even while the answer's next text waits on a fork (text is released in final
-    // order), so its spans are cancelled within a second; SSE clients ignore comments
-    Flux<String> withKeepAlive = keepAlive.isZero() ? events : events.publish(shared -> Flux.merge(shared,
-        shared.take(1).thenMany(Flux.interval(keepAlive, keepAlive).map(t -> ": keep-alive\n\n"))
-            .takeUntilOther(shared.ignoreElements().onErrorResume(e -> Mono.empty()).then(Mono.just(1)))));
     return ServerResponse.ok()
         .contentType(MediaType.TEXT_EVENT_STREAM)
         .header(HttpHeaders.CACHE_CONTROL, "no-cache")
         .header("X-Accel-Buffering", "no")
-        .body((message, context) -> message.writeAndFlushWith(withKeepAlive.map(s -> Mono.just(
+        .body((message, context) -> message.writeAndFlushWith(events.map(s -> Mono.just(
             message.bufferFactory().wrap(s.getBytes(StandardCharsets.UTF_8))))));
   }
 

@@ -18,11 +18,12 @@ import java.util.List;
  * @param user the caller's end-user id (for the logs)
  * @param mode {@code async} or {@code serial}
  * @param includeAnnotated whether the response carries the annotated transcript
+ * @param streamSpans whether the stream also carries {@code pasta.span} events (each span's text as it decodes)
  * @param timeoutMs the caller's deadline in milliseconds (0: the server's); the server's is the most it gets
  */
 record CompletionRequest(boolean chat, String model, String prompt, int maxTokens, double temperature, double topP,
     long seed, List<String> stop, boolean stream, boolean includeUsage, String user, String mode,
-    boolean includeAnnotated, long timeoutMs) {
+    boolean includeAnnotated, boolean streamSpans, long timeoutMs) {
 
   CompletionRequest {
     stop = List.copyOf(stop);

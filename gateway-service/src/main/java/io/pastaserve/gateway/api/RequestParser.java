@@ -89,6 +89,7 @@ final class RequestParser {
     String mode = "async";
     boolean includeAnnotated = false;
     long timeoutMs = 0;
+    boolean streamSpans = false;
     JsonNode pasta = root.get("pasta");
     if (pasta != null && !pasta.isNull()) {
       if (!pasta.isObject()) {
@@ -102,6 +103,10 @@ final class RequestParser {
         mode = m.asText().toLowerCase(Locale.ROOT);
       }
       includeAnnotated = optionalBoolean(pasta, "include_annotated", "pasta.include_annotated", false);
+      streamSpans = optionalBoolean(pasta, "stream_spans", "pasta.stream_spans", false);
+      if (streamSpans && !stream) {
+        throw ApiException.invalid("pasta.stream_spans", "pasta.stream_spans is only allowed when stream is true");
+      }
       JsonNode t = pasta.get("timeout_ms");
       if (t != null && !t.isNull()) {
         if (!t.isIntegralNumber() || !t.canConvertToLong() || t.asLong() < 1) {
@@ -113,7 +118,7 @@ final class RequestParser {
     }
     return new CompletionRequest(chat, model, prompt, maxTokens == null ? Math.min(defaultMaxTokens, maxTokensLimit)
         : maxTokens, temperature == null ? 1.0 : temperature, topP == null ? 1.0 : topP, seed == null ? 0 : seed,
-        stop(root), stream, includeUsage, user, mode, includeAnnotated, timeoutMs);
+        stop(root), stream, includeUsage, user, mode, includeAnnotated, streamSpans, timeoutMs);
   }
 
   private String messages(JsonNode root) {

@@ -33,9 +33,8 @@ import org.springframework.validation.annotation.Validated;
  * @param enqueueTimeout how long publishing a request to Kafka may take before it fails (503)
  * @param workerTimeout how long a worker's heartbeat counts it alive (it beats more often)
  * @param outputPollInterval how often a request's output stream is read when no notification came (a fallback:
- *     the interpreter notifies on every write)
- * @param streamKeepAlive interval of SSE comment lines on a started stream (0: none): a client that went away is
- *     noticed at the next write, so its request is cancelled within about twice this interval
+ *     the interpreter notifies on every write); a started stream that had nothing new gets an SSE comment line
+ *     then, which is how a client that went away is noticed
  * @param requestsTopic topic of generate commands (out)
  * @param cancelTopic topic of cancellations (out)
  * @param topicPartitions partitions of the topics the gateway creates when missing
@@ -59,7 +58,6 @@ public record GatewayProperties(
     @DefaultValue("5s") Duration enqueueTimeout,
     @DefaultValue("10s") Duration workerTimeout,
     @DefaultValue("250ms") Duration outputPollInterval,
-    @DefaultValue("200ms") Duration streamKeepAlive,
     @DefaultValue(Topics.REQUESTS) @NotBlank String requestsTopic,
     @DefaultValue(Topics.CANCEL) @NotBlank String cancelTopic,
     @DefaultValue("8") @Min(1) @Max(1024) int topicPartitions) {

@@ -141,7 +141,7 @@ class GatewayWiring {
   CompletionHandler completionHandler(ObjectMapper json, ServedModel model, Generations generations,
       WorkerRegistry workers, GatewayProperties properties) {
     return new CompletionHandler(json, model, generations, workers, properties.maxBodyBytes(),
-        properties.defaultMaxTokens(), properties.maxTokensLimit(), properties.streamKeepAlive());
+        properties.defaultMaxTokens(), properties.maxTokensLimit());
   }
 
   @Bean

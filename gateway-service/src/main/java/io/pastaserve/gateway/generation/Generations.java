@@ -68,7 +68,7 @@ public final class Generations {
       }
       String id = idPrefix + UUID.randomUUID().toString().replace("-", "");
       GenerateCommand command = new GenerateCommand(GenerateCommand.VERSION, id, spec.prompt(), spec.sampling(),
-          spec.mode(), "", "");
+          spec.mode(), "", "", spec.spanEvents());
       java.util.concurrent.atomic.AtomicBoolean owned = new java.util.concurrent.atomic.AtomicBoolean();
       return queue.enqueue(command)
           .doOnError(e -> {

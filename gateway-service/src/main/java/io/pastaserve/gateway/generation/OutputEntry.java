@@ -17,12 +17,24 @@ public record OutputEntry(String id, Map<String, String> fields) {
     fields = Map.copyOf(fields);
   }
 
+  /** Not an entry: a read found nothing new (readers use it to keep a connection's liveness in view). */
+  public static final OutputEntry IDLE = new OutputEntry("", Map.of("type", "idle"));
+
+  public boolean isIdle() {
+    return "idle".equals(fields.get("type"));
+  }
+
   public boolean isDone() {
     return "done".equals(fields.get("type"));
   }
 
+  /** A {@code span} entry: one span's progress as JSON (see the API reference), for live views. */
+  public boolean isSpan() {
+    return "span".equals(fields.get("type"));
+  }
+
   public String text() {
-    return isDone() ? "" : fields.getOrDefault("text", "");
+    return "text".equals(fields.get("type")) ? fields.getOrDefault("text", "") : "";
   }
 
   public String field(String name) {

@@ -76,6 +76,7 @@ public final class OutputStreams implements AutoCloseable {
     });
   }
 
+  /** What is new in the stream, or {@link OutputEntry#IDLE} when nothing is. */
   private Flux<OutputEntry> readOnce(String key, AtomicReference<String> last) {
     return redis.<String, String>opsForStream()
         .read(StreamReadOptions.empty().count(1024), StreamOffset.create(key, ReadOffset.from(last.get())))
@@ -86,7 +87,8 @@ public final class OutputStreams implements AutoCloseable {
         .onErrorResume(e -> {
           log.warn("cannot read {} ({}); trying again", key, e.getMessage());
           return Mono.empty();
-        });
+        })
+        .switchIfEmpty(Mono.just(OutputEntry.IDLE));
   }
 
   private static OutputEntry entry(MapRecord<String, String, String> record) {

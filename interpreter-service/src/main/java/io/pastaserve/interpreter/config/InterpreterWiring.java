@@ -36,7 +36,7 @@ class InterpreterWiring {
   }
 
   private static NewTopic topic(String name, int partitions) {
-    return TopicBuilder.name(name).partitions(partitions).replicas(1).build();
+    return TopicBuilder.name(name).partitions(partitions).build();
   }
 
   /**

@@ -60,8 +60,12 @@ class InterpreterListeners {
     }
   }
 
+  /**
+   * Several consumers per instance (one per partition at most): span events are keyed by request, so each request's
+   * events stay in order on one consumer while the Redis round trips of different requests overlap.
+   */
   @KafkaListener(id = "span-events", topics = "${pasta.interpreter.span-events-topic:pasta.span-events}",
-      groupId = "pasta-interpreters")
+      groupId = "pasta-interpreters", concurrency = "${pasta.interpreter.span-events-concurrency:4}")
   void onSpanEvent(String value) throws JsonProcessingException {
     SpanEventEnvelope envelope = json.readValue(value, SpanEventEnvelope.class);
     if (envelope.tokens() != null) {

@@ -69,6 +69,9 @@ public final class RequestTracker {
     final StringBuilder pending = new StringBuilder();
     long skip;
 
+    /** Whether the output stream also carries span entries (live views). */
+    boolean spanEvents;
+
     View(String id, long alreadyEmitted, List<String> stops) {
       this.id = id;
       this.skip = alreadyEmitted;
@@ -112,13 +115,16 @@ public final class RequestTracker {
     fields.put("prompt", command.prompt());
     fields.put("mode", command.mode());
     fields.put("stop", write(command.sampling().stop()));
+    fields.put("spanEvents", command.spanEvents() ? "1" : "0");
     fields.put("emitted", "0");
     redis.opsForHash().putAll(key, fields);
     redis.opsForHash().put(RedisKeys.spans(command.requestId()), "0", "");
     for (String k : List.of(key, RedisKeys.spans(command.requestId()))) {
       redis.expire(k, runningTtl);
     }
-    views.put(command.requestId(), new View(command.requestId(), 0, command.sampling().stop()));
+    View view = new View(command.requestId(), 0, command.sampling().stop());
+    view.spanEvents = command.spanEvents();
+    views.put(command.requestId(), view);
     return Start.NEW;
   }
 
@@ -157,6 +163,7 @@ public final class RequestTracker {
     view.nextIndex.putIfAbsent(span, 0);
     List<String> tokens = new ArrayList<>();
     List<String> pieces = new ArrayList<>();
+    List<TokenItem> fresh = new ArrayList<>();
     for (TokenItem item : event.items()) {
       int next = view.nextIndex.get(span);
       if (item.index() < next) {
@@ -169,6 +176,7 @@ public final class RequestTracker {
       }
       tokens.add(Integer.toString(item.token()));
       pieces.add(write(item));
+      fresh.add(item);
       view.nextIndex.put(span, next + 1);
       view.assembler.text(SpanId.of(span), item.text());
       for (String fork : item.forks()) {
@@ -182,9 +190,12 @@ public final class RequestTracker {
     }
     String text = view.pending.toString();
     view.pending.setLength(0);
+    String spanEntry = view.spanEvents && (!fresh.isEmpty() || ends)
+        ? write(new SpanEntry(span, event.parentSpanId(), fresh.stream().map(i -> new SpanEntry.Piece(i.text(),
+            i.forks())).toList(), ends ? event.trailingText() : "", ends)) : "";
     List<String> args = new ArrayList<>(List.of(span, event.parentSpanId(), Long.toString(runningTtl.toSeconds()),
         ends ? "1" : "0", event.trailingText(), text, Integer.toString(text.length()),
-        Integer.toString(tokens.size()), id));
+        Integer.toString(tokens.size()), id, spanEntry));
     args.addAll(tokens);
     args.addAll(pieces);
     redis.execute(APPLY, List.of(RedisKeys.spans(id), RedisKeys.tokens(id, span), RedisKeys.pieces(id, span),
@@ -200,14 +211,19 @@ public final class RequestTracker {
       redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
       local n = tonumber(ARGV[8])
       if n > 0 then
-        for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[9 + i]) end
-        for i = 1, n do redis.call('RPUSH', KEYS[3], ARGV[9 + n + i]) end
+        for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[10 + i]) end
+        for i = 1, n do redis.call('RPUSH', KEYS[3], ARGV[10 + n + i]) end
         redis.call('EXPIRE', KEYS[2], ARGV[3])
         redis.call('EXPIRE', KEYS[3], ARGV[3])
       end
       if ARGV[4] == '1' then
         redis.call('HSET', KEYS[4], ARGV[1], ARGV[5])
         redis.call('EXPIRE', KEYS[4], ARGV[3])
+      end
+      if ARGV[10] ~= '' then
+        redis.call('XADD', KEYS[5], '*', 'type', 'span', 'span', ARGV[10])
+        redis.call('EXPIRE', KEYS[5], ARGV[3])
+        if ARGV[6] == '' then redis.call('PUBLISH', '%s', ARGV[9]) end
       end
       if ARGV[6] ~= '' then
         redis.call('XADD', KEYS[5], '*', 'type', 'text', 'text', ARGV[6])
@@ -216,7 +232,7 @@ public final class RequestTracker {
         redis.call('PUBLISH', '%s', ARGV[9])
       end
       return 1
-      """.formatted(RedisKeys.OUTPUT_READY), Long.class);
+      """.formatted(RedisKeys.OUTPUT_READY, RedisKeys.OUTPUT_READY), Long.class);
 
   /** The final entry, once: text still held, then {@code done}, and the status, atomically. */
   private static final RedisScript<Long> FINISH = RedisScript.of("""
@@ -281,6 +297,7 @@ public final class RequestTracker {
     Object stops = redis.opsForHash().get(RedisKeys.request(id), "stop");
     View view = new View(id, emitted == null ? 0 : Long.parseLong((String) emitted), stops == null ? List.of()
         : readStops((String) stops));
+    view.spanEvents = "1".equals(redis.opsForHash().get(RedisKeys.request(id), "spanEvents"));
     Map<Object, Object> spans = redis.opsForHash().entries(RedisKeys.spans(id));
     Map<Object, Object> ended = redis.opsForHash().entries(RedisKeys.ended(id));
     List<String> order = spans.keySet().stream().map(String.class::cast).sorted((a, b) -> SpanId.of(a)
@@ -328,6 +345,16 @@ public final class RequestTracker {
       return json.writeValueAsString(value);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * A {@code span} entry of the output stream: what one span decoded since its last entry, token by token, with
+   * the forks each token started — enough to draw each span's lane as it fills.
+   */
+  record SpanEntry(String span, String parent, List<Piece> pieces, String trailing, boolean ended) {
+
+    record Piece(String text, List<String> forks) {
     }
   }
 

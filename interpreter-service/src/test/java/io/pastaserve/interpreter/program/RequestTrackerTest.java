@@ -134,4 +134,30 @@ class RequestTrackerTest {
     other.finish(new RequestFinishedEvent(1, "s", "cancelled", "", 3, 5, 4, 1, "x", List.of()));
     assertThat(redis.opsForStream().read(StreamOffset.fromStart(RedisKeys.output("s")))).hasSameSizeAs(records);
   }
+
+  @Test
+  void spanEntries_followEachSpan_whenAskedFor() throws Exception {
+    GenerateCommand command = new GenerateCommand(1, "v", "p", new Sampling(0, 1, 0, 0, 100, List.of()), "async",
+        "", "", true);
+    RequestTracker t = tracker();
+    t.start(command);
+    t.apply(tokens("v", "0", "", true, MAIN));
+    t.apply(tokens("v", "0.1", "0", true, FORK));
+    List<Map<Object, Object>> spans = redis.opsForStream().read(StreamOffset.fromStart(RedisKeys.output("v")))
+        .stream().map(MapRecord::getValue).filter(v -> "span".equals(v.get("type"))).toList();
+    assertThat(spans).hasSize(2);
+    var main = JSON.readTree((String) spans.get(0).get("span"));
+    assertThat(main.path("span").asText()).isEqualTo("0");
+    assertThat(main.path("pieces")).hasSize(3);
+    assertThat(main.path("pieces").get(1).path("forks").get(0).asText()).isEqualTo("0.1");
+    var fork = JSON.readTree((String) spans.get(1).get("span"));
+    assertThat(fork.path("parent").asText()).isEqualTo("0");
+    assertThat(fork.path("ended").asBoolean()).isTrue();
+    assertThat(output("v")).isEqualTo("Tips: Sleep 8h. Done.");
+    // without asking, none
+    t.start(command("w"));
+    t.apply(tokens("w", "0", "", true, MAIN));
+    assertThat(redis.opsForStream().read(StreamOffset.fromStart(RedisKeys.output("w"))).stream()
+        .noneMatch(r -> "span".equals(r.getValue().get("type")))).isTrue();
+  }
 }

@@ -1,0 +1,136 @@
+package io.pastaserve.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The services' Dockerfiles, read as text (no Docker engine here). */
+class DockerfilesTest {
+
+  private static final Pattern FROM = Pattern.compile("(?m)^FROM\\s+(\\S+)(?:\\s+AS\\s+(\\S+))?", Pattern.CASE_INSENSITIVE);
+  private static final Pattern ARG_DEFAULT = Pattern.compile("(?m)^ARG\\s+(\\w+)=(\\S+)");
+
+  /** A Dockerfile, its module, and the text with line continuations joined. */
+  record Dockerfile(String path, String module, String text) {
+
+    static Dockerfile read(String path) {
+      try {
+        String text = Files.readString(Repository.root().resolve(path)).replace("\\\n", " ");
+        return new Dockerfile(path, path.substring(0, path.indexOf('/')), text);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+
+    /** Images of the FROM lines, build arguments resolved to their defaults; stage names excluded. */
+    List<String> baseImages() {
+      Map<String, String> args = new HashMap<>();
+      Matcher arg = ARG_DEFAULT.matcher(text);
+      while (arg.find()) {
+        args.put(arg.group(1), arg.group(2));
+      }
+      List<String> stages = FROM.matcher(text).results().map(m -> m.group(2)).filter(s -> s != null).toList();
+      return FROM.matcher(text).results().map(m -> m.group(1))
+          .map(image -> image.startsWith("${") ? args.get(image.substring(2, image.length() - 1)) : image)
+          .filter(image -> !stages.contains(image))
+          .toList();
+    }
+
+    String lastStage() {
+      return text.substring(text.lastIndexOf("\nFROM "));
+    }
+
+    @Override
+    public String toString() {
+      return path;
+    }
+  }
+
+  static Stream<Dockerfile> dockerfiles() {
+    return Stream.of("gateway-service/Dockerfile", "interpreter-service/Dockerfile", "decoder-worker/Dockerfile",
+        "decoder-worker/Dockerfile.gpu").map(Dockerfile::read);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("dockerfiles")
+  void dockerfile_buildsInOneStageAndRunsInAnother(Dockerfile dockerfile) {
+    assertThat(FROM.matcher(dockerfile.text()).results().count()).isGreaterThanOrEqualTo(2);
+    assertThat(dockerfile.text()).contains("-pl " + dockerfile.module() + " -am package");
+    assertThat(dockerfile.lastStage()).contains("COPY --from=build").doesNotContain("mvn ");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("dockerfiles")
+  void dockerfile_runsTheExecJar_asANonRootUser(Dockerfile dockerfile) {
+    assertThat(dockerfile.text()).contains(dockerfile.module() + "/target/" + dockerfile.module() + "-*-exec.jar");
+    List<String> users = Pattern.compile("(?m)^USER\\s+(\\S+)").matcher(dockerfile.lastStage()).results()
+        .map(m -> m.group(1)).toList();
+    assertThat(users).isNotEmpty();
+    String user = users.get(users.size() - 1).split(":")[0];
+    assertThat(user).isNotIn("root", "0").matches("\\d+"); // numeric, so Kubernetes can check runAsNonRoot
+    assertThat(dockerfile.lastStage()).containsPattern("(?m)^ENTRYPOINT \\[\"java\", \"-jar\"");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("dockerfiles")
+  void dockerfile_hasAHealthCheckOnTheActuator(Dockerfile dockerfile) {
+    assertThat(dockerfile.lastStage()).containsPattern("(?m)^HEALTHCHECK .*CMD .*/actuator/health/");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("dockerfiles")
+  void dockerfile_pinsEveryBaseImage(Dockerfile dockerfile) {
+    assertThat(dockerfile.baseImages()).isNotEmpty().allSatisfy(image -> {
+      assertThat(image).as("base image").isNotNull().contains(":");
+      String tag = image.substring(image.lastIndexOf(':') + 1);
+      assertThat(tag).as(image).isNotEqualTo("latest").containsPattern("\\d+\\.\\d+");
+    });
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("dockerfiles")
+  void dockerfile_sizesTheJvmForTheContainer(Dockerfile dockerfile) {
+    assertThat(dockerfile.lastStage()).contains("JAVA_TOOL_OPTIONS=").contains("-XX:MaxRAMPercentage=")
+        .contains("-XX:+ExitOnOutOfMemoryError");
+  }
+
+  @Test
+  void workerImages_boundTheKvCacheExplicitly() {
+    assertThat(Dockerfile.read("decoder-worker/Dockerfile").lastStage()).contains("-XX:MaxDirectMemorySize=");
+    assertThat(Dockerfile.read("decoder-worker/Dockerfile.gpu").lastStage()).contains("-XX:MaxDirectMemorySize=");
+  }
+
+  @Test
+  void gpuImage_buildsWithTheCudaProfile_onACuda12Cudnn9Runtime_andFallsBackToCpu() {
+    Dockerfile gpu = Dockerfile.read("decoder-worker/Dockerfile.gpu");
+
+    assertThat(gpu.text()).containsPattern("(?m)^RUN .*\\bmvn [^\\n]*-Pcuda ");
+    assertThat(gpu.baseImages()).anyMatch(image -> image.matches("nvidia/cuda:12\\.\\d+\\.\\d+-cudnn-runtime-.*"));
+    assertThat(gpu.lastStage()).startsWith("\nFROM ${CUDA_IMAGE}").contains("PASTA_PROVIDER=auto");
+  }
+
+  @Test
+  void cpuImages_runOnATemurinJre() {
+    for (String path : List.of("gateway-service/Dockerfile", "interpreter-service/Dockerfile", "decoder-worker/Dockerfile")) {
+      assertThat(Dockerfile.read(path).baseImages()).as(path).anyMatch(i -> i.startsWith("eclipse-temurin:17") && i.contains("-jre"));
+    }
+  }
+
+  @Test
+  void dockerignore_leavesBuildOutputAndHistoryOutOfTheContext_butKeepsTheModel() throws IOException {
+    List<String> lines = Files.readAllLines(Repository.root().resolve(".dockerignore"));
+
+    assertThat(lines).contains("**/target/", ".git/", "!models/pasta-tiny/model.onnx", "!models/pasta-tiny/tokenizer.json");
+  }
+}
