@@ -29,16 +29,50 @@ public final class KafkaBrokerProcess implements AutoCloseable {
   public static KafkaBrokerProcess start(int partitions) throws IOException, InterruptedException {
     int port = ServiceProcess.freePort();
     int controller = ServiceProcess.freePort();
+    return start(partitions, port, controller, List.of(
+        "listeners=PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controller,
+        "advertised.listeners=PLAINTEXT://127.0.0.1:" + port,
+        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"));
+  }
+
+  /**
+   * A broker whose client listener needs SASL/PLAIN ({@code SASL_PLAINTEXT}): only {@code user} with {@code
+   * password} (and the broker's own admin) may connect. Clients set {@code security.protocol=SASL_PLAINTEXT},
+   * {@code sasl.mechanism=PLAIN} and {@link #plainJaas}.
+   */
+  public static KafkaBrokerProcess startWithSasl(int partitions, String user, String password)
+      throws IOException, InterruptedException {
+    int port = ServiceProcess.freePort();
+    int controller = ServiceProcess.freePort();
+    return start(partitions, port, controller, List.of(
+        "listeners=SASL_PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controller,
+        "advertised.listeners=SASL_PLAINTEXT://127.0.0.1:" + port,
+        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+        "inter.broker.listener.name=SASL_PLAINTEXT",
+        "sasl.enabled.mechanisms=PLAIN",
+        "sasl.mechanism.inter.broker.protocol=PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config="
+            + "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"broker\" "
+            + "password=\"broker-secret\" user_broker=\"broker-secret\" user_" + user + "=\"" + password + "\";"));
+  }
+
+  /** The client JAAS line for SASL/PLAIN. */
+  public static String plainJaas(String user, String password) {
+    return "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"" + user
+        + "\" password=\"" + password + "\";";
+  }
+
+  private static KafkaBrokerProcess start(int partitions, int port, int controller, List<String> listeners)
+      throws IOException, InterruptedException {
     Path dir = Files.createTempDirectory("kafka-test");
     Path properties = dir.resolve("server.properties");
-    Files.writeString(properties, String.join("\n",
+    List<String> lines = new java.util.ArrayList<>(List.of(
         "process.roles=broker,controller",
         "node.id=1",
         "controller.quorum.voters=1@127.0.0.1:" + controller,
-        "listeners=PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controller,
-        "advertised.listeners=PLAINTEXT://127.0.0.1:" + port,
-        "controller.listener.names=CONTROLLER",
-        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "controller.listener.names=CONTROLLER"));
+    lines.addAll(listeners);
+    lines.addAll(List.of(
         "log.dirs=" + dir.resolve("data"),
         "num.partitions=" + partitions,
         "offsets.topic.replication.factor=1",
@@ -46,7 +80,8 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         "transaction.state.log.replication.factor=1",
         "transaction.state.log.min.isr=1",
         "group.initial.rebalance.delay.ms=0",
-        ""), StandardCharsets.UTF_8);
+        ""));
+    Files.writeString(properties, String.join("\n", lines), StandardCharsets.UTF_8);
     String clusterId = kafkaUuid();
     run(dir, "format.log", List.of("kafka.tools.StorageTool", "format", "-t", clusterId, "-c",
         properties.toString()), true);

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 
 /**
  * A real {@code redis-server} process on a free loopback port, with no persistence, for tests. Needs
@@ -23,13 +24,27 @@ public final class RedisTestServer implements AutoCloseable {
   }
 
   public static RedisTestServer start() throws IOException, InterruptedException {
+    return start(List.of());
+  }
+
+  /**
+   * A Redis that admits only the ACL user {@code user} with {@code password} (the default user is off), as a
+   * production Redis would be set up.
+   */
+  public static RedisTestServer startWithAcl(String user, String password) throws IOException, InterruptedException {
+    return start(List.of("--user", "default", "off", "--user", user, "on", ">" + password, "~*", "&*", "+@all"));
+  }
+
+  private static RedisTestServer start(List<String> extra) throws IOException, InterruptedException {
     int port;
     try (ServerSocket socket = new ServerSocket(0)) {
       port = socket.getLocalPort();
     }
     Path dir = Files.createTempDirectory("redis-test");
-    Process process = new ProcessBuilder("redis-server", "--port", String.valueOf(port),
-        "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.toString())
+    List<String> command = new java.util.ArrayList<>(List.of("redis-server", "--port", String.valueOf(port),
+        "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.toString()));
+    command.addAll(extra);
+    Process process = new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(dir.resolve("redis.log").toFile())
         .start();
