@@ -165,4 +165,99 @@ class GatewayApplicationTest {
     assertThat(properties.maxBodyBytes()).isEqualTo(1_048_576);
     assertThat(properties.authEnabled()).isTrue();
   }
+
+  /**
+   * Random and mutated bodies — broken JSON, invalid UTF-8, wrong types, absurd numbers, deep nesting, huge
+   * strings: every one gets a 4xx with the OpenAI envelope (or, when a mutation happens to be a valid request,
+   * the 503 that says no worker is alive), never another 5xx, and the gateway keeps serving.
+   */
+  @Test
+  void fuzzedBodies_get4xxWithTheEnvelope_neverA5xx() {
+    java.util.Random random = new java.util.Random(20261125);
+    String valid = chat("k2", ",\"stream\":false,\"stop\":[\"a\"],\"top_p\":0.9,\"pasta\":{\"mode\":\"serial\"}}")
+        .replaceAll("}}$", "}");
+    String[] absurd = {"null", "true", "-1", "0", "1e309", "-1e309", "99999999999999999999999", "1.5", "\"\"",
+        "\"x\"", "[]", "{}", "[1,2,3]", "{\"a\":1}", "\"\\u0000\"", "\"\\ud800\"", "-0", "3.4028235e38"};
+    String[] fields = {"model", "messages", "prompt", "max_tokens", "max_completion_tokens", "temperature", "top_p",
+        "seed", "stop", "n", "stream", "stream_options", "user", "pasta", "tools", "logprobs"};
+    int cases = 0;
+    for (int i = 0; i < 400; i++) {
+      byte[] body;
+      switch (i % 5) {
+        case 0 -> { // random bytes, often invalid UTF-8
+          body = new byte[random.nextInt(200)];
+          random.nextBytes(body);
+        }
+        case 1 -> { // character-level mutations of a valid body
+          StringBuilder sb = new StringBuilder(valid);
+          for (int m = 0; m < 1 + random.nextInt(4); m++) {
+            int at = random.nextInt(sb.length());
+            switch (random.nextInt(3)) {
+              case 0 -> sb.deleteCharAt(at);
+              case 1 -> {
+                String alphabet = "{}[]\":,\\0e-x\u00e9\u4e2d";
+                sb.insert(at, alphabet.charAt(random.nextInt(alphabet.length())));
+              }
+              default -> sb.setCharAt(at, (char) (32 + random.nextInt(95)));
+            }
+          }
+          body = sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        }
+        case 2 -> { // a field replaced by an absurd value
+          String field = fields[random.nextInt(fields.length)];
+          String value = absurd[random.nextInt(absurd.length)];
+          body = ("{\"model\":\"pasta-tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\""
+              + field + "\":" + value + "}").replace("\"" + field + "\":" + value + "}", "\"" + field + "\":" + value
+              + "}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+          if (field.equals("model") || field.equals("messages")) {
+            body = ("{\"model\":" + (field.equals("model") ? value : "\"pasta-tiny\"") + ",\"messages\":"
+                + (field.equals("messages") ? value : "[{\"role\":\"user\",\"content\":\"hi\"}]") + "}")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+          }
+        }
+        case 3 -> { // deep nesting
+          int depth = 100 + random.nextInt(5000);
+          String open = random.nextBoolean() ? "[" : "{\"a\":";
+          String close = open.equals("[") ? "]" : "}";
+          body = ("{\"model\":\"pasta-tiny\",\"messages\":" + open.repeat(depth) + "1" + close.repeat(depth) + "}")
+              .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        }
+        default -> { // huge or odd contents
+          String content = switch (random.nextInt(4)) {
+            case 0 -> "x".repeat(200_000);
+            case 1 -> "\\ud83d".repeat(1000);
+            case 2 -> "<promise topic=\\\"a\\\"/>".repeat(500);
+            default -> "\\u0000".repeat(100);
+          };
+          body = ("{\"model\":\"pasta-tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"" + content
+              + "\"}],\"max_tokens\":" + (random.nextInt(10000) - 100) + "}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        }
+      }
+      byte[] payload = body;
+      client.post().uri(random.nextBoolean() ? "/v1/chat/completions" : "/v1/completions")
+          .header("Authorization", "Bearer k2").header("Content-Type", "application/json").bodyValue(payload)
+          .exchange()
+          .expectBody(String.class).consumeWith(result -> {
+            int status = result.getStatus().value();
+            String response = result.getResponseBody();
+            String shown = new String(payload, java.nio.charset.StandardCharsets.UTF_8);
+            shown = shown.length() > 200 ? shown.substring(0, 200) + "..." : shown;
+            assertThat(status).as("%s -> %s %s", shown, status, response).isBetween(400, 503);
+            assertThat(status != 500 && status != 502).as("%s -> %s %s", shown, status, response).isTrue();
+            try {
+              JsonNode error = json.readTree(response).path("error");
+              assertThat(error.path("message").asText()).as(response).isNotBlank();
+              assertThat(error.has("type") && error.has("param") && error.has("code")).as(response).isTrue();
+              if (status == 503) {
+                assertThat(error.path("code").asText()).isEqualTo("no_worker");
+              }
+            } catch (java.io.IOException e) {
+              throw new AssertionError("not JSON: " + response, e);
+            }
+          });
+      cases++;
+    }
+    assertThat(cases).isEqualTo(400);
+    client.get().uri("/v1/models").header("Authorization", "Bearer k2").exchange().expectStatus().isOk();
+  }
 }
