@@ -97,7 +97,8 @@ public class ErrorResponses implements WebExceptionHandler {
       return new ApiException(status, status.is5xxServerError() ? "server_error" : "invalid_request_error", code,
           null, message, null);
     }
-    log.error("unexpected error on {} {}", exchange.getRequest().getMethod(), exchange.getRequest().getPath(), ex);
+    log.error("X-Request-Id {}: unexpected error on {} {}", exchange.getAttribute(RequestIdFilter.ATTRIBUTE),
+        exchange.getRequest().getMethod(), exchange.getRequest().getPath(), ex);
     return new ApiException(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", "internal_error", null,
         "the server failed to answer; the request id in X-Request-Id helps find why", null);
   }

@@ -56,7 +56,7 @@ public final class RequestQueue {
               ? "the request queue failed repeatedly and is resting; try again shortly"
               : e instanceof TimeoutException ? "the request queue did not accept the request in time"
               : "the request queue is unavailable";
-          log.warn("enqueue failed: {}", e.toString());
+          log.warn("request {}: enqueue failed: {}", command.requestId(), e.toString());
           return new GenerationException(GenerationException.Kind.QUEUE_UNAVAILABLE, why, null);
         });
   }
