@@ -18,7 +18,8 @@ import org.springframework.test.web.reactive.server.WebTestClient;
 
 /**
  * The broker is away (nothing listens where the gateway looks for it): enqueueing fails within its time limit
- * with 503, never retried, and after repeated failures the circuit breaker answers at once.
+ * with 503, never retried, and after repeated failures the circuit breaker answers at once; the gateway's other
+ * endpoints keep answering.
  */
 @org.springframework.boot.test.autoconfigure.actuate.observability.AutoConfigureObservability
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
@@ -66,5 +67,9 @@ class GatewayWithoutBrokerTest {
         .expectStatus().isEqualTo(503)
         .expectBody().jsonPath("$.error.code").isEqualTo("queue_unavailable")
         .jsonPath("$.error.message").value(m -> assertThat((String) m).contains("resting"));
+    // sends stuck on the absent broker do not starve the rest: metrics still answer, and every refused request
+    // gave its permit back
+    client.get().uri("/actuator/prometheus").exchange().expectStatus().isOk().expectBody(String.class)
+        .value(p -> assertThat(p).containsPattern("pasta_gateway_requests_running\\{[^}]*} 0\\.0"));
   }
 }

@@ -103,7 +103,7 @@ class GatewayWiring {
     return new WorkerRegistry(redis, json, Duration.ofSeconds(1), properties.workerTimeout());
   }
 
-  @Bean
+  @Bean(destroyMethod = "close")
   RequestQueue requestQueue(KafkaTemplate<String, String> kafka, ObjectMapper json, GatewayProperties properties,
       CircuitBreakerRegistry breakers, TimeLimiterRegistry limiters) {
     CircuitBreaker breaker = breakers.circuitBreaker("enqueue");

@@ -32,6 +32,11 @@ public final class RequestQueue {
   private final String cancelTopic;
   private final CircuitBreaker breaker;
   private final TimeLimiter limiter;
+  /**
+   * Threads of their own for {@code send}, which may block while the broker is away: a stuck send must not starve
+   * the shared bounded-elastic pool (actuator endpoints run there).
+   */
+  private final reactor.core.scheduler.Scheduler senders = Schedulers.newBoundedElastic(16, 10_000, "kafka-send");
 
   public RequestQueue(KafkaTemplate<String, String> kafka, ObjectMapper json, String requestsTopic,
       String cancelTopic, CircuitBreaker breaker, TimeLimiter limiter) {
@@ -47,7 +52,7 @@ public final class RequestQueue {
   public Mono<Void> enqueue(GenerateCommand command) {
     return Mono.fromCallable(() -> json.writeValueAsString(command))
         .flatMap(value -> Mono.fromFuture(() -> kafka.send(requestsTopic, command.requestId(), value))
-            .subscribeOn(Schedulers.boundedElastic()))
+            .subscribeOn(senders))
         .transformDeferred(TimeLimiterOperator.of(limiter))
         .transformDeferred(CircuitBreakerOperator.of(breaker))
         .then()
@@ -61,6 +66,11 @@ public final class RequestQueue {
         });
   }
 
+  /** Stops the sender threads. */
+  public void close() {
+    senders.dispose();
+  }
+
   /** Asks every span of the request to stop; best effort (a failure is logged; the deadline still bounds it). */
   public void cancel(String requestId, String reason) {
     String value;
@@ -70,7 +80,7 @@ public final class RequestQueue {
       throw new IllegalStateException(e);
     }
     Mono.fromFuture(() -> kafka.send(cancelTopic, requestId, value))
-        .subscribeOn(Schedulers.boundedElastic())
+        .subscribeOn(senders)
         .subscribe(ok -> log.debug("request {} cancelled ({})", requestId, reason),
             e -> log.warn("cannot publish the cancellation of {}: {}", requestId, e.toString()));
   }
