@@ -22,6 +22,12 @@ try {
   await page.fill('#temperature', '0');
   await page.fill('#max-tokens', process.env.MAX_TOKENS);
   await page.selectOption('#mode', 'async');
+  // main-thread tasks over 50 ms while the lanes stream (what makes a page stutter)
+  await page.evaluate(() => {
+    window.longTasks = [];
+    new PerformanceObserver((list) => list.getEntries().forEach((e) => window.longTasks.push(e.duration)))
+      .observe({ type: 'longtask', buffered: false });
+  });
   await page.click('#run');
   // at least two lanes with text while it decodes or once it is done
   await page.waitForFunction(() => [...document.querySelectorAll('.lane .text')]
@@ -40,6 +46,7 @@ try {
   const forkMarks = await page.$$eval('.mark.fork', (ms) => ms.length);
   const finalText = await page.$eval('.final', (f) => f.textContent);
   const stats = await page.$eval('.stats', (s) => s.textContent);
+  const longTasks = await page.evaluate(() => window.longTasks);
 
   // the API's own answer for the same prompt and seed
   const api = await page.evaluate(async ({ key, prompt, seed, maxTokens }) => {
@@ -69,7 +76,8 @@ try {
     finals: await page.$$eval('.final', (fs) => fs.map((f) => f.textContent)),
   };
   await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
-  process.stdout.write(JSON.stringify({ lanes, forkMarks, finalText, stats, api, race, consoleErrors }));
+  process.stdout.write(JSON.stringify({ lanes, forkMarks, finalText, stats, api, race, consoleErrors,
+    longTasks }));
 } finally {
   await browser.close();
 }

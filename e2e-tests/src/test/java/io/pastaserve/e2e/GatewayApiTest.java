@@ -560,6 +560,8 @@ class GatewayApiTest {
     String out = run(dir, Map.of("BASE_URL", url(gateway, ""), "API_KEY", KEY, "PROMPT", prompt, "SEED", "5",
         "MAX_TOKENS", "600", "SCREENSHOT", screenshot.toString()), "node", "playground.mjs");
     JsonNode result = json(out);
+    org.slf4j.LoggerFactory.getLogger(GatewayApiTest.class).info("playground: {} lanes; main-thread tasks over "
+        + "50 ms while streaming: {}", result.path("lanes").size(), result.path("longTasks"));
     assertThat(result.path("consoleErrors")).isEmpty();
     List<JsonNode> filled = new ArrayList<>();
     result.path("lanes").forEach(l -> {
