@@ -608,6 +608,48 @@ class GatewayApiTest {
     assertError(post("/v1/chat/completions", notStreamed.toString()), 400, "invalid_value", "pasta.stream_spans");
   }
 
+  /**
+   * Load well above a narrow gateway's capacity: every request is either answered or refused at once with 429
+   * and Retry-After — nothing else — and once the load stops nothing is left behind: no permit held, no span
+   * decoding, no cache held, and no request state in Redis without an expiry.
+   */
+  @Test
+  void sustainedOverload_isRefusedWith429_andLeavesNothingBehind() throws Exception {
+    Map<Integer, Integer> statuses = new java.util.TreeMap<>();
+    for (int wave = 0; wave < 3; wave++) {
+      List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+      for (int i = 0; i < 12; i++) {
+        ObjectNode body = chatBody(i % 2 == 0 ? "async" : "serial", i % 3 == 0).put("max_tokens", 64)
+            .put("seed", wave * 100 + i);
+        calls.add(HTTP.sendAsync(HttpRequest.newBuilder(URI.create(url(narrowGateway, "/v1/chat/completions")))
+            .header("Authorization", "Bearer " + KEY).header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
+            HttpResponse.BodyHandlers.ofString()));
+      }
+      for (CompletableFuture<HttpResponse<String>> call : calls) {
+        HttpResponse<String> r = call.join();
+        statuses.merge(r.statusCode(), 1, Integer::sum);
+        if (r.statusCode() == 429) {
+          assertThat(r.headers().firstValue("Retry-After")).isPresent();
+        }
+      }
+    }
+    assertThat(statuses.keySet()).as("statuses %s", statuses).containsOnly(200, 429);
+    assertThat(statuses.get(429)).isPositive();
+    Engine engine = worker.getBean(Engine.class);
+    await().atMost(Duration.ofSeconds(30)).until(() -> engine.load().get().activeSpans() == 0
+        && engine.load().get().kvTokens() == 0);
+    await().atMost(Duration.ofSeconds(10)).until(() -> metric(narrowGateway, "pasta_gateway_requests_running") == 0
+        && metric(gateway, "pasta_gateway_requests_running") == 0);
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      java.util.Set<String> keys = suite.redis.keys("pasta:{*");
+      assertThat(keys).allSatisfy(k -> {
+        assertThat(k).matches("pasta:\\{[^}]+}:(request|output)");
+        assertThat(suite.redis.getExpire(k)).as(k).isPositive();
+      });
+    });
+  }
+
   static double metric(ConfigurableApplicationContext app, String series) throws Exception {
     return get(app, "/actuator/prometheus", null).body().lines().filter(l -> l.startsWith(series + " ")
             || l.startsWith(series + "{")).mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
