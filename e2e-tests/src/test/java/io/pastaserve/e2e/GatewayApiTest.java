@@ -650,6 +650,53 @@ class GatewayApiTest {
     });
   }
 
+  /**
+   * A resumable stream survives its client: the client reads part of the answer, hangs up, and reads the rest
+   * with {@code Last-Event-ID} — together exactly the answer, nothing repeated or missing.
+   */
+  @Test
+  void aResumableStream_isReadAgainWithLastEventId() throws Exception {
+    ObjectNode body = chatBody("async", true);
+    ((ObjectNode) body.get("pasta")).put("resumable", true);
+    HttpResponse<InputStream> response = HTTP.send(HttpRequest.newBuilder(URI.create(url(gateway,
+            "/v1/chat/completions"))).header("Authorization", "Bearer " + KEY).header("Content-Type",
+            "application/json").POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
+        HttpResponse.BodyHandlers.ofInputStream());
+    StringBuilder before = new StringBuilder();
+    String lastId = null;
+    String id = null;
+    int contentEvents = 0;
+    try (java.io.BufferedReader reader = new java.io.BufferedReader(new java.io.InputStreamReader(response.body(),
+        StandardCharsets.UTF_8))) {
+      String pendingId = null;
+      String line;
+      while (contentEvents < 2 && (line = reader.readLine()) != null) {
+        if (line.startsWith("id: ")) {
+          pendingId = line.substring(4);
+        } else if (line.startsWith("data: {")) {
+          JsonNode chunk = json(line.substring(6));
+          id = chunk.path("id").asText();
+          String content = chunk.path("choices").path(0).path("delta").path("content").asText("");
+          if (pendingId != null) {
+            before.append(content);
+            lastId = pendingId;
+            if (!content.isEmpty()) {
+              contentEvents++;
+            }
+          }
+          pendingId = null;
+        }
+      }
+    }
+    assertThat(lastId).isNotNull();
+    HttpResponse<String> rest = HTTP.send(HttpRequest.newBuilder(URI.create(url(gateway, "/v1/pasta/streams/" + id)))
+        .header("Authorization", "Bearer " + KEY).header("Last-Event-ID", lastId).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(rest.statusCode()).as(rest.body()).isEqualTo(200);
+    assertThat(before + streamedText(events(rest.body()), true)).isEqualTo(expected.get("async").text());
+    assertError(get(gateway, "/v1/pasta/streams/chatcmpl-" + "0".repeat(32), KEY), 404, "stream_not_found", "id");
+  }
+
   static double metric(ConfigurableApplicationContext app, String series) throws Exception {
     return get(app, "/actuator/prometheus", null).body().lines().filter(l -> l.startsWith(series + " ")
             || l.startsWith(series + "{")).mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))

@@ -121,7 +121,7 @@ public final class CompletionHandler {
           Sampling sampling = new Sampling(req.temperature(), req.topP(), 0, req.seed(), req.maxTokens(),
               req.stop());
           GenerationSpec spec = new GenerationSpec(req.prompt(), a.promptTokens(), sampling, req.mode(), keyName,
-              req.streamSpans(), req.timeoutMs() > 0 ? java.time.Duration.ofMillis(req.timeoutMs()) : null);
+              req.streamSpans(), req.resumable(), req.timeoutMs() > 0 ? java.time.Duration.ofMillis(req.timeoutMs()) : null);
           long created = Instant.now().getEpochSecond();
           return generations.start(spec, chat ? "chatcmpl-" : "cmpl-")
               .flatMap(g -> req.stream() ? stream(req, g, created, a.promptTokens())
@@ -214,6 +214,32 @@ public final class CompletionHandler {
         .header("X-Accel-Buffering", "no")
         .body((message, context) -> message.writeAndFlushWith(events.map(s -> Mono.just(
             message.bufferFactory().wrap(s.getBytes(StandardCharsets.UTF_8))))));
+  }
+
+  private static final java.util.regex.Pattern GENERATION_ID =
+      java.util.regex.Pattern.compile("(chatcmpl|cmpl)-[0-9a-f]{32}");
+
+  /**
+   * {@code GET /v1/pasta/streams/{id}}: a streamed answer read again from where the client lost it ({@code
+   * Last-Event-ID}, the {@code id:} of the last event it received; from the start without it). The request must
+   * have been started with {@code "pasta":{"resumable":true}} for a disconnect not to cancel it; its output stays
+   * readable for the interpreter's {@code finished-ttl} after it ends.
+   */
+  public Mono<ServerResponse> resume(ServerRequest request) {
+    String id = request.pathVariable("id");
+    if (!GENERATION_ID.matcher(id).matches()) {
+      return Mono.error(new ApiException(HttpStatus.NOT_FOUND, "invalid_request_error", "stream_not_found", "id",
+          "no stream '" + abbreviate(id) + "'", null));
+    }
+    String last = request.headers().firstHeader("Last-Event-ID");
+    String after = last != null && last.matches("\\d+-\\d+") ? last : "0-0";
+    boolean chat = id.startsWith("chatcmpl-");
+    CompletionRequest req = new CompletionRequest(chat, model.name(), "", 1, 1, 1, 0, List.of(), true, false, "",
+        "async", false, false, true, 0);
+    return generations.resume(id, after)
+        .switchIfEmpty(Mono.error(() -> new ApiException(HttpStatus.NOT_FOUND, "invalid_request_error",
+            "stream_not_found", "id", "no stream '" + id + "': it never started or has expired", null)))
+        .flatMap(output -> stream(req, new Generations.Generation(id, output), Instant.now().getEpochSecond(), 0));
   }
 
   private static Object choice(CompletionRequest req, String text, String finishReason) {

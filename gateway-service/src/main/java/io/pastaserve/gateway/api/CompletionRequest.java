@@ -19,11 +19,14 @@ import java.util.List;
  * @param mode {@code async} or {@code serial}
  * @param includeAnnotated whether the response carries the annotated transcript
  * @param streamSpans whether the stream also carries {@code pasta.span} events (each span's text as it decodes)
+ * @param resumable whether a client that disconnects leaves the request running, to read it again with
+ *     {@code Last-Event-ID}
  * @param timeoutMs the caller's deadline in milliseconds (0: the server's); the server's is the most it gets
  */
 record CompletionRequest(boolean chat, String model, String prompt, int maxTokens, double temperature, double topP,
     long seed, List<String> stop, boolean stream, boolean includeUsage, String user, String mode,
-    boolean includeAnnotated, boolean streamSpans, long timeoutMs) {
+    boolean includeAnnotated, boolean streamSpans, boolean resumable,
+    long timeoutMs) {
 
   CompletionRequest {
     stop = List.copyOf(stop);

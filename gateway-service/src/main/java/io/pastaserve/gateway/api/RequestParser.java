@@ -90,6 +90,7 @@ final class RequestParser {
     boolean includeAnnotated = false;
     long timeoutMs = 0;
     boolean streamSpans = false;
+    boolean resumable = false;
     JsonNode pasta = root.get("pasta");
     if (pasta != null && !pasta.isNull()) {
       if (!pasta.isObject()) {
@@ -107,6 +108,10 @@ final class RequestParser {
       if (streamSpans && !stream) {
         throw ApiException.invalid("pasta.stream_spans", "pasta.stream_spans is only allowed when stream is true");
       }
+      resumable = optionalBoolean(pasta, "resumable", "pasta.resumable", false);
+      if (resumable && !stream) {
+        throw ApiException.invalid("pasta.resumable", "pasta.resumable is only allowed when stream is true");
+      }
       JsonNode t = pasta.get("timeout_ms");
       if (t != null && !t.isNull()) {
         if (!t.isIntegralNumber() || !t.canConvertToLong() || t.asLong() < 1) {
@@ -118,7 +123,8 @@ final class RequestParser {
     }
     return new CompletionRequest(chat, model, prompt, maxTokens == null ? Math.min(defaultMaxTokens, maxTokensLimit)
         : maxTokens, temperature == null ? 1.0 : temperature, topP == null ? 1.0 : topP, seed == null ? 0 : seed,
-        stop(root), stream, includeUsage, user, mode, includeAnnotated, streamSpans, timeoutMs);
+        stop(root), stream, includeUsage, user, mode, includeAnnotated, streamSpans, resumable,
+        timeoutMs);
   }
 
   private String messages(JsonNode root) {

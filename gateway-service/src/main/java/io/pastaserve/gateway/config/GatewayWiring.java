@@ -151,6 +151,7 @@ class GatewayWiring {
         .POST("/v1/completions", handler::completions)
         .GET("/v1/models", handler::models)
         .GET("/v1/models/{id}", handler::model)
+        .GET("/v1/pasta/streams/{id}", handler::resume)
         .build();
   }
 

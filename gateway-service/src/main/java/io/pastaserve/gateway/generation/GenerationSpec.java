@@ -12,10 +12,11 @@ import java.util.Objects;
  * @param mode {@code async} or {@code serial}
  * @param keyName the caller's API key name (rate limits)
  * @param spanEvents whether the output also carries each span's text as it decodes
+ * @param resumable whether the generation goes on when its reader goes away
  * @param timeout the caller's deadline, or null for the server's (the server's is the most it gets)
  */
 public record GenerationSpec(String prompt, int promptTokens, Sampling sampling, String mode, String keyName,
-    boolean spanEvents, java.time.Duration timeout) {
+    boolean spanEvents, boolean resumable, java.time.Duration timeout) {
 
   public GenerationSpec {
     Objects.requireNonNull(prompt, "prompt");

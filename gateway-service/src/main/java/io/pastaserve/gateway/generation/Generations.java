@@ -115,6 +115,12 @@ public final class Generations {
             return;
           }
           boolean deadlinePassed = System.nanoTime() >= deadlineAt;
+          if (spec.resumable() && !deadlinePassed) {
+            // the client may come back with Last-Event-ID: the generation goes on, bounded by its token budget
+            log.debug("request {}: reader gone; resumable, so it goes on", id);
+            metrics.ended("detached");
+            return;
+          }
           log.debug("request {} cancelled ({})", id, deadlinePassed ? "deadline" : "client gone");
           queue.cancel(id, deadlinePassed ? "deadline" : "client");
           metrics.ended(deadlinePassed ? "timeout" : "cancelled");
@@ -138,6 +144,19 @@ public final class Generations {
           }
         })
         .doFinally(signal -> permit.release());
+  }
+
+  /**
+   * A request's output again, after the entry {@code afterId} (a client that reconnects with {@code
+   * Last-Event-ID}), until its final entry or the server's deadline; empty when no such request is known (never
+   * started, or expired).
+   */
+  public Mono<Flux<OutputEntry>> resume(String id, String afterId) {
+    return outputs.exists(id).filter(Boolean::booleanValue).map(known -> outputs.read(id, afterId)
+        .timeout(Mono.delay(deadline), entry -> Mono.delay(deadline))
+        .onErrorMap(java.util.concurrent.TimeoutException.class,
+            e -> new GenerationException(GenerationException.Kind.DEADLINE,
+                "the request did not finish within " + deadline.toSeconds() + " s", null)));
   }
 
   private static Duration remaining(long deadlineAt) {

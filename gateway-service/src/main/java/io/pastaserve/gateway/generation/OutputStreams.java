@@ -35,7 +35,8 @@ public final class OutputStreams implements AutoCloseable {
 
   private final ReactiveStringRedisTemplate redis;
   private final Duration pollInterval;
-  private final Map<String, Sinks.Many<Boolean>> readers = new ConcurrentHashMap<>();
+  /** The readers of each request (usually one; a client that reconnects adds another). */
+  private final Map<String, java.util.List<Sinks.Many<Boolean>>> readers = new ConcurrentHashMap<>();
   private final Disposable subscription;
 
   public OutputStreams(ReactiveStringRedisTemplate redis, ReactiveRedisMessageListenerContainer container,
@@ -46,9 +47,9 @@ public final class OutputStreams implements AutoCloseable {
         .doOnError(e -> log.warn("output notifications interrupted ({}); reconnecting", e.getMessage()))
         .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(5)))
         .subscribe(message -> {
-          Sinks.Many<Boolean> reader = readers.get(message.getMessage());
-          if (reader != null) {
-            reader.tryEmitNext(Boolean.TRUE);
+          java.util.List<Sinks.Many<Boolean>> waiting = readers.get(message.getMessage());
+          if (waiting != null) {
+            waiting.forEach(reader -> reader.tryEmitNext(Boolean.TRUE));
           }
         });
   }
@@ -65,15 +66,23 @@ public final class OutputStreams implements AutoCloseable {
   public Flux<OutputEntry> read(String requestId, String afterId) {
     return Flux.defer(() -> {
       Sinks.Many<Boolean> wake = Sinks.many().unicast().onBackpressureBuffer();
-      readers.put(requestId, wake);
+      readers.computeIfAbsent(requestId, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(wake);
       AtomicReference<String> last = new AtomicReference<>(afterId);
       String key = RedisKeys.output(requestId);
       Flux<Boolean> triggers = Flux.merge(wake.asFlux(), Flux.interval(Duration.ZERO, pollInterval).map(t -> true))
           .onBackpressureLatest();
       return triggers.concatMap(t -> readOnce(key, last), 1)
           .takeUntil(OutputEntry::isDone)
-          .doFinally(signal -> readers.remove(requestId, wake));
+          .doFinally(signal -> readers.computeIfPresent(requestId, (k, list) -> {
+            list.remove(wake);
+            return list.isEmpty() ? null : list;
+          }));
     });
+  }
+
+  /** Whether the request's output stream exists (it does from its first entry until it expires). */
+  public Mono<Boolean> exists(String requestId) {
+    return redis.hasKey(RedisKeys.output(requestId)).onErrorReturn(false);
   }
 
   /** What is new in the stream, or {@link OutputEntry#IDLE} when nothing is. */
