@@ -120,8 +120,9 @@ public final class CompletionHandler {
           CompletionRequest req = a.request();
           Sampling sampling = new Sampling(req.temperature(), req.topP(), 0, req.seed(), req.maxTokens(),
               req.stop());
+          java.time.Duration timeout = req.timeoutMs() > 0 ? java.time.Duration.ofMillis(req.timeoutMs()) : null;
           GenerationSpec spec = new GenerationSpec(req.prompt(), a.promptTokens(), sampling, req.mode(), keyName,
-              req.streamSpans(), req.resumable(), req.timeoutMs() > 0 ? java.time.Duration.ofMillis(req.timeoutMs()) : null);
+              req.streamSpans(), req.resumable(), timeout);
           long created = Instant.now().getEpochSecond();
           return generations.start(spec, chat ? "chatcmpl-" : "cmpl-")
               .flatMap(g -> req.stream() ? stream(req, g, created, a.promptTokens())
