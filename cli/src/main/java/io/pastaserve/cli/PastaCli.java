@@ -29,6 +29,9 @@ public final class PastaCli {
              [--seed S] [--slo-ttft SECONDS] [--slo-itl SECONDS] [--timeout SECONDS] [--json]
                                load on a running gateway (bin/pasta up): TTFT, ITL, latency, tokens/s
                                and goodput per mode and level, async vs serial side by side
+        chaos [--quick]        start the suite, inject faults under load (worker and interpreter kill -9,
+                               Redis and broker restarts, clients hanging up); exit 1 when a request hung
+                               or lost text or the suite did not recover (docs/RELIABILITY.md)
         up                     run the suite locally (bin/pasta script)
         test                   run every test (bin/pasta script)
       lang options: --max-spans N  --max-depth N  --max-topic-length N
@@ -76,6 +79,13 @@ public final class PastaCli {
         case "generate" -> new GenerateCommand(out).run(rest);
         case "bench" -> new BenchCommand(out).run(rest);
         case "load" -> new LoadCommand(out).run(rest);
+        case "chaos" -> {
+          try {
+            return new io.pastaserve.cli.chaos.ChaosCommand(out).run(rest);
+          } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+          }
+        }
         default -> throw new UsageException("unknown command '" + args[0] + "'; try 'pasta --help'");
       }
       return 0;

@@ -15,7 +15,6 @@ import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.listener.ContainerProperties;
 import org.springframework.kafka.listener.DeadLetterPublishingRecoverer;
 import org.springframework.kafka.listener.DefaultErrorHandler;
-import org.springframework.util.backoff.FixedBackOff;
 
 /** Topics, the span-job container (acknowledged when the request ends) and the dead-letter handling. */
 @Configuration(proxyBeanMethods = false)
@@ -40,12 +39,23 @@ class KafkaWiring {
     return TopicBuilder.name(name).partitions(partitions).build();
   }
 
-  /** Unparseable messages go to the topic's dead-letter topic at once; nothing else is retried here. */
+  /**
+   * Unparseable messages go to the topic's dead-letter topic at once. Anything else (Redis away while a job is
+   * taken: its recorded tokens cannot be read) is retried with a growing pause for about half a minute before
+   * the job is dead-lettered, logged as it is.
+   */
   @Bean
   DefaultErrorHandler kafkaErrorHandler(KafkaTemplate<String, String> template) {
+    org.springframework.util.backoff.ExponentialBackOff backOff =
+        new org.springframework.util.backoff.ExponentialBackOff(200, 2.0);
+    backOff.setMaxInterval(5_000);
+    backOff.setMaxElapsedTime(30_000);
     DefaultErrorHandler handler = new DefaultErrorHandler(new DeadLetterPublishingRecoverer(template,
-        (record, e) -> new TopicPartition(record.topic() + Topics.DEAD_LETTER_SUFFIX, record.partition())),
-        new FixedBackOff(0L, 0L));
+        (record, e) -> {
+          org.slf4j.LoggerFactory.getLogger(KafkaWiring.class).error("record {} of {} dead-lettered: {}",
+              record.key(), record.topic(), e.getMessage());
+          return new TopicPartition(record.topic() + Topics.DEAD_LETTER_SUFFIX, record.partition());
+        }), backOff);
     handler.addNotRetryableExceptions(JsonProcessingException.class, IllegalArgumentException.class);
     return handler;
   }

@@ -74,6 +74,8 @@ public final class Generations {
           .doOnError(e -> {
             permit.release();
             metrics.rejected("queue_unavailable");
+            // the send may still reach the broker after the time limit: whatever arrives is cancelled
+            queue.cancel(id, "enqueue_failed");
           })
           .then(Mono.fromSupplier(() -> {
             Flux<OutputEntry> output = output(id, spec, permit, admittedAt).doOnSubscribe(s -> owned.set(true));
