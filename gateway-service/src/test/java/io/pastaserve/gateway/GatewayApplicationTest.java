@@ -38,7 +38,7 @@ import org.springframework.test.web.reactive.server.WebTestClient;
 @AutoConfigureObservability
 @EmbeddedKafka(kraft = true, partitions = 2, bootstrapServersProperty = "spring.kafka.bootstrap-servers")
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-    "pasta.gateway.model-dir=../models/pasta-tiny", "pasta.gateway.api-keys=k1,k2",
+    "pasta.gateway.model-dir=../models/pasta-tiny", "pasta.gateway.api-keys=k1,k2,k3",
     "pasta.gateway.rate-limit-requests=2", "pasta.gateway.rate-limit-period=1m"})
 class GatewayApplicationTest {
 
@@ -169,7 +169,8 @@ class GatewayApplicationTest {
   /**
    * Random and mutated bodies — broken JSON, invalid UTF-8, wrong types, absurd numbers, deep nesting, huge
    * strings: every one gets a 4xx with the OpenAI envelope (or, when a mutation happens to be a valid request,
-   * the 503 that says no worker is alive), never another 5xx, and the gateway keeps serving.
+   * the 503 that says no worker is alive, or 429 once its key's rate limit is spent), never another 5xx, and the
+   * gateway keeps serving. Its own key, so the other tests' rate limits are untouched.
    */
   @Test
   void fuzzedBodies_get4xxWithTheEnvelope_neverA5xx() {
@@ -235,7 +236,7 @@ class GatewayApplicationTest {
       }
       byte[] payload = body;
       client.post().uri(random.nextBoolean() ? "/v1/chat/completions" : "/v1/completions")
-          .header("Authorization", "Bearer k2").header("Content-Type", "application/json").bodyValue(payload)
+          .header("Authorization", "Bearer k3").header("Content-Type", "application/json").bodyValue(payload)
           .exchange()
           .expectBody(String.class).consumeWith(result -> {
             int status = result.getStatus().value();
@@ -258,6 +259,6 @@ class GatewayApplicationTest {
       cases++;
     }
     assertThat(cases).isEqualTo(400);
-    client.get().uri("/v1/models").header("Authorization", "Bearer k2").exchange().expectStatus().isOk();
+    client.get().uri("/v1/models").header("Authorization", "Bearer k3").exchange().expectStatus().isOk();
   }
 }
