@@ -561,7 +561,8 @@ class GatewayApiTest {
         "MAX_TOKENS", "600", "SCREENSHOT", screenshot.toString()), "node", "playground.mjs");
     JsonNode result = json(out);
     org.slf4j.LoggerFactory.getLogger(GatewayApiTest.class).info("playground: {} lanes; main-thread tasks over "
-        + "50 ms while streaming: {}", result.path("lanes").size(), result.path("longTasks"));
+        + "50 ms while streaming: {}; race run again after a hang: {}", result.path("lanes").size(),
+        result.path("longTasks"), result.path("raceRetried"));
     assertThat(result.path("consoleErrors")).isEmpty();
     List<JsonNode> filled = new ArrayList<>();
     result.path("lanes").forEach(l -> {
