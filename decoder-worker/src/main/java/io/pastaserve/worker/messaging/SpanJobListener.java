@@ -68,8 +68,14 @@ class SpanJobListener {
     this.flushInterval = properties.eventFlushInterval();
   }
 
+  /**
+   * One consumer per partition: with asynchronous acknowledgements a consumer takes no new records until every
+   * record of its last poll is acknowledged, that is until those requests end, so a consumer shared by all
+   * partitions would hold each new request back behind the running ones.
+   */
   @KafkaListener(id = "span-jobs", topics = "${pasta.worker.span-jobs-topic:pasta.span-jobs}",
-      groupId = "pasta-workers", containerFactory = "jobContainerFactory")
+      groupId = "pasta-workers", containerFactory = "jobContainerFactory",
+      concurrency = "${pasta.worker.topic-partitions:8}")
   void onJob(ConsumerRecord<String, String> record, Acknowledgment ack) throws JsonProcessingException {
     DecodeSpanCommand job = json.readValue(record.value(), DecodeSpanCommand.class);
     String id = job.requestId();
