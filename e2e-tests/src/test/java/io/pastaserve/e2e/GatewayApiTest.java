@@ -44,6 +44,7 @@ import org.springframework.context.ConfigurableApplicationContext;
  * Spring Boot application), a real KRaft broker, a real Redis, the bundled model. Answers are compared with the
  * in-process engine ({@code bin/pasta generate}'s code path) for the same prompt, seed and mode.
  */
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class GatewayApiTest {
 
   static final String KEY = "test-key-" + UUID.randomUUID();
@@ -550,6 +551,7 @@ class GatewayApiTest {
    * timings. The screenshot is kept under target/ as a build artifact.
    */
   @Test
+  @org.junit.jupiter.api.Order(1) // first, on a fresh worker: see the known fault in docs/RELIABILITY.md
   void thePlayground_drawsTheSpansLive_andEndsWithTheApisAnswer() throws Exception {
     java.nio.file.Path dir = Suite.ROOT.resolve("e2e-tests/src/test/node");
     if (!Files.isDirectory(dir.resolve("node_modules/playwright-core"))) {
