@@ -109,12 +109,21 @@ final class KafkaBroker implements AutoCloseable {
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(log).toFile())).start();
   }
 
-  /** A cluster id in Kafka's format: 16 random bytes, URL-safe base64 without padding. */
+  /**
+   * A cluster id in Kafka's format: 16 random bytes, URL-safe base64 without padding. Like Kafka's own
+   * {@code Uuid.randomUuid()}, it never starts with '-', which the storage tool's argument parser would
+   * take for an option.
+   */
   private static String clusterId() {
-    UUID u = UUID.randomUUID();
-    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(16);
-    b.putLong(u.getMostSignificantBits()).putLong(u.getLeastSignificantBits());
-    return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b.array());
+    while (true) {
+      UUID u = UUID.randomUUID();
+      java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(16);
+      b.putLong(u.getMostSignificantBits()).putLong(u.getLeastSignificantBits());
+      String id = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b.array());
+      if (!id.startsWith("-")) {
+        return id;
+      }
+    }
   }
 
   @Override
