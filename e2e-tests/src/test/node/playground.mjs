@@ -61,25 +61,13 @@ try {
     maxTokens: process.env.MAX_TOKENS });
 
   await page.selectOption('#mode', 'race');
-  // a request that never starts decoding is a known fault of the backend (docs/RELIABILITY.md, "Known
-  // failures"): a race that hangs is reported and run once more, so the page itself is still checked
-  let raceRetried = false;
-  for (let attempt = 1; ; attempt++) {
-    await page.click('#run');
-    try {
-      await page.waitForSelector('#race-result:not([hidden])', { timeout: 60000 });
-      break;
-    } catch (e) {
-      const error = await page.$eval('#run-error', (x) => x.textContent);
-      if (attempt >= 2) {
-        await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
-        throw new Error(`race did not finish twice: '${error}'; page errors: ${consoleErrors.join('; ')}`);
-      }
-      process.stderr.write(`race did not finish within 60 s ('${error}'); stopping it and racing again\n`);
-      raceRetried = true;
-      await page.click('#stop');
-      await page.waitForSelector('#run:not([disabled])', { timeout: 10000 });
-    }
+  await page.click('#run');
+  try {
+    await page.waitForSelector('#race-result:not([hidden])', { timeout: 60000 });
+  } catch (e) {
+    const error = await page.$eval('#run-error', (x) => x.textContent);
+    await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
+    throw new Error(`race did not finish within 60 s: '${error}'; page errors: ${consoleErrors.join('; ')}`);
   }
   const race = {
     async: await page.$eval('#race-async', (e) => e.textContent),
@@ -89,7 +77,7 @@ try {
   };
   await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
   process.stdout.write(JSON.stringify({ lanes, forkMarks, finalText, stats, api, race, consoleErrors,
-    longTasks, raceRetried }));
+    longTasks }));
 } finally {
   await browser.close();
 }

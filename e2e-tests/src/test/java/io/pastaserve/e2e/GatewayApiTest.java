@@ -44,7 +44,6 @@ import org.springframework.context.ConfigurableApplicationContext;
  * Spring Boot application), a real KRaft broker, a real Redis, the bundled model. Answers are compared with the
  * in-process engine ({@code bin/pasta generate}'s code path) for the same prompt, seed and mode.
  */
-@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class GatewayApiTest {
 
   static final String KEY = "test-key-" + UUID.randomUUID();
@@ -551,7 +550,6 @@ class GatewayApiTest {
    * timings. The screenshot is kept under target/ as a build artifact.
    */
   @Test
-  @org.junit.jupiter.api.Order(1) // first, on a fresh worker: see the known fault in docs/RELIABILITY.md
   void thePlayground_drawsTheSpansLive_andEndsWithTheApisAnswer() throws Exception {
     java.nio.file.Path dir = Suite.ROOT.resolve("e2e-tests/src/test/node");
     if (!Files.isDirectory(dir.resolve("node_modules/playwright-core"))) {
@@ -563,8 +561,7 @@ class GatewayApiTest {
         "MAX_TOKENS", "600", "SCREENSHOT", screenshot.toString()), "node", "playground.mjs");
     JsonNode result = json(out);
     org.slf4j.LoggerFactory.getLogger(GatewayApiTest.class).info("playground: {} lanes; main-thread tasks over "
-        + "50 ms while streaming: {}; race run again after a hang: {}", result.path("lanes").size(),
-        result.path("longTasks"), result.path("raceRetried"));
+        + "50 ms while streaming: {}", result.path("lanes").size(), result.path("longTasks"));
     assertThat(result.path("consoleErrors")).isEmpty();
     List<JsonNode> filled = new ArrayList<>();
     result.path("lanes").forEach(l -> {

@@ -25,9 +25,10 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
- * Two decoder workers as real processes; one is killed with SIGKILL while requests are decoding. The other
- * takes over its jobs after the rebalance and resumes them from the token ids in Redis: every request ends
- * with the text it would have had, once.
+ * Two decoder workers as real processes; one goes while requests are decoding — killed with SIGKILL (its heartbeat
+ * expires and the interpreter hands its requests out again), or stopped with SIGTERM and a short drain (it hands
+ * them over itself). The other resumes them from the token ids in Redis: every request ends with the text it would
+ * have had, once.
  */
 class WorkerFailoverTest {
 
@@ -44,6 +45,15 @@ class WorkerFailoverTest {
 
   @Test
   void killingAWorkerMidSpan_losesAndDuplicatesNothing() throws Exception {
+    failover(false);
+  }
+
+  @Test
+  void stoppingAWorkerMidSpan_handsItsRequestsOver() throws Exception {
+    failover(true);
+  }
+
+  private void failover(boolean graceful) throws Exception {
     List<String> prompts = Files.readAllLines(Suite.MODEL.resolve("heldout-prompts.txt"), StandardCharsets.UTF_8)
         .subList(0, 6);
     Map<String, String> expected = new HashMap<>();
@@ -62,7 +72,9 @@ class WorkerFailoverTest {
           "--pasta.worker.intra-op-threads=1",
           // a dead worker's partitions move after 6 s instead of the default 45 s
           "--spring.kafka.consumer.properties.session.timeout.ms=6000",
-          "--spring.kafka.consumer.properties.heartbeat.interval.ms=1000"));
+          "--spring.kafka.consumer.properties.heartbeat.interval.ms=1000",
+          // a stopped worker waits this long for its requests, then hands the rest over
+          "--pasta.worker.drain-timeout=200ms"));
       try (ServiceProcess a = ServiceProcess.start(jar, Duration.ofSeconds(90), args.toArray(String[]::new));
           ServiceProcess b = ServiceProcess.start(jar, Duration.ofSeconds(90), args.toArray(String[]::new))) {
         // let the group settle (the second worker's arrival moved partitions) before any job is sent
@@ -85,8 +97,12 @@ class WorkerFailoverTest {
         ServiceProcess survivor = victim == a ? b : a;
         double busy = activeSpans(victim);
         int logBeforeKill = survivor.log().length();
-        victim.kill();
-        assertThat(busy).as("spans the killed worker was decoding").isPositive();
+        if (graceful) {
+          assertThat(victim.stop(Duration.ofSeconds(30))).as("the stopped worker exits").isTrue();
+          assertThat(victim.log()).containsPattern("handed [1-9][0-9]* running requests to other workers");
+        } else {
+          victim.kill();
+        }
         for (int i = 0; i < commands.size(); i++) {
           GenerateCommand c = commands.get(i);
           Suite.Answer answer = suite.answerOf(c.requestId(), Duration.ofSeconds(120));
@@ -98,10 +114,8 @@ class WorkerFailoverTest {
           assertThat(suite.doneCount(c.requestId())).isEqualTo(1);
         }
         assertThat(survivor.alive()).isTrue();
-        // the survivor took the dead worker's jobs over (resuming those that had recorded tokens)
-        // (one consumer per partition: after the kill, the rebalance gave the survivor's consumers partitions)
-        assertThat(survivor.log().substring(logBeforeKill))
-            .contains("pasta-workers: partitions assigned: [pasta.span-jobs-");
+        // the survivor took the gone worker's requests over, resuming them from their recorded tokens
+        assertThat(survivor.log().substring(logBeforeKill)).contains("resuming request from");
       }
     }
   }

@@ -82,6 +82,12 @@ public final class ServiceProcess implements AutoCloseable {
     process.waitFor();
   }
 
+  /** SIGTERM, as Kubernetes stops a pod: waits up to {@code timeout} for the process to end; true when it did. */
+  public boolean stop(Duration timeout) throws InterruptedException {
+    process.destroy();
+    return process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
   public boolean alive() {
     return process.isAlive();
   }

@@ -4,7 +4,9 @@ package io.pastaserve.common.messaging;
  * Redis keys of a request's state. All keys of one request share a hash tag, so they live on one shard.
  *
  * <ul>
- *   <li>{@link #request}: hash — prompt, sampling, mode, status, attempt, worker</li>
+ *   <li>{@link #request}: hash — prompt, mode, stop strings, status ({@code running}, {@code finished}), emitted
+ *       characters, the span job as dispatched ({@code job}), and the worker running it ({@code worker}, empty
+ *       while the job waits in Kafka)</li>
  *   <li>{@link #spans}: hash — span id → parent span id ("" for the main span)</li>
  *   <li>{@link #tokens}: list — the span's token ids, in order (what a worker resumes from)</li>
  *   <li>{@link #pieces}: list — per token, parallel to {@link #tokens}: a {@link TokenItem} as JSON (what the
@@ -14,13 +16,16 @@ package io.pastaserve.common.messaging;
  * </ul>
  *
  * <p>Besides the keys of requests: {@link #worker} — one string per live decoder worker (a {@link
- * WorkerHeartbeat} as JSON, with a short expiry), and the channel {@link #OUTPUT_READY} on which the interpreter
+ * WorkerHeartbeat} as JSON, with a short expiry), {@link #RUNNING} — a sorted set of running requests by start
+ * time (what the interpreters watch for requests whose worker has gone), and the channel {@link #OUTPUT_READY} on which the interpreter
  * publishes a request's id whenever its output stream grows, so that readers need not poll.
  */
 public final class RedisKeys {
 
   /** Pub/sub channel: a request id, each time that request's {@link #output} stream grows. */
   public static final String OUTPUT_READY = "pasta:output-ready";
+  /** Sorted set: the ids of running requests, scored by the time they started (epoch milliseconds). */
+  public static final String RUNNING = "pasta:requests:running";
   /** Pattern matching every {@link #worker} key. */
   public static final String WORKERS_PATTERN = "pasta:worker:*";
 

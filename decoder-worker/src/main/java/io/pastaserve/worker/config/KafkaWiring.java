@@ -16,7 +16,7 @@ import org.springframework.kafka.listener.ContainerProperties;
 import org.springframework.kafka.listener.DeadLetterPublishingRecoverer;
 import org.springframework.kafka.listener.DefaultErrorHandler;
 
-/** Topics, the span-job container (acknowledged when the request ends) and the dead-letter handling. */
+/** Topics, the span-job container (committed once a job is taken) and the dead-letter handling. */
 @Configuration(proxyBeanMethods = false)
 class KafkaWiring {
 
@@ -66,9 +66,9 @@ class KafkaWiring {
     ConcurrentKafkaListenerContainerFactory<String, String> factory = new ConcurrentKafkaListenerContainerFactory<>();
     factory.setConsumerFactory(consumers);
     factory.setCommonErrorHandler(errorHandler);
-    factory.getContainerProperties().setAckMode(ContainerProperties.AckMode.MANUAL);
-    // jobs are acknowledged out of order, when their requests end; offsets are committed in order
-    factory.getContainerProperties().setAsyncAcks(true);
+    // a job is committed once its request is claimed and handed to the engine; the request's lease in Redis, not
+    // the offset, says who runs it (a dead worker's requests are handed out again by the interpreter)
+    factory.getContainerProperties().setAckMode(ContainerProperties.AckMode.RECORD);
     // the trace context of the request travels in the record headers
     factory.getContainerProperties().setObservationEnabled(true);
     return factory;

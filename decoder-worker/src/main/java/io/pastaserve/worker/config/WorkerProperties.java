@@ -39,6 +39,10 @@ import org.springframework.validation.annotation.Validated;
  *     share the span jobs
  * @param eventFlushInterval how long decoded tokens may wait to be published together (fewer, larger span
  *     events); a span that ends is published at once
+ * @param maxRequests requests the worker holds at once, running or waiting for room in the engine; beyond it
+ *     jobs stay in Kafka for other workers, and count as lag for autoscaling
+ * @param drainTimeout on a clean stop (SIGTERM), how long running requests may take to finish before the rest
+ *     are handed to other workers, which resume them; keep it below the pod's termination grace period
  */
 @Validated
 @ConfigurationProperties("pasta.worker")
@@ -61,10 +65,13 @@ public record WorkerProperties(
     @DefaultValue(Topics.SPAN_EVENTS) @NotBlank String spanEventsTopic,
     @DefaultValue(Topics.CANCEL) @NotBlank String cancelTopic,
     @DefaultValue("8") @Min(1) @Max(1024) int topicPartitions,
-    @DefaultValue("20ms") java.time.Duration eventFlushInterval) {
+    @DefaultValue("20ms") java.time.Duration eventFlushInterval,
+    @DefaultValue("16") @Min(1) @Max(100000) int maxRequests,
+    @DefaultValue("30s") java.time.Duration drainTimeout) {
 
   public MessagingProperties messaging() {
-    return new MessagingProperties(spanJobsTopic, spanEventsTopic, cancelTopic, eventFlushInterval);
+    return new MessagingProperties(spanJobsTopic, spanEventsTopic, cancelTopic, eventFlushInterval, maxRequests,
+        drainTimeout);
   }
 
   /** The model's name as clients ask for it. */

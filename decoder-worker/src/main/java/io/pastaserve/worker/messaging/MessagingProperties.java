@@ -1,6 +1,19 @@
 package io.pastaserve.worker.messaging;
 
-/** Topic names the worker uses; bound from {@code pasta.messaging.*} by the worker's configuration. */
+import java.time.Duration;
+
+/**
+ * The worker's Kafka side, bound from {@code pasta.worker.*} by the worker's configuration.
+ *
+ * @param spanJobsTopic topic of span jobs (in)
+ * @param spanEventsTopic topic of span events (out)
+ * @param cancelTopic topic of cancellations (in)
+ * @param eventFlushInterval how long decoded tokens may wait to be published together
+ * @param maxRequests requests this worker holds at once (running or waiting for the engine); beyond it the worker
+ *     takes no job, which stays in Kafka for other workers (and counts as lag for autoscaling)
+ * @param drainTimeout on a clean stop, how long running requests may take to finish before the rest are handed
+ *     to other workers
+ */
 public record MessagingProperties(String spanJobsTopic, String spanEventsTopic, String cancelTopic,
-    java.time.Duration eventFlushInterval) {
+    Duration eventFlushInterval, int maxRequests, Duration drainTimeout) {
 }

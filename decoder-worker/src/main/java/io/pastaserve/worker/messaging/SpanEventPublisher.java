@@ -31,6 +31,7 @@ final class SpanEventPublisher implements SpanListener {
   private long lastFlush = System.nanoTime();
   private final long startNanos = System.nanoTime();
   private final Map<SpanId, Timing> timings = new LinkedHashMap<>();
+  private volatile boolean silenced;
 
   /** When one span decoded, for {@link #timings()}. */
   private static final class Timing {
@@ -161,7 +162,18 @@ final class SpanEventPublisher implements SpanListener {
     }
   }
 
+  /**
+   * Publishes nothing from now on: the request goes on elsewhere, and what the engine emits while it stops the
+   * request here (closers of cancelled forks) is not part of the answer.
+   */
+  void silence() {
+    silenced = true;
+  }
+
   void send(SpanEventEnvelope envelope) {
+    if (silenced) {
+      return;
+    }
     try {
       kafka.send(topic, requestId, json.writeValueAsString(envelope));
     } catch (JsonProcessingException e) {

@@ -14,6 +14,7 @@ import io.pastaserve.worker.engine.Forcing;
 import io.pastaserve.worker.engine.GenerationRequest;
 import io.pastaserve.worker.engine.GenerationResult;
 import io.pastaserve.worker.engine.Mode;
+import io.pastaserve.worker.registry.WorkerHeartbeats;
 import io.pastaserve.worker.sampling.SamplingParams;
 import java.util.HashMap;
 import java.util.List;
@@ -22,130 +23,245 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.kafka.annotation.KafkaListener;
 import org.springframework.kafka.core.KafkaTemplate;
-import org.springframework.kafka.support.Acknowledgment;
+import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
+import org.springframework.kafka.listener.AbstractMessageListenerContainer;
+import org.springframework.kafka.listener.MessageListenerContainer;
 import org.springframework.stereotype.Component;
 
 /**
- * Takes span jobs off Kafka and runs them in the engine's shared batch. The listener returns at once; the job is
- * acknowledged when its request ends, so a job whose worker dies is redelivered to another worker, which resumes
- * it from the token ids recorded in Redis.
+ * Takes span jobs off Kafka and runs them in the engine's shared batch. A job is acknowledged as soon as this worker
+ * has claimed its request in Redis ({@link RequestLeases}) and handed it to the engine: the request's lease, not the
+ * Kafka offset, says who runs it. When a worker dies, its heartbeat expires and the interpreter hands its requests
+ * out again; whoever takes one resumes it from the token ids recorded in Redis. A worker that stops cleanly lets its
+ * running requests finish for a while, then hands the rest over itself.
  */
 @Component
-class SpanJobListener {
+class SpanJobListener implements SmartLifecycle {
 
   private static final Logger log = LoggerFactory.getLogger(SpanJobListener.class);
+  private static final String LISTENER_ID = "span-jobs";
 
   private final Engine engine;
   private final KafkaTemplate<String, String> kafka;
   private final ObjectMapper json;
   private final StringRedisTemplate redis;
-  private final String eventsTopic;
-  private final java.time.Duration flushInterval;
+  private final MessagingProperties properties;
   private final RequestMetrics metrics;
-  /**
-   * Requests running here, with the acknowledgements of every delivery of their job: a job redelivered while it
-   * runs (after a rebalance gave its partition back to this worker) is acknowledged only when the request ends,
-   * never before — an early acknowledgement would commit the offset of a request that has not finished.
-   */
-  private final Map<String, List<Acknowledgment>> inFlight = new ConcurrentHashMap<>();
+  private final RequestLeases leases;
+  private final KafkaListenerEndpointRegistry listeners;
+  /** Requests held here (running or waiting for the engine). */
+  private final Map<String, Held> inFlight = new ConcurrentHashMap<>();
+  /** Requests another worker runs now, or that this one handed over: they end here without a word. */
+  private final Set<String> handedOver = ConcurrentHashMap.newKeySet();
+
+  /** A request held here: its job as received, and the publisher of its span events. */
+  private record Held(String job, SpanEventPublisher publisher) {
+  }
+  private final ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "ended-request-sweeper");
+    t.setDaemon(true);
+    return t;
+  });
+  private volatile boolean running;
 
   SpanJobListener(Engine engine, KafkaTemplate<String, String> kafka, ObjectMapper json, StringRedisTemplate redis,
-      MessagingProperties properties, RequestMetrics metrics) {
-    this.metrics = metrics;
-    this.sweeper.scheduleWithFixedDelay(this::sweepEnded, 500, 500, java.util.concurrent.TimeUnit.MILLISECONDS);
+      MessagingProperties properties, RequestMetrics metrics, WorkerHeartbeats heartbeats,
+      KafkaListenerEndpointRegistry listeners) {
     this.engine = engine;
     this.kafka = kafka;
     this.json = json;
     this.redis = redis;
-    this.eventsTopic = properties.spanEventsTopic();
-    this.flushInterval = properties.eventFlushInterval();
+    this.properties = properties;
+    this.metrics = metrics;
+    this.leases = new RequestLeases(redis, heartbeats.id());
+    this.listeners = listeners;
+    this.sweeper.scheduleWithFixedDelay(this::sweep, 500, 500, TimeUnit.MILLISECONDS);
   }
 
   /**
-   * One consumer per partition: with asynchronous acknowledgements a consumer takes no new records until every
-   * record of its last poll is acknowledged, that is until those requests end, so a consumer shared by all
-   * partitions would hold each new request back behind the running ones.
+   * One consumer per partition, a few records per poll: a worker that holds {@code maxRequests} pauses them, and
+   * the jobs it does not take stay in Kafka for the other workers.
    */
-  @KafkaListener(id = "span-jobs", topics = "${pasta.worker.span-jobs-topic:pasta.span-jobs}",
+  @KafkaListener(id = LISTENER_ID, topics = "${pasta.worker.span-jobs-topic:pasta.span-jobs}",
       groupId = "pasta-workers", containerFactory = "jobContainerFactory",
-      concurrency = "${pasta.worker.topic-partitions:8}")
-  void onJob(ConsumerRecord<String, String> record, Acknowledgment ack) throws JsonProcessingException {
+      concurrency = "${pasta.worker.topic-partitions:8}", properties = "max.poll.records=4")
+  void onJob(ConsumerRecord<String, String> record) throws JsonProcessingException {
     DecodeSpanCommand job = json.readValue(record.value(), DecodeSpanCommand.class);
     String id = job.requestId();
-    List<Acknowledgment> acks = new java.util.concurrent.CopyOnWriteArrayList<>(List.of(ack));
-    List<Acknowledgment> running = inFlight.putIfAbsent(id, acks);
-    if (running != null) {
-      running.add(ack);
-      return;
-    }
     MDC.put("requestId", id);
     try {
-      Map<String, List<Integer>> known = resumeTokens(id);
-      if (!known.isEmpty()) {
-        log.info("resuming request from {} recorded tokens", known.values().stream().mapToInt(List::size).sum());
+      // a copy of the job of a request running here claims it again (the interpreter may have thought this worker
+      // gone) and is dropped
+      RequestLeases.Claim claim = leases.claim(id);
+      if (claim != RequestLeases.Claim.TAKEN) {
+        log.debug("job dropped: {}", claim == RequestLeases.Claim.ENDED ? "the request has ended"
+            : "another worker runs the request");
+        return;
       }
-      Optional<Forcing> forcing = !job.replay().isEmpty() ? Optional.of(new Forcing.Replay(job.replay()))
-          : known.isEmpty() ? Optional.empty() : Optional.of(new Forcing.Resume(known));
-      GenerationRequest request = new GenerationRequest(id, job.prompt(), sampling(job.sampling()),
-          Mode.parse(job.mode()), forcing);
-      SpanEventPublisher publisher = new SpanEventPublisher(kafka, json, eventsTopic, id, flushInterval);
-      engine.submit(request, publisher).whenComplete((result, error) -> {
-        try {
-          publisher.flush();
-          publisher.send(SpanEventEnvelope.of(finished(id, result, error, publisher.timings())));
-          if (result != null) {
-            metrics.finished(result);
-          } else {
-            metrics.reason("error");
-          }
-        } finally {
-          inFlight.remove(id);
-          acks.forEach(Acknowledgment::acknowledge);
-        }
-      });
-    } catch (RuntimeException e) {
-      inFlight.remove(id);
-      throw e;
+      SpanEventPublisher publisher = new SpanEventPublisher(kafka, json, properties.spanEventsTopic(), id,
+          properties.eventFlushInterval());
+      if (inFlight.putIfAbsent(id, new Held(record.value(), publisher)) != null) {
+        log.debug("job of a request running here; dropped");
+        return;
+      }
+      try {
+        run(job, publisher);
+      } catch (RuntimeException e) {
+        inFlight.remove(id);
+        leases.release(id);
+        throw e;
+      }
+      throttle();
     } finally {
       MDC.remove("requestId");
     }
   }
 
-  /**
-   * A backstop for cancellations: a request the interpreter has ended (cancelled, stopped, past its deadline) is
-   * cancelled here too even when its cancel message never reached this worker (a cancel consumer that joined
-   * late, a broker that was away).
-   */
-  private final java.util.concurrent.ScheduledExecutorService sweeper =
-      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "ended-request-sweeper");
-        t.setDaemon(true);
-        return t;
-      });
-
-  private void sweepEnded() {
-    try {
-      for (String id : List.copyOf(inFlight.keySet())) {
-        if ("finished".equals(redis.opsForHash().get(RedisKeys.request(id), "status"))) {
-          log.debug("request {} has ended elsewhere; cancelling it here", id);
-          engine.cancel(id);
+  private void run(DecodeSpanCommand job, SpanEventPublisher publisher) {
+    String id = job.requestId();
+    Map<String, List<Integer>> known = resumeTokens(id);
+    if (!known.isEmpty()) {
+      log.info("resuming request from {} recorded tokens", known.values().stream().mapToInt(List::size).sum());
+    }
+    Optional<Forcing> forcing = !job.replay().isEmpty() ? Optional.of(new Forcing.Replay(job.replay()))
+        : known.isEmpty() ? Optional.empty() : Optional.of(new Forcing.Resume(known));
+    GenerationRequest request = new GenerationRequest(id, job.prompt(), sampling(job.sampling()),
+        Mode.parse(job.mode()), forcing);
+    engine.submit(request, publisher).whenComplete((result, error) -> {
+      try {
+        publisher.flush();
+        if (handedOver.remove(id)) {
+          log.debug("request {} stopped here; another worker goes on with it", id);
+          return;
         }
+        publisher.send(SpanEventEnvelope.of(finished(id, result, error, publisher.timings())));
+        if (result != null) {
+          metrics.finished(result);
+        } else {
+          metrics.reason("error");
+        }
+      } finally {
+        inFlight.remove(id);
+        throttle();
       }
-    } catch (RuntimeException e) {
-      log.debug("cannot check ended requests: {}", e.getMessage());
+    });
+  }
+
+  /** Takes no more jobs while this worker holds {@code maxRequests}; takes them again when it has room. */
+  private void throttle() {
+    MessageListenerContainer container = listeners.getListenerContainer(LISTENER_ID);
+    if (container == null || !running) {
+      return;
+    }
+    boolean full = inFlight.size() >= properties.maxRequests();
+    if (full && !container.isPauseRequested()) {
+      container.pause();
+    } else if (!full && container.isPauseRequested()) {
+      container.resume();
     }
   }
 
-  @jakarta.annotation.PreDestroy
-  void stopSweeper() {
+  /**
+   * Every half second: a request the interpreter has ended (cancelled, stopped, past its deadline) is cancelled here
+   * too, even when its cancel message never reached this worker; a request another worker has taken over (this one
+   * was thought gone: its heartbeat could not be written) stops here without finishing.
+   */
+  private void sweep() {
+    try {
+      for (String id : List.copyOf(inFlight.keySet())) {
+        RequestLeases.Owner owner = leases.owner(id);
+        if (owner.finished()) {
+          log.debug("request {} has ended elsewhere; cancelling it here", id);
+          engine.cancel(id);
+        } else if (owner.running() && !owner.worker().isEmpty() && !owner.worker().equals(leases.workerId())) {
+          log.warn("request {} is now run by worker {}; stopping it here", id, owner.worker());
+          stopHere(id);
+        }
+      }
+    } catch (RuntimeException e) {
+      log.debug("cannot check running requests: {}", e.getMessage());
+    }
+  }
+
+  @Override
+  public void start() {
+    running = true;
+  }
+
+  @Override
+  public boolean isRunning() {
+    return running;
+  }
+
+  /** Stops after the job consumers (no new jobs) and before the Redis and Kafka clients. */
+  @Override
+  public int getPhase() {
+    return AbstractMessageListenerContainer.DEFAULT_PHASE - 100;
+  }
+
+  /**
+   * A clean stop: running requests get {@code drainTimeout} to finish; the others are given back (the lease
+   * released, the job sent again) and another worker resumes them from Redis.
+   */
+  @Override
+  public void stop() {
+    running = false;
+    long deadline = System.nanoTime() + properties.drainTimeout().toNanos();
+    if (!inFlight.isEmpty()) {
+      log.info("stopping: {} requests running; waiting up to {} for them", inFlight.size(),
+          properties.drainTimeout());
+    }
+    try {
+      while (!inFlight.isEmpty() && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    int handed = 0;
+    for (Map.Entry<String, Held> entry : Map.copyOf(inFlight).entrySet()) {
+      String id = entry.getKey();
+      entry.getValue().publisher().silence();
+      handedOver.add(id);
+      try {
+        if (leases.release(id)) {
+          kafka.send(properties.spanJobsTopic(), id, entry.getValue().job()).get(5, TimeUnit.SECONDS);
+          handed++;
+        }
+      } catch (Exception e) {
+        // the heartbeat goes with this worker: the interpreter hands the request out again
+        log.warn("request {}: cannot hand it over now ({}); the interpreter will", id, e.getMessage());
+        if (e instanceof InterruptedException) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      engine.cancel(id);
+    }
+    if (handed > 0) {
+      log.info("handed {} running requests to other workers", handed);
+    }
     sweeper.shutdownNow();
+  }
+
+  /** Stops a request that goes on elsewhere: nothing more is published for it, and it frees its cache. */
+  private void stopHere(String id) {
+    Held held = inFlight.get(id);
+    if (held != null) {
+      held.publisher().silence();
+      handedOver.add(id);
+      engine.cancel(id);
+    }
   }
 
   @KafkaListener(id = "worker-cancel", topics = "${pasta.worker.cancel-topic:pasta.cancel}",

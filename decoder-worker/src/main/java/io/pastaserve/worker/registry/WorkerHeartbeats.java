@@ -25,6 +25,7 @@ public final class WorkerHeartbeats implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(WorkerHeartbeats.class);
 
   private final StringRedisTemplate redis;
+  private final String id;
   private final String key;
   private final String value;
   private final Duration ttl;
@@ -35,7 +36,7 @@ public final class WorkerHeartbeats implements AutoCloseable {
       String provider, Duration interval) {
     this.redis = redis;
     String host = hostName();
-    String id = host + "-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID().toString().substring(0, 8);
+    this.id = host + "-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID().toString().substring(0, 8);
     this.key = RedisKeys.worker(id);
     try {
       this.value = json.writeValueAsString(new WorkerHeartbeat(WorkerHeartbeat.VERSION, id, model, maxContext,
@@ -51,6 +52,11 @@ public final class WorkerHeartbeats implements AutoCloseable {
     });
     timer.scheduleWithFixedDelay(this::beat, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
     log.info("worker {} serves model '{}' (context {} tokens, provider {})", id, model, maxContext, provider);
+  }
+
+  /** This worker's id: unique per process, the owner recorded on the requests it runs. */
+  public String id() {
+    return id;
   }
 
   private void beat() {

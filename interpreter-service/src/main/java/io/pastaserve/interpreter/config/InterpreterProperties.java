@@ -23,6 +23,9 @@ import org.springframework.validation.annotation.Validated;
  * @param topicPartitions partitions of the topics created when missing
  * @param runningTtl how long a running request's keys live without news (a backstop; the owner deletes them)
  * @param finishedTtl how long a finished request's keys (its output stream) stay readable
+ * @param workerLeaseGrace how long a worker's heartbeat must stay missing before the requests it ran are handed
+ *     to other workers (on top of the heartbeat's own expiry, three of the worker's heartbeat intervals)
+ * @param leaseCheckInterval how often running requests are checked for a gone worker
  */
 @Validated
 @ConfigurationProperties("pasta.interpreter")
@@ -36,7 +39,9 @@ public record InterpreterProperties(
     @DefaultValue(Topics.CANCEL) @NotBlank String cancelTopic,
     @DefaultValue("8") @Min(1) @Max(1024) int topicPartitions,
     @DefaultValue("1h") Duration runningTtl,
-    @DefaultValue("10m") Duration finishedTtl) {
+    @DefaultValue("10m") Duration finishedTtl,
+    @DefaultValue("2s") Duration workerLeaseGrace,
+    @DefaultValue("1s") Duration leaseCheckInterval) {
 
   public PastaLimits limits() {
     return new PastaLimits(maxSpans, maxDepth, maxTopicLength);

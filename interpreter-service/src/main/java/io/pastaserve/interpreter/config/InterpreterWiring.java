@@ -3,6 +3,9 @@ package io.pastaserve.interpreter.config;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pastaserve.common.messaging.Topics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.pastaserve.interpreter.program.LeaseWatchdog;
 import io.pastaserve.interpreter.program.RequestTracker;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.TopicPartition;
@@ -16,13 +19,25 @@ import org.springframework.kafka.listener.DeadLetterPublishingRecoverer;
 import org.springframework.kafka.listener.DefaultErrorHandler;
 import org.springframework.util.backoff.FixedBackOff;
 
-/** The request tracker, the topics, and dead-letter handling of unparseable messages. */
+/** The request tracker, the lease watchdog, the topics, and dead-letter handling of unparseable messages. */
 @Configuration(proxyBeanMethods = false)
 class InterpreterWiring {
 
   @Bean
   RequestTracker requestTracker(StringRedisTemplate redis, ObjectMapper json, InterpreterProperties properties) {
     return new RequestTracker(redis, json, properties.runningTtl(), properties.finishedTtl());
+  }
+
+  /** Sends the job of a request whose worker has gone again; counted in {@code pasta_requests_redispatched}. */
+  @Bean(destroyMethod = "close")
+  LeaseWatchdog leaseWatchdog(StringRedisTemplate redis, KafkaTemplate<String, String> kafka,
+      InterpreterProperties properties, MeterRegistry registry) {
+    Counter redispatched = Counter.builder("pasta.requests.redispatched")
+        .description("requests handed to another worker because theirs had gone").register(registry);
+    return new LeaseWatchdog(redis, properties.workerLeaseGrace(), properties.leaseCheckInterval(), (id, job) -> {
+      redispatched.increment();
+      kafka.send(properties.spanJobsTopic(), id, job);
+    });
   }
 
   @Bean

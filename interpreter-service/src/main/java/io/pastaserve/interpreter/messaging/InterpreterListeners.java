@@ -43,17 +43,16 @@ class InterpreterListeners {
     GenerateCommand command = json.readValue(value, GenerateCommand.class);
     MDC.put("requestId", command.requestId());
     try {
-      RequestTracker.Start start = tracker.start(command);
+      String job = json.writeValueAsString(new DecodeSpanCommand(DecodeSpanCommand.VERSION, command.requestId(),
+          "0", command.prompt(), command.sampling(), command.mode(), 1, command.replay(), command.traceParent()));
+      RequestTracker.Start start = tracker.start(command, job);
       if (start == RequestTracker.Start.FINISHED) {
         log.debug("request redelivered after it ended; nothing to do");
         return;
       }
-      // a request redelivered while it runs is dispatched again: a worker that already runs it ignores the
-      // copy, another one resumes it from Redis, and the tokens are recorded once either way
-      DecodeSpanCommand job = new DecodeSpanCommand(DecodeSpanCommand.VERSION, command.requestId(), "0",
-          command.prompt(), command.sampling(), command.mode(), start == RequestTracker.Start.NEW ? 1 : 2,
-          command.replay(), command.traceParent());
-      kafka.send(properties.spanJobsTopic(), command.requestId(), json.writeValueAsString(job));
+      // a request redelivered while it runs is dispatched again: the worker that runs it drops the copy (its claim
+      // on the request holds), and the tokens are recorded once either way
+      kafka.send(properties.spanJobsTopic(), command.requestId(), job);
       log.debug("dispatched request ({})", start);
     } finally {
       MDC.remove("requestId");

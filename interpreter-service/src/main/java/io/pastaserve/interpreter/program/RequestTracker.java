@@ -104,8 +104,11 @@ public final class RequestTracker {
     FINISHED
   }
 
-  /** Records a new request, or says where a redelivered one stands. */
-  public Start start(GenerateCommand command) {
+  /**
+   * Records a new request with the span job that runs it (what the request is dispatched with again if its worker
+   * goes), or says where a redelivered one stands.
+   */
+  public Start start(GenerateCommand command, String job) {
     String key = RedisKeys.request(command.requestId());
     Boolean created = redis.opsForHash().putIfAbsent(key, "status", "running");
     if (!Boolean.TRUE.equals(created)) {
@@ -117,7 +120,10 @@ public final class RequestTracker {
     fields.put("stop", write(command.sampling().stop()));
     fields.put("spanEvents", command.spanEvents() ? "1" : "0");
     fields.put("emitted", "0");
+    fields.put("job", job);
+    fields.put("worker", "");
     redis.opsForHash().putAll(key, fields);
+    redis.opsForZSet().add(RedisKeys.RUNNING, command.requestId(), System.currentTimeMillis());
     redis.opsForHash().put(RedisKeys.spans(command.requestId()), "0", "");
     for (String k : List.of(key, RedisKeys.spans(command.requestId()))) {
       redis.expire(k, runningTtl);
@@ -336,6 +342,7 @@ public final class RequestTracker {
       state.add(RedisKeys.pieces(id, (String) span));
     }
     redis.delete(state);
+    redis.opsForZSet().remove(RedisKeys.RUNNING, id);
     redis.expire(RedisKeys.request(id), ttl);
     redis.expire(RedisKeys.output(id), ttl);
   }

@@ -106,7 +106,7 @@ class AdversarialEventOrderTest {
     String id = "adv-" + UUID.randomUUID();
     Program program = program(id, random);
     RequestTracker tracker = new RequestTracker(redis, JSON, Duration.ofMinutes(5), Duration.ofMinutes(1));
-    tracker.start(new GenerateCommand(1, id, "p", new Sampling(0, 1, 0, 0, 100, List.of()), "async", "", ""));
+    tracker.start(new GenerateCommand(1, id, "p", new Sampling(0, 1, 0, 0, 100, List.of()), "async", "", ""), "{}");
     Map<String, Integer> next = new java.util.HashMap<>();
     program.events().keySet().forEach(k -> next.put(k, 0));
     List<SpanTokensEvent> delivered = new ArrayList<>();

@@ -73,8 +73,8 @@ class RequestTrackerTest {
   @Test
   void textStreamsInFinalOrder_andDuplicatesAreIgnored() {
     RequestTracker t = tracker();
-    assertThat(t.start(command("a"))).isEqualTo(RequestTracker.Start.NEW);
-    assertThat(t.start(command("a"))).isEqualTo(RequestTracker.Start.RUNNING);
+    assertThat(t.start(command("a"), "{}")).isEqualTo(RequestTracker.Start.NEW);
+    assertThat(t.start(command("a"), "{}")).isEqualTo(RequestTracker.Start.RUNNING);
     t.apply(tokens("a", "0", "", true, MAIN));
     assertThat(output("a")).isEqualTo("Tips:");
     t.apply(tokens("a", "0.1", "0", false, FORK[0]));
@@ -89,7 +89,7 @@ class RequestTrackerTest {
     List<MapRecord<String, Object, Object>> records = redis.opsForStream().read(StreamOffset.fromStart(
         RedisKeys.output("a")));
     assertThat(records.stream().filter(r -> "done".equals(r.getValue().get("type")))).hasSize(1);
-    assertThat(t.start(command("a"))).isEqualTo(RequestTracker.Start.FINISHED);
+    assertThat(t.start(command("a"), "{}")).isEqualTo(RequestTracker.Start.FINISHED);
     // the owner deletes the program state when the request ends; the answer stays readable for a while
     assertThat(redis.hasKey(RedisKeys.tokens("a", "0.1"))).isFalse();
     assertThat(redis.hasKey(RedisKeys.spans("a"))).isFalse();
@@ -100,7 +100,7 @@ class RequestTrackerTest {
   @Test
   void anotherInstance_resumesFromRedis_withoutRepeatingText() {
     RequestTracker first = tracker();
-    first.start(command("b"));
+    first.start(command("b"), "{}");
     first.apply(tokens("b", "0", "", false, MAIN[0], MAIN[1]));
     first.apply(tokens("b", "0.1", "0", false, FORK[0]));
     assertThat(output("b")).isEqualTo("Tips: Sleep");
@@ -118,7 +118,7 @@ class RequestTrackerTest {
     GenerateCommand command = new GenerateCommand(1, "s", "p", new Sampling(0, 1, 0, 0, 100, List.of(": Sl")),
         "async", "", "");
     RequestTracker t = tracker();
-    t.start(command);
+    t.start(command, "{}");
     assertThat(t.apply(tokens("s", "0", "", false, MAIN[0], MAIN[1]))).isFalse();
     assertThat(output("s")).isEqualTo("Tips");
     // another instance takes over: it rebuilds the request, stop strings included
@@ -140,7 +140,7 @@ class RequestTrackerTest {
     GenerateCommand command = new GenerateCommand(1, "v", "p", new Sampling(0, 1, 0, 0, 100, List.of()), "async",
         "", "", true);
     RequestTracker t = tracker();
-    t.start(command);
+    t.start(command, "{}");
     t.apply(tokens("v", "0", "", true, MAIN));
     t.apply(tokens("v", "0.1", "0", true, FORK));
     List<Map<Object, Object>> spans = redis.opsForStream().read(StreamOffset.fromStart(RedisKeys.output("v")))
@@ -155,7 +155,7 @@ class RequestTrackerTest {
     assertThat(fork.path("ended").asBoolean()).isTrue();
     assertThat(output("v")).isEqualTo("Tips: Sleep 8h. Done.");
     // without asking, none
-    t.start(command("w"));
+    t.start(command("w"), "{}");
     t.apply(tokens("w", "0", "", true, MAIN));
     assertThat(redis.opsForStream().read(StreamOffset.fromStart(RedisKeys.output("w"))).stream()
         .noneMatch(r -> "span".equals(r.getValue().get("type")))).isTrue();

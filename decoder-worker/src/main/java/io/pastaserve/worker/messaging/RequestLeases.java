@@ -1,0 +1,91 @@
+package io.pastaserve.worker.messaging;
+
+import io.pastaserve.common.messaging.RedisKeys;
+import java.util.List;
+import org.springframework.data.redis.core.StringRedisTemplate;
+import org.springframework.data.redis.core.script.RedisScript;
+
+/**
+ * Which worker runs a request: the {@code worker} field of the request's hash. A worker claims a request before it
+ * runs it, and may take it from a worker whose heartbeat has gone; the interpreter hands the request of a gone worker
+ * out again (see {@code docs/architecture.md}, "Failover"). Claims are compare-and-set, so of two workers that get
+ * the same job one runs it.
+ */
+final class RequestLeases {
+
+  /** What a claim found. */
+  enum Claim {
+    /** This worker runs the request now. */
+    TAKEN,
+    /** A live worker runs it: this copy of the job is dropped. */
+    OWNED_ELSEWHERE,
+    /** The request has ended, or its state is gone: nothing to run. */
+    ENDED
+  }
+
+  /** Sets the owner to ARGV[2] if it is ARGV[1] and the request runs: 1; another owner: 0; not running: -1. */
+  private static final RedisScript<Long> SWAP = RedisScript.of("""
+      if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return -1 end
+      local owner = redis.call('HGET', KEYS[1], 'worker') or ''
+      if owner ~= ARGV[1] then return 0 end
+      redis.call('HSET', KEYS[1], 'worker', ARGV[2])
+      return 1
+      """, Long.class);
+
+  private final StringRedisTemplate redis;
+  private final String workerId;
+
+  RequestLeases(StringRedisTemplate redis, String workerId) {
+    this.redis = redis;
+    this.workerId = workerId;
+  }
+
+  String workerId() {
+    return workerId;
+  }
+
+  /** Claims a request for this worker: unowned, owned here, or owned by a worker whose heartbeat is gone. */
+  Claim claim(String requestId) {
+    Owner owner = owner(requestId);
+    if (!owner.running()) {
+      return Claim.ENDED;
+    }
+    if (owner.worker().equals(workerId)) {
+      return Claim.TAKEN;
+    }
+    if (!owner.worker().isEmpty() && Boolean.TRUE.equals(redis.hasKey(RedisKeys.worker(owner.worker())))) {
+      return Claim.OWNED_ELSEWHERE;
+    }
+    long swapped = swap(requestId, owner.worker(), workerId);
+    return swapped > 0 ? Claim.TAKEN : swapped < 0 ? Claim.ENDED : Claim.OWNED_ELSEWHERE;
+  }
+
+  /** Gives a request this worker runs back (it stops here); true when it was still this worker's. */
+  boolean release(String requestId) {
+    return swap(requestId, workerId, "") > 0;
+  }
+
+  /** The request's status and owner as Redis has them now. */
+  Owner owner(String requestId) {
+    List<Object> fields = redis.opsForHash().multiGet(RedisKeys.request(requestId), List.of("status", "worker"));
+    return new Owner(fields.get(0) == null ? "" : (String) fields.get(0),
+        fields.get(1) == null ? "" : (String) fields.get(1));
+  }
+
+  private long swap(String requestId, String from, String to) {
+    Long result = redis.execute(SWAP, List.of(RedisKeys.request(requestId)), from, to);
+    return result == null ? 0 : result;
+  }
+
+  /** A request's status ("running", "finished", or "" when its state is gone) and owner ("" when none). */
+  record Owner(String status, String worker) {
+
+    boolean running() {
+      return "running".equals(status);
+    }
+
+    boolean finished() {
+      return "finished".equals(status);
+    }
+  }
+}
