@@ -32,6 +32,9 @@ public final class PastaCli {
         chaos [--quick]        start the suite, inject faults under load (worker and interpreter kill -9,
                                Redis and broker restarts, clients hanging up); exit 1 when a request hung
                                or lost text or the suite did not recover (docs/RELIABILITY.md)
+        soak [--requests N] [--concurrency C] [--max-tokens T] [--sample-every S]
+                               start the suite, run N requests (10000), and check that heap after GC,
+                               KV cache and Redis keys come back down (docs/RELIABILITY.md)
         up                     run the suite locally (bin/pasta script)
         test                   run every test (bin/pasta script)
       lang options: --max-spans N  --max-depth N  --max-topic-length N
@@ -82,6 +85,13 @@ public final class PastaCli {
         case "chaos" -> {
           try {
             return new io.pastaserve.cli.chaos.ChaosCommand(out).run(rest);
+          } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+          }
+        }
+        case "soak" -> {
+          try {
+            return new io.pastaserve.cli.chaos.SoakCommand(out).run(rest);
           } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
           }

@@ -88,6 +88,11 @@ public final class ServiceProcess implements AutoCloseable {
     return process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
+  /** The process id (for {@code jcmd} and the like). */
+  public long pid() {
+    return process.pid();
+  }
+
   public boolean alive() {
     return process.isAlive();
   }

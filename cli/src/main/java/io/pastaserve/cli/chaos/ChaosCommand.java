@@ -332,7 +332,7 @@ public final class ChaosCommand {
       progress("  kill -9 redis-server :%d (%d requests in flight); down for %d ms", suite.redisPort(), inFlight,
           plan.redisDown().toMillis());
       Thread.sleep(plan.redisDown().toMillis());
-      suite.redis().start();
+      suite.redis().launch();
       double recovered = now();
       progress("  redis-server started again on its append-only file");
       Thread.sleep(plan.settle().toMillis());
@@ -346,7 +346,7 @@ public final class ChaosCommand {
       progress("  broker stopped (SIGTERM, %.1f s; %d requests in flight); down for %d ms", now() - injected,
           inFlight, plan.kafkaDown().toMillis());
       Thread.sleep(plan.kafkaDown().toMillis());
-      suite.kafka().start();
+      suite.kafka().launch();
       double recovered = now();
       progress("  broker started again (same ports and log directory)");
       Thread.sleep(plan.settle().toMillis() * 2);
@@ -513,7 +513,7 @@ public final class ChaosCommand {
    * Empties the run directory (Kafka and Redis data of an earlier run would be resumed otherwise). Only a directory
    * that is new, empty or marked as an earlier run's is emptied.
    */
-  private static void clean(Path dir) throws IOException {
+  static void clean(Path dir) throws IOException {
     Path marker = dir.resolve(".pasta-chaos");
     if (Files.exists(dir)) {
       boolean empty;

@@ -1,8 +1,9 @@
 package io.pastaserve.cli.chaos;
 
+import io.pastaserve.testing.KafkaBrokerProcess;
+import io.pastaserve.testing.RedisTestServer;
 import io.pastaserve.testing.ServiceProcess;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -31,27 +32,34 @@ final class ChaosSuite implements AutoCloseable {
   private final Path root;
   private final Path runDir;
   private final String apiKey;
-  private final KafkaBroker kafka;
-  private final RedisServer redis;
+  private final KafkaBrokerProcess kafka;
+  private final RedisTestServer redis;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private ServiceProcess interpreter;
   private final List<ServiceProcess> workers = new ArrayList<>();
   private ServiceProcess gateway;
+  private final List<String> interpreterArgs;
   private int logCount;
   private boolean closed;
 
   ChaosSuite(Path root, Path kafkaLib, Path runDir, String apiKey) throws IOException {
+    this(root, kafkaLib, runDir, apiKey, List.of());
+  }
+
+  /** @param interpreterArgs settings of the interpreter on top of the harness's own */
+  ChaosSuite(Path root, Path kafkaLib, Path runDir, String apiKey, List<String> interpreterArgs) throws IOException {
+    this.interpreterArgs = List.copyOf(interpreterArgs);
     this.root = root;
     this.runDir = runDir;
     this.apiKey = apiKey;
-    this.kafka = new KafkaBroker(kafkaLib, runDir.resolve("kafka"), freePort(), freePort(), PARTITIONS);
-    this.redis = new RedisServer(freePort(), runDir.resolve("redis"));
+    this.kafka = KafkaBrokerProcess.fromJars(kafkaLib, runDir.resolve("kafka"), PARTITIONS);
+    this.redis = RedisTestServer.persistent(runDir.resolve("redis"));
   }
 
   /** Starts the broker and Redis, then the services (in parallel), and waits until the gateway is ready. */
   void start() throws IOException, InterruptedException {
-    redis.start();
-    kafka.start();
+    redis.launch();
+    kafka.launch();
     java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
     try {
       CompletableFuture<ServiceProcess> i = async(this::startInterpreter, pool);
@@ -123,6 +131,7 @@ final class ChaosSuite implements AutoCloseable {
     List<String> args = new ArrayList<>(shared());
     args.addAll(fastRebalance());
     args.add("--pasta.interpreter.topic-partitions=" + PARTITIONS);
+    args.addAll(interpreterArgs);
     return startService("interpreter-service", args);
   }
 
@@ -182,11 +191,11 @@ final class ChaosSuite implements AutoCloseable {
     interpreter = next;
   }
 
-  KafkaBroker kafka() {
+  KafkaBrokerProcess kafka() {
     return kafka;
   }
 
-  RedisServer redis() {
+  RedisTestServer redis() {
     return redis;
   }
 
@@ -214,6 +223,16 @@ final class ChaosSuite implements AutoCloseable {
       return Double.NaN;
     }
     return body.lines().filter(l -> l.startsWith(metric + " ") || l.startsWith(metric + "{"))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+  }
+
+  /** Like {@link #metric(ServiceProcess, String)}, only the samples whose labels contain {@code label}. */
+  double metric(ServiceProcess service, String metric, String label) {
+    String body = get(service.port(), "/actuator/prometheus");
+    if (body.isEmpty()) {
+      return Double.NaN;
+    }
+    return body.lines().filter(l -> l.startsWith(metric + "{") && l.substring(0, l.indexOf('}') + 1).contains(label))
         .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
   }
 
@@ -281,11 +300,5 @@ final class ChaosSuite implements AutoCloseable {
     }
     kafka.close();
     redis.close();
-  }
-
-  static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
   }
 }

@@ -158,8 +158,11 @@ class SpanJobListener implements SmartLifecycle {
     });
   }
 
-  /** Takes no more jobs while this worker holds {@code maxRequests}; takes them again when it has room. */
-  private void throttle() {
+  /**
+   * Takes no more jobs while this worker holds {@code maxRequests}; takes them again when it has room. Serialized, so
+   * that a pause decided on a consumer thread and a resume decided as a request ends cannot cross.
+   */
+  private synchronized void throttle() {
     MessageListenerContainer container = listeners.getListenerContainer(LISTENER_ID);
     if (container == null || !running) {
       return;
@@ -178,6 +181,7 @@ class SpanJobListener implements SmartLifecycle {
    * was thought gone: its heartbeat could not be written) stops here without finishing.
    */
   private void sweep() {
+    throttle();
     try {
       for (String id : List.copyOf(inFlight.keySet())) {
         RequestLeases.Owner owner = leases.owner(id);

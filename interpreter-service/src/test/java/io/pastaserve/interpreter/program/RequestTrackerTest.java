@@ -73,8 +73,12 @@ class RequestTrackerTest {
   @Test
   void textStreamsInFinalOrder_andDuplicatesAreIgnored() {
     RequestTracker t = tracker();
-    assertThat(t.start(command("a"), "{}")).isEqualTo(RequestTracker.Start.NEW);
+    assertThat(t.start(command("a"), "{\"job\":1}")).isEqualTo(RequestTracker.Start.NEW);
     assertThat(t.start(command("a"), "{}")).isEqualTo(RequestTracker.Start.RUNNING);
+    // what the lease watchdog needs: the job to send again, no owner yet, and the request listed as running
+    assertThat(redis.opsForHash().get(RedisKeys.request("a"), "job")).isEqualTo("{\"job\":1}");
+    assertThat(redis.opsForHash().get(RedisKeys.request("a"), "worker")).isEqualTo("");
+    assertThat(redis.opsForZSet().score(RedisKeys.RUNNING, "a")).isNotNull();
     t.apply(tokens("a", "0", "", true, MAIN));
     assertThat(output("a")).isEqualTo("Tips:");
     t.apply(tokens("a", "0.1", "0", false, FORK[0]));
@@ -90,6 +94,7 @@ class RequestTrackerTest {
         RedisKeys.output("a")));
     assertThat(records.stream().filter(r -> "done".equals(r.getValue().get("type")))).hasSize(1);
     assertThat(t.start(command("a"), "{}")).isEqualTo(RequestTracker.Start.FINISHED);
+    assertThat(redis.opsForZSet().score(RedisKeys.RUNNING, "a")).as("no longer running").isNull();
     // the owner deletes the program state when the request ends; the answer stays readable for a while
     assertThat(redis.hasKey(RedisKeys.tokens("a", "0.1"))).isFalse();
     assertThat(redis.hasKey(RedisKeys.spans("a"))).isFalse();
