@@ -209,7 +209,7 @@ class HelmChartTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("renders")
-  void workerPools_scaleOnTheLagOfPastaWorkersOnTheSpanTopic_upToItsPartitions(RenderedChart chart) {
+  void workerPools_scaleOnRunningRequestsAndTheSpanTopicsLag_upToItsPartitions(RenderedChart chart) {
     List<GenericKubernetesResource> scaledObjects = chart.custom("ScaledObject");
     if (scaledObjects.isEmpty()) {
       assertThat(chart.valuesFile()).isEqualTo(AUTOSCALING_OFF);
@@ -228,14 +228,24 @@ class HelmChartTest {
       assertThat(max).isLessThanOrEqualTo(partitions);
       total += max;
       List<Object> triggers = list(spec.get("triggers"));
-      assertThat(triggers).singleElement().satisfies(t -> {
-        assertThat(map(t)).containsEntry("type", "kafka");
-        assertThat(map(map(t).get("metadata")))
-            .containsEntry("topic", "pasta.span-jobs")
-            .containsEntry("consumerGroup", "pasta-workers")
-            .containsEntry("allowIdleConsumers", "false")
-            .containsKey("lagThreshold");
-      });
+      assertThat(triggers).hasSize(2);
+      // the load: requests running in the suite, from the interpreter Service's metrics endpoint
+      assertThat(map(triggers.get(0))).containsEntry("type", "metrics-api");
+      Map<String, Object> load = map(map(triggers.get(0)).get("metadata"));
+      Service interpreter = chart.all(Service.class).stream()
+          .filter(svc -> svc.getMetadata().getName().endsWith("-interpreter")).findFirst().orElseThrow();
+      assertThat(load)
+          .containsEntry("url", "http://" + interpreter.getMetadata().getName() + ".pasta.svc:"
+              + interpreter.getSpec().getPorts().get(0).getPort() + "/actuator/metrics/pasta.requests.running")
+          .containsEntry("valueLocation", "measurements.0.value")
+          .containsKey("targetValue");
+      // requests no worker has room for
+      assertThat(map(triggers.get(1))).containsEntry("type", "kafka");
+      assertThat(map(map(triggers.get(1)).get("metadata")))
+          .containsEntry("topic", "pasta.span-jobs")
+          .containsEntry("consumerGroup", "pasta-workers")
+          .containsEntry("allowIdleConsumers", "false")
+          .containsKey("lagThreshold");
     }
     assertThat(total).as("workers of all pools together").isLessThanOrEqualTo(partitions);
   }

@@ -49,6 +49,16 @@ class InterpreterApplicationTest {
         .jsonPath("$.components.redis.status").isEqualTo("UP");
   }
 
+  /** What the workers' KEDA trigger reads (helm/pasta-serve: a metrics-api trigger on this path). */
+  @Test
+  void runningRequests_areServedWhereTheAutoscalerReadsThem() {
+    client.get().uri("/actuator/metrics/pasta.requests.running").exchange()
+        .expectStatus().isOk()
+        .expectBody()
+        .jsonPath("$.measurements[0].statistic").isEqualTo("VALUE")
+        .jsonPath("$.measurements[0].value").isNumber();
+  }
+
   @Test
   void limits_bindFromConfiguration() {
     assertThat(properties.limits()).isEqualTo(new PastaLimits(8, 1, 64));

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pastaserve.common.messaging.Topics;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.pastaserve.interpreter.program.LeaseWatchdog;
 import io.pastaserve.interpreter.program.RequestTracker;
@@ -28,16 +29,24 @@ class InterpreterWiring {
     return new RequestTracker(redis, json, properties.runningTtl(), properties.finishedTtl());
   }
 
-  /** Sends the job of a request whose worker has gone again; counted in {@code pasta_requests_redispatched}. */
+  /**
+   * Sends the job of a request whose worker has gone again (counted in {@code pasta_requests_redispatched}), and
+   * counts the running requests ({@code pasta_requests_running}, what the workers' autoscaling reads).
+   */
   @Bean(destroyMethod = "close")
   LeaseWatchdog leaseWatchdog(StringRedisTemplate redis, KafkaTemplate<String, String> kafka,
       InterpreterProperties properties, MeterRegistry registry) {
     Counter redispatched = Counter.builder("pasta.requests.redispatched")
         .description("requests handed to another worker because theirs had gone").register(registry);
-    return new LeaseWatchdog(redis, properties.workerLeaseGrace(), properties.leaseCheckInterval(), (id, job) -> {
-      redispatched.increment();
-      kafka.send(properties.spanJobsTopic(), id, job);
-    });
+    LeaseWatchdog watchdog = new LeaseWatchdog(redis, properties.workerLeaseGrace(), properties.leaseCheckInterval(),
+        (id, job) -> {
+          redispatched.increment();
+          kafka.send(properties.spanJobsTopic(), id, job);
+        });
+    Gauge.builder("pasta.requests.running", watchdog, LeaseWatchdog::running)
+        .description("requests running in the suite, waiting in Kafka or held by a worker (all interpreters agree)")
+        .register(registry);
+    return watchdog;
   }
 
   @Bean

@@ -46,6 +46,7 @@ public final class LeaseWatchdog implements AutoCloseable {
     return t;
   });
   private volatile boolean failing;
+  private volatile int running;
 
   /**
    * @param grace how long an owner's heartbeat must stay missing before its requests are handed out again (a
@@ -79,15 +80,17 @@ public final class LeaseWatchdog implements AutoCloseable {
 
   /** One pass over the running requests; returns how many were handed out again. */
   public int check() {
-    Set<String> running = redis.opsForZSet().range(RedisKeys.RUNNING, 0, -1);
-    if (running == null || running.isEmpty()) {
+    Set<String> ids = redis.opsForZSet().range(RedisKeys.RUNNING, 0, -1);
+    if (ids == null || ids.isEmpty()) {
       suspects.clear();
+      running = 0;
       return 0;
     }
-    suspects.keySet().retainAll(running);
+    suspects.keySet().retainAll(ids);
     Map<String, Boolean> alive = new HashMap<>();
     int dispatched = 0;
-    for (String id : running) {
+    int stillRunning = 0;
+    for (String id : ids) {
       List<Object> fields = redis.opsForHash().multiGet(RedisKeys.request(id), List.of("status", "worker", "job"));
       Object status = fields.get(0);
       if (status == null || "finished".equals(status)) {
@@ -95,6 +98,7 @@ public final class LeaseWatchdog implements AutoCloseable {
         redis.opsForZSet().remove(RedisKeys.RUNNING, id);
         continue;
       }
+      stillRunning++;
       String owner = fields.get(1) == null ? "" : (String) fields.get(1);
       if (owner.isEmpty() || alive.computeIfAbsent(owner, w -> Boolean.TRUE.equals(redis.hasKey(RedisKeys.worker(w))))) {
         // waiting in Kafka for a worker, or running on a live one
@@ -113,7 +117,16 @@ public final class LeaseWatchdog implements AutoCloseable {
         dispatched++;
       }
     }
+    running = stillRunning;
     return dispatched;
+  }
+
+  /**
+   * Requests running in the whole suite at the last check — waiting in Kafka for a worker or held by one: what the
+   * workers' autoscaling aims at.
+   */
+  public int running() {
+    return running;
   }
 
   @Override

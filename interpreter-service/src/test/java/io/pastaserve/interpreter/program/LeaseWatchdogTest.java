@@ -101,6 +101,7 @@ class LeaseWatchdogTest {
       assertThat(sent).isEmpty();
       assertThat(redis.opsForZSet().range(RedisKeys.RUNNING, 0, -1)).as("an ended request leaves the set")
           .containsExactlyInAnyOrder(owned, waiting);
+      assertThat(w.running()).as("running requests, waiting or held").isEqualTo(2);
     }
   }
 }
