@@ -22,6 +22,14 @@ class MessagesJsonTest {
         List.of(new TokenItem(0, 5, "a", List.of()), new TokenItem(1, 9, "", List.of("0.1.1"))), "", true);
     SpanEventEnvelope envelope = SpanEventEnvelope.of(tokens);
     assertThat(json.readValue(json.writeValueAsString(envelope), SpanEventEnvelope.class)).isEqualTo(envelope);
+    assertThat(SpanEventEnvelope.of(List.of(tokens))).as("one event travels as itself").isEqualTo(envelope);
+    SpanTokensEvent other = new SpanTokensEvent(1, tokens.requestId(), "0.1", "0", List.of(), "", true);
+    SpanEventEnvelope batch = SpanEventEnvelope.of(List.of(tokens, other));
+    assertThat(batch.type()).isEqualTo("batch");
+    SpanEventEnvelope read = json.readValue(json.writeValueAsString(batch), SpanEventEnvelope.class);
+    assertThat(read).isEqualTo(batch);
+    assertThat(read.tokensEvents()).containsExactly(tokens, other);
+    assertThat(json.readTree(json.writeValueAsString(batch)).has("tokensEvents")).isFalse();
     RequestFinishedEvent done = new RequestFinishedEvent(1, "r1", "stop", "", 5, 40, 22, 2, "x", List.of(new SpanTiming("0", "", "", 3, 1.5, 9.0)));
     assertThat(json.readValue(json.writeValueAsString(SpanEventEnvelope.of(done)), SpanEventEnvelope.class)
         .finished()).isEqualTo(done);

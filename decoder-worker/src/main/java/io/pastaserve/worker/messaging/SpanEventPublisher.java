@@ -16,8 +16,9 @@ import java.util.Map;
 import org.springframework.kafka.core.KafkaTemplate;
 
 /**
- * Publishes one request's spans as {@link SpanTokensEvent}s: the tokens each span decoded in a step go out
- * together at the end of the step. Runs on the engine's scheduler thread; sending is asynchronous.
+ * Publishes one request's spans as {@link SpanTokensEvent}s: what the spans decoded since the last flush goes out
+ * together, as one record (a {@code batch} when several spans moved), at most every {@code flushInterval} and at
+ * once when a span ends. Runs on the engine's scheduler thread; sending is asynchronous.
  */
 final class SpanEventPublisher implements SpanListener {
 
@@ -142,9 +143,10 @@ final class SpanEventPublisher implements SpanListener {
     return out;
   }
 
-  /** Sends what each span buffered. */
+  /** Sends what each span buffered: one record for all of them. */
   void flush() {
     lastFlush = System.nanoTime();
+    List<SpanTokensEvent> events = new ArrayList<>();
     for (Map.Entry<SpanId, Buffer> e : buffers.entrySet()) {
       Buffer b = e.getValue();
       if (!b.dirty) {
@@ -153,12 +155,14 @@ final class SpanEventPublisher implements SpanListener {
       b.closeToken();
       SpanId span = e.getKey();
       SpanId parent = parents.get(span);
-      SpanTokensEvent event = new SpanTokensEvent(SpanTokensEvent.VERSION, requestId, span.path(),
-          parent == null ? "" : parent.path(), b.items, b.trailing.toString(), b.ended);
-      send(SpanEventEnvelope.of(event));
+      events.add(new SpanTokensEvent(SpanTokensEvent.VERSION, requestId, span.path(),
+          parent == null ? "" : parent.path(), List.copyOf(b.items), b.trailing.toString(), b.ended));
       b.items.clear();
       b.trailing.setLength(0);
       b.dirty = false;
+    }
+    if (!events.isEmpty()) {
+      send(SpanEventEnvelope.of(events));
     }
   }
 

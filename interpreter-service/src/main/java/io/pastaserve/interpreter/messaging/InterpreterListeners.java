@@ -6,6 +6,7 @@ import io.pastaserve.common.messaging.CancelCommand;
 import io.pastaserve.common.messaging.DecodeSpanCommand;
 import io.pastaserve.common.messaging.GenerateCommand;
 import io.pastaserve.common.messaging.SpanEventEnvelope;
+import io.pastaserve.common.messaging.SpanTokensEvent;
 import io.pastaserve.interpreter.config.InterpreterProperties;
 import io.pastaserve.interpreter.program.RequestTracker;
 import org.slf4j.Logger;
@@ -67,12 +68,15 @@ class InterpreterListeners {
       groupId = "pasta-interpreters", concurrency = "${pasta.interpreter.span-events-concurrency:4}")
   void onSpanEvent(String value) throws JsonProcessingException {
     SpanEventEnvelope envelope = json.readValue(value, SpanEventEnvelope.class);
-    if (envelope.tokens() != null) {
-      if (tracker.apply(envelope.tokens())) {
-        // the answer reached a stop string across spans: it has ended; its spans stop now
-        String id = envelope.tokens().requestId();
-        kafka.send(properties.cancelTopic(), id, json.writeValueAsString(new CancelCommand(CancelCommand.VERSION, id,
-            "stop string")));
+    if (!envelope.tokensEvents().isEmpty()) {
+      for (SpanTokensEvent event : envelope.tokensEvents()) {
+        if (tracker.apply(event)) {
+          // the answer reached a stop string across spans: it has ended; its spans stop now
+          String id = event.requestId();
+          kafka.send(properties.cancelTopic(), id, json.writeValueAsString(new CancelCommand(CancelCommand.VERSION,
+              id, "stop string")));
+          break;
+        }
       }
     } else if (envelope.finished() != null) {
       tracker.finish(envelope.finished());
