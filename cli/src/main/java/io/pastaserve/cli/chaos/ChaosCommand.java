@@ -115,8 +115,6 @@ public final class ChaosCommand {
     progress("pasta chaos%s: starting the suite (KRaft broker, Redis with appendfsync always, interpreter, "
         + "2 workers, gateway); logs in %s", quick ? " --quick" : "", runDir);
     ChaosSuite suite = new ChaosSuite(root, kafkaLib, runDir, apiKey);
-    Thread cleanup = new Thread(suite::close, "pasta-chaos-cleanup");
-    Runtime.getRuntime().addShutdownHook(cleanup);
     try {
       suite.start();
       progress("suite up: gateway :%d, interpreter :%d, workers :%d :%d, Redis :%d, Kafka %s", suite.gatewayPort(),
@@ -171,11 +169,6 @@ public final class ChaosCommand {
       throw new IOException("interrupted");
     } finally {
       suite.close();
-      try {
-        Runtime.getRuntime().removeShutdownHook(cleanup);
-      } catch (IllegalStateException shuttingDown) {
-        // the hook runs anyway
-      }
     }
   }
 

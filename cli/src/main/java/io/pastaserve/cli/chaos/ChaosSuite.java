@@ -39,6 +39,7 @@ final class ChaosSuite implements AutoCloseable {
   private final List<ServiceProcess> workers = new ArrayList<>();
   private ServiceProcess gateway;
   private final List<String> interpreterArgs;
+  private final Thread cleanup = new Thread(this::close, "pasta-harness-cleanup");
   private int logCount;
   private boolean closed;
 
@@ -46,8 +47,13 @@ final class ChaosSuite implements AutoCloseable {
     this(root, kafkaLib, runDir, apiKey, List.of());
   }
 
-  /** @param interpreterArgs settings of the interpreter on top of the harness's own */
+  /**
+   * The suite, not started yet; whatever it starts is stopped by {@link #close}, or when the JVM exits (Ctrl-C).
+   *
+   * @param interpreterArgs settings of the interpreter on top of the harness's own
+   */
   ChaosSuite(Path root, Path kafkaLib, Path runDir, String apiKey, List<String> interpreterArgs) throws IOException {
+    Runtime.getRuntime().addShutdownHook(cleanup);
     this.interpreterArgs = List.copyOf(interpreterArgs);
     this.root = root;
     this.runDir = runDir;
@@ -268,6 +274,13 @@ final class ChaosSuite implements AutoCloseable {
       return;
     }
     closed = true;
+    if (Thread.currentThread() != cleanup) {
+      try {
+        Runtime.getRuntime().removeShutdownHook(cleanup);
+      } catch (IllegalStateException shuttingDown) {
+        // the JVM is exiting: the hook runs this anyway, and returns at once
+      }
+    }
     List<ServiceProcess> services = new ArrayList<>();
     List<String> names = new ArrayList<>();
     if (gateway != null) {

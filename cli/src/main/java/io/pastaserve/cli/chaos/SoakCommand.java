@@ -100,8 +100,6 @@ public final class SoakCommand {
         concurrency, maxTokens, runDir);
     ChaosSuite suite = new ChaosSuite(root, kafkaLib, runDir, apiKey,
         List.of("--pasta.interpreter.finished-ttl=" + FINISHED_TTL.toSeconds() + "s"));
-    Thread cleanup = new Thread(suite::close, "pasta-soak-cleanup");
-    Runtime.getRuntime().addShutdownHook(cleanup);
     try {
       suite.start();
       ChaosCommand.awaitTrue(Duration.ofSeconds(60), () -> suite.gatewayReady() && suite.workersSettled());
@@ -193,11 +191,6 @@ public final class SoakCommand {
       throw new IOException("interrupted");
     } finally {
       suite.close();
-      try {
-        Runtime.getRuntime().removeShutdownHook(cleanup);
-      } catch (IllegalStateException shuttingDown) {
-        // the hook runs anyway
-      }
     }
   }
 

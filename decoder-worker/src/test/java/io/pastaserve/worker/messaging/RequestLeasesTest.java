@@ -3,7 +3,7 @@ package io.pastaserve.worker.messaging;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pastaserve.common.messaging.RedisKeys;
-import io.pastaserve.testing.RedisTestServer;
+import io.pastaserve.testing.RedisTestClient;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,29 +16,23 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.core.StringRedisTemplate;
 
 /** Claims on requests against a real Redis: who runs a request, and how a gone worker's requests are taken. */
 class RequestLeasesTest {
 
-  static RedisTestServer server;
-  static LettuceConnectionFactory factory;
+  static RedisTestClient client;
   static StringRedisTemplate redis;
 
   @BeforeAll
   static void start() throws Exception {
-    server = RedisTestServer.start();
-    factory = new LettuceConnectionFactory("127.0.0.1", server.port());
-    factory.afterPropertiesSet();
-    factory.start();
-    redis = new StringRedisTemplate(factory);
+    client = RedisTestClient.start();
+    redis = client.template();
   }
 
   @AfterAll
   static void stop() {
-    factory.destroy();
-    server.close();
+    client.close();
   }
 
   static String running(String owner) {

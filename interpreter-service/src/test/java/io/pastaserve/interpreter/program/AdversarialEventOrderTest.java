@@ -9,7 +9,7 @@ import io.pastaserve.common.messaging.RequestFinishedEvent;
 import io.pastaserve.common.messaging.Sampling;
 import io.pastaserve.common.messaging.SpanTokensEvent;
 import io.pastaserve.common.messaging.TokenItem;
-import io.pastaserve.testing.RedisTestServer;
+import io.pastaserve.testing.RedisTestClient;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,7 +21,6 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
-import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.connection.stream.MapRecord;
 import org.springframework.data.redis.connection.stream.StreamOffset;
 import org.springframework.data.redis.core.StringRedisTemplate;
@@ -34,24 +33,19 @@ import org.springframework.data.redis.core.StringRedisTemplate;
  */
 class AdversarialEventOrderTest {
 
-  static RedisTestServer server;
-  static LettuceConnectionFactory factory;
+  static RedisTestClient client;
   static StringRedisTemplate redis;
   static final ObjectMapper JSON = new ObjectMapper();
 
   @BeforeContainer
   static void start() throws Exception {
-    server = RedisTestServer.start();
-    factory = new LettuceConnectionFactory("127.0.0.1", server.port());
-    factory.afterPropertiesSet();
-    factory.start();
-    redis = new StringRedisTemplate(factory);
+    client = RedisTestClient.start();
+    redis = client.template();
   }
 
   @AfterContainer
   static void stop() {
-    factory.destroy();
-    server.close();
+    client.close();
   }
 
   /** A span's events in order, and the text the whole answer must be. */

@@ -3,7 +3,7 @@ package io.pastaserve.interpreter.program;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pastaserve.common.messaging.RedisKeys;
-import io.pastaserve.testing.RedisTestServer;
+import io.pastaserve.testing.RedisTestClient;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -13,14 +13,12 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.core.StringRedisTemplate;
 
 /** The watchdog against a real Redis: which running requests it hands out again, and when. */
 class LeaseWatchdogTest {
 
-  static RedisTestServer server;
-  static LettuceConnectionFactory factory;
+  static RedisTestClient client;
   static StringRedisTemplate redis;
 
   /** Jobs sent again: request id, job. */
@@ -28,17 +26,13 @@ class LeaseWatchdogTest {
 
   @BeforeAll
   static void start() throws Exception {
-    server = RedisTestServer.start();
-    factory = new LettuceConnectionFactory("127.0.0.1", server.port());
-    factory.afterPropertiesSet();
-    factory.start();
-    redis = new StringRedisTemplate(factory);
+    client = RedisTestClient.start();
+    redis = client.template();
   }
 
   @AfterAll
   static void stop() {
-    factory.destroy();
-    server.close();
+    client.close();
   }
 
   @BeforeEach

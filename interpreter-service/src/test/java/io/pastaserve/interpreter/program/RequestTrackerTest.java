@@ -9,7 +9,7 @@ import io.pastaserve.common.messaging.RequestFinishedEvent;
 import io.pastaserve.common.messaging.Sampling;
 import io.pastaserve.common.messaging.SpanTokensEvent;
 import io.pastaserve.common.messaging.TokenItem;
-import io.pastaserve.testing.RedisTestServer;
+import io.pastaserve.testing.RedisTestClient;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +17,6 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.connection.stream.MapRecord;
 import org.springframework.data.redis.connection.stream.StreamOffset;
 import org.springframework.data.redis.core.StringRedisTemplate;
@@ -25,24 +24,19 @@ import org.springframework.data.redis.core.StringRedisTemplate;
 /** The tracker against a real Redis: idempotent, ordered, resumable. */
 class RequestTrackerTest {
 
-  static RedisTestServer server;
-  static LettuceConnectionFactory factory;
+  static RedisTestClient client;
   static StringRedisTemplate redis;
   static final ObjectMapper JSON = new ObjectMapper();
 
   @BeforeAll
   static void start() throws Exception {
-    server = RedisTestServer.start();
-    factory = new LettuceConnectionFactory("127.0.0.1", server.port());
-    factory.afterPropertiesSet();
-    factory.start();
-    redis = new StringRedisTemplate(factory);
+    client = RedisTestClient.start();
+    redis = client.template();
   }
 
   @AfterAll
   static void stop() {
-    factory.destroy();
-    server.close();
+    client.close();
   }
 
   static RequestTracker tracker() {
