@@ -16,7 +16,15 @@ try {
   await page.waitForSelector('#key-box:not([hidden])');
   await page.fill('#api-key', process.env.API_KEY);
   await page.click('#save-key');
-  await page.waitForFunction(() => document.querySelector('#model-info').textContent.includes('context'));
+  try {
+    await page.waitForFunction(() => document.querySelector('#model-info').textContent.includes('context'), null,
+      { timeout: 60000 });
+  } catch (e) {
+    const info = await page.$eval('#model-info', (x) => x.textContent);
+    const keyError = await page.$eval('#key-error', (x) => (x.hidden ? '' : x.textContent));
+    throw new Error(`the model did not load with the key: model-info '${info}', key error '${keyError}'; `
+      + `page errors: ${consoleErrors.join('; ')}`);
+  }
   await page.fill('#prompt', process.env.PROMPT);
   await page.fill('#seed', process.env.SEED);
   await page.fill('#temperature', '0');

@@ -87,6 +87,7 @@ public final class ModelRunner implements AutoCloseable {
     ModelConfig config = ModelConfig.load(dir);
     Tokenizer tokenizer = Tokenizer.load(dir, config.vocabSize());
     OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtShutdownHook.remove();
     String chosen = "cpu";
     OrtSession session;
     try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
