@@ -1,6 +1,7 @@
 package io.pastaserve.worker.messaging;
 
 import io.pastaserve.common.messaging.RedisKeys;
+import io.pastaserve.common.messaging.RequestOwner;
 import java.util.List;
 import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.data.redis.core.script.RedisScript;
@@ -23,14 +24,7 @@ final class RequestLeases {
     ENDED
   }
 
-  /** Sets the owner to ARGV[2] if it is ARGV[1] and the request runs: 1; another owner: 0; not running: -1. */
-  private static final RedisScript<Long> SWAP = RedisScript.of("""
-      if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return -1 end
-      local owner = redis.call('HGET', KEYS[1], 'worker') or ''
-      if owner ~= ARGV[1] then return 0 end
-      redis.call('HSET', KEYS[1], 'worker', ARGV[2])
-      return 1
-      """, Long.class);
+  private static final RedisScript<Long> SWAP = RedisScript.of(RequestOwner.SWAP_SCRIPT, Long.class);
 
   private final StringRedisTemplate redis;
   private final String workerId;
@@ -67,7 +61,8 @@ final class RequestLeases {
 
   /** The request's status and owner as Redis has them now. */
   Owner owner(String requestId) {
-    List<Object> fields = redis.opsForHash().multiGet(RedisKeys.request(requestId), List.of("status", "worker"));
+    List<Object> fields = redis.opsForHash().multiGet(RedisKeys.request(requestId),
+        List.of("status", RequestOwner.FIELD));
     return new Owner(fields.get(0) == null ? "" : (String) fields.get(0),
         fields.get(1) == null ? "" : (String) fields.get(1));
   }

@@ -1,6 +1,7 @@
 package io.pastaserve.interpreter.program;
 
 import io.pastaserve.common.messaging.RedisKeys;
+import io.pastaserve.common.messaging.RequestOwner;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -27,13 +28,7 @@ public final class LeaseWatchdog implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(LeaseWatchdog.class);
 
-  /** Clears the owner if it is still ARGV[1] and the request runs: 1 when it did. */
-  private static final RedisScript<Long> RELEASE = RedisScript.of("""
-      if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
-      if (redis.call('HGET', KEYS[1], 'worker') or '') ~= ARGV[1] then return 0 end
-      redis.call('HSET', KEYS[1], 'worker', '')
-      return 1
-      """, Long.class);
+  private static final RedisScript<Long> SWAP = RedisScript.of(RequestOwner.SWAP_SCRIPT, Long.class);
 
   private final StringRedisTemplate redis;
   private final Duration grace;
@@ -91,7 +86,8 @@ public final class LeaseWatchdog implements AutoCloseable {
     int dispatched = 0;
     int stillRunning = 0;
     for (String id : ids) {
-      List<Object> fields = redis.opsForHash().multiGet(RedisKeys.request(id), List.of("status", "worker", "job"));
+      List<Object> fields = redis.opsForHash().multiGet(RedisKeys.request(id),
+          List.of("status", RequestOwner.FIELD, "job"));
       Object status = fields.get(0);
       if (status == null || "finished".equals(status)) {
         // ended (its owner removes it too) or expired
@@ -100,7 +96,8 @@ public final class LeaseWatchdog implements AutoCloseable {
       }
       stillRunning++;
       String owner = fields.get(1) == null ? "" : (String) fields.get(1);
-      if (owner.isEmpty() || alive.computeIfAbsent(owner, w -> Boolean.TRUE.equals(redis.hasKey(RedisKeys.worker(w))))) {
+      if (owner.isEmpty()
+          || alive.computeIfAbsent(owner, w -> Boolean.TRUE.equals(redis.hasKey(RedisKeys.worker(w))))) {
         // waiting in Kafka for a worker, or running on a live one
         suspects.remove(id);
         continue;
@@ -110,7 +107,7 @@ public final class LeaseWatchdog implements AutoCloseable {
         continue;
       }
       suspects.remove(id);
-      Long released = redis.execute(RELEASE, List.of(RedisKeys.request(id)), owner);
+      Long released = redis.execute(SWAP, List.of(RedisKeys.request(id)), owner, "");
       if (released != null && released == 1 && fields.get(2) != null) {
         log.warn("request {}: worker {} is gone; its job is sent again", id, owner);
         dispatch.accept(id, (String) fields.get(2));

@@ -7,6 +7,7 @@ import io.pastaserve.common.lang.SpanId;
 import io.pastaserve.common.lang.StopMatcher;
 import io.pastaserve.common.messaging.GenerateCommand;
 import io.pastaserve.common.messaging.RedisKeys;
+import io.pastaserve.common.messaging.RequestOwner;
 import io.pastaserve.common.messaging.RequestFinishedEvent;
 import io.pastaserve.common.messaging.SpanTokensEvent;
 import io.pastaserve.common.messaging.TokenItem;
@@ -121,7 +122,7 @@ public final class RequestTracker {
     fields.put("spanEvents", command.spanEvents() ? "1" : "0");
     fields.put("emitted", "0");
     fields.put("job", job);
-    fields.put("worker", "");
+    fields.put(RequestOwner.FIELD, "");
     redis.opsForHash().putAll(key, fields);
     redis.opsForZSet().add(RedisKeys.RUNNING, command.requestId(), System.currentTimeMillis());
     redis.opsForHash().put(RedisKeys.spans(command.requestId()), "0", "");
