@@ -7,7 +7,7 @@ import java.util.Map;
 import java.util.Set;
 
 /** {@code --name value} options and {@code --flag}s of one command, checked against what it accepts. */
-final class Options {
+public final class Options {
 
   private final Map<String, String> values = new HashMap<>();
   private final Set<String> flags = new HashSet<>();
@@ -15,7 +15,7 @@ final class Options {
   private Options() {
   }
 
-  static Options parse(String command, List<String> args, Set<String> valued, Set<String> flagNames)
+  public static Options parse(String command, List<String> args, Set<String> valued, Set<String> flagNames)
       throws UsageException {
     Options o = new Options();
     for (int i = 0; i < args.size(); i++) {
@@ -34,15 +34,15 @@ final class Options {
     return o;
   }
 
-  boolean flag(String name) {
+  public boolean flag(String name) {
     return flags.contains(name);
   }
 
-  String get(String name, String fallback) {
+  public String get(String name, String fallback) {
     return values.getOrDefault(name, fallback);
   }
 
-  String required(String command, String name) throws UsageException {
+  public String required(String command, String name) throws UsageException {
     String v = values.get(name);
     if (v == null) {
       throw new UsageException(command + " needs " + name);
@@ -50,7 +50,7 @@ final class Options {
     return v;
   }
 
-  int intValue(String command, String name, int fallback, int min, int max) throws UsageException {
+  public int intValue(String command, String name, int fallback, int min, int max) throws UsageException {
     String v = values.get(name);
     if (v == null) {
       return fallback;
@@ -66,7 +66,7 @@ final class Options {
     }
   }
 
-  long longValue(String command, String name, long fallback) throws UsageException {
+  public long longValue(String command, String name, long fallback) throws UsageException {
     String v = values.get(name);
     if (v == null) {
       return fallback;
@@ -78,7 +78,7 @@ final class Options {
     }
   }
 
-  double doubleValue(String command, String name, double fallback, double min, double max)
+  public double doubleValue(String command, String name, double fallback, double min, double max)
       throws UsageException {
     String v = values.get(name);
     if (v == null) {

@@ -1,5 +1,7 @@
 package io.pastaserve.cli.chaos;
 
+import io.pastaserve.cli.Options;
+import io.pastaserve.cli.UsageException;
 import io.pastaserve.testing.ServiceProcess;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -13,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -73,33 +76,18 @@ public final class ChaosCommand {
   /**
    * Runs the harness; returns the exit status (0 passed, 1 failed).
    *
-   * @throws IllegalArgumentException for bad arguments (the caller reports them as usage errors)
+   * @throws UsageException for unknown arguments or missing values
+   * @throws IllegalArgumentException for arguments that cannot serve (the caller reports them as usage errors)
    * @throws IOException when the suite cannot be started or the fault-free run fails
    */
-  public int run(List<String> args) throws IOException {
-    boolean quick = false;
+  public int run(List<String> args) throws IOException, UsageException {
+    Options options = Options.parse(NAME, args, Set.of("--kafka-lib", "--prompts", "--run-dir"),
+        Set.of("--quick"));
+    boolean quick = options.flag("--quick");
     Path root = Path.of(System.getProperty("pasta.home", ".")).toAbsolutePath().normalize();
-    Path kafkaLib = root.resolve(".pasta/kafka/lib");
-    Path promptsFile = root.resolve("models/pasta-tiny/heldout-prompts.txt");
-    Path runDir = root.resolve(".pasta/chaos");
-    for (int i = 0; i < args.size(); i++) {
-      String a = args.get(i);
-      switch (a) {
-        case "--quick" -> quick = true;
-        case "--kafka-lib", "--prompts", "--run-dir" -> {
-          if (i + 1 >= args.size()) {
-            throw new IllegalArgumentException(NAME + ": " + a + " needs a value");
-          }
-          Path p = Path.of(args.get(++i)).toAbsolutePath();
-          switch (a) {
-            case "--kafka-lib" -> kafkaLib = p;
-            case "--prompts" -> promptsFile = p;
-            default -> runDir = p;
-          }
-        }
-        default -> throw new IllegalArgumentException(NAME + ": unknown argument '" + a + "'");
-      }
-    }
+    Path kafkaLib = path(options, "--kafka-lib", root.resolve(".pasta/kafka/lib"));
+    Path promptsFile = path(options, "--prompts", root.resolve("models/pasta-tiny/heldout-prompts.txt"));
+    Path runDir = path(options, "--run-dir", root.resolve(".pasta/chaos"));
     if (!Files.isDirectory(kafkaLib)) {
       throw new IllegalArgumentException(NAME + ": no Kafka jars in " + kafkaLib + " (bin/pasta chaos fetches them)");
     }
@@ -170,6 +158,12 @@ public final class ChaosCommand {
     } finally {
       suite.close();
     }
+  }
+
+  /** The option's path, absolute, or {@code fallback}. */
+  static Path path(Options options, String name, Path fallback) {
+    String value = options.get(name, null);
+    return value == null ? fallback : Path.of(value).toAbsolutePath();
   }
 
   /** The fault-free answer of every prompt in both modes, whole, greedy: what every request is compared with. */

@@ -224,12 +224,7 @@ final class ChaosSuite implements AutoCloseable {
 
   /** The sum of the samples of {@code metric} on the service's Prometheus endpoint; NaN when unreadable. */
   double metric(ServiceProcess service, String metric) {
-    String body = get(service.port(), "/actuator/prometheus");
-    if (body.isEmpty()) {
-      return Double.NaN;
-    }
-    return body.lines().filter(l -> l.startsWith(metric + " ") || l.startsWith(metric + "{"))
-        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    return metric(service, metric, "");
   }
 
   /** Like {@link #metric(ServiceProcess, String)}, only the samples whose labels contain {@code label}. */
@@ -238,7 +233,9 @@ final class ChaosSuite implements AutoCloseable {
     if (body.isEmpty()) {
       return Double.NaN;
     }
-    return body.lines().filter(l -> l.startsWith(metric + "{") && l.substring(0, l.indexOf('}') + 1).contains(label))
+    return body.lines()
+        .filter(l -> label.isEmpty() ? l.startsWith(metric + " ") || l.startsWith(metric + "{")
+            : l.startsWith(metric + "{") && l.substring(0, l.indexOf('}') + 1).contains(label))
         .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
   }
 

@@ -1,5 +1,7 @@
 package io.pastaserve.cli.chaos;
 
+import io.pastaserve.cli.Options;
+import io.pastaserve.cli.UsageException;
 import io.pastaserve.testing.ServiceProcess;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -12,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -60,35 +63,21 @@ public final class SoakCommand {
   /**
    * Runs the soak; returns the exit status (0 passed, 1 failed).
    *
-   * @throws IllegalArgumentException for bad arguments
+   * @throws UsageException for unknown arguments, missing or bad values
+   * @throws IllegalArgumentException for arguments that cannot serve
    * @throws IOException when the suite cannot be started
    */
-  public int run(List<String> args) throws IOException {
-    int requests = 10_000;
-    int concurrency = 16;
-    int maxTokens = 48;
-    int sampleEvery = 1_000;
+  public int run(List<String> args) throws IOException, UsageException {
+    Options options = Options.parse(NAME, args, Set.of("--requests", "--concurrency", "--max-tokens",
+        "--sample-every", "--kafka-lib", "--prompts", "--run-dir"), Set.of());
+    int requests = options.intValue(NAME, "--requests", 10_000, 1, Integer.MAX_VALUE);
+    int concurrency = options.intValue(NAME, "--concurrency", 16, 1, Integer.MAX_VALUE);
+    int maxTokens = options.intValue(NAME, "--max-tokens", 48, 1, Integer.MAX_VALUE);
+    int sampleEvery = options.intValue(NAME, "--sample-every", 1_000, 1, Integer.MAX_VALUE);
     Path root = Path.of(System.getProperty("pasta.home", ".")).toAbsolutePath().normalize();
-    Path kafkaLib = root.resolve(".pasta/kafka/lib");
-    Path promptsFile = root.resolve("models/pasta-tiny/heldout-prompts.txt");
-    Path runDir = root.resolve(".pasta/soak");
-    for (int i = 0; i < args.size(); i++) {
-      String a = args.get(i);
-      if (i + 1 >= args.size()) {
-        throw new IllegalArgumentException(NAME + ": unknown argument or missing value: '" + a + "'");
-      }
-      String v = args.get(++i);
-      switch (a) {
-        case "--requests" -> requests = positive(a, v);
-        case "--concurrency" -> concurrency = positive(a, v);
-        case "--max-tokens" -> maxTokens = positive(a, v);
-        case "--sample-every" -> sampleEvery = positive(a, v);
-        case "--kafka-lib" -> kafkaLib = Path.of(v).toAbsolutePath();
-        case "--prompts" -> promptsFile = Path.of(v).toAbsolutePath();
-        case "--run-dir" -> runDir = Path.of(v).toAbsolutePath();
-        default -> throw new IllegalArgumentException(NAME + ": unknown argument '" + a + "'");
-      }
-    }
+    Path kafkaLib = ChaosCommand.path(options, "--kafka-lib", root.resolve(".pasta/kafka/lib"));
+    Path promptsFile = ChaosCommand.path(options, "--prompts", root.resolve("models/pasta-tiny/heldout-prompts.txt"));
+    Path runDir = ChaosCommand.path(options, "--run-dir", root.resolve(".pasta/soak"));
     if (!Files.isDirectory(kafkaLib)) {
       throw new IllegalArgumentException(NAME + ": no Kafka jars in " + kafkaLib + " (bin/pasta soak fetches them)");
     }
@@ -281,17 +270,5 @@ public final class SoakCommand {
     s.heapMib().values().forEach(h -> heap.append(String.format(Locale.ROOT, "%7.1f ", h)));
     return String.format(Locale.ROOT, "%8d  %-44s %10.0f %6.0f %8d %8d %9.1f", s.requests(), heap.toString().strip(),
         s.kvBytes(), s.spans(), s.requestKeys(), s.running(), s.redisMib());
-  }
-
-  private static int positive(String option, String value) {
-    try {
-      int n = Integer.parseInt(value);
-      if (n > 0) {
-        return n;
-      }
-    } catch (NumberFormatException e) {
-      // reported below
-    }
-    throw new IllegalArgumentException(NAME + ": " + option + " needs a positive whole number, not '" + value + "'");
   }
 }
