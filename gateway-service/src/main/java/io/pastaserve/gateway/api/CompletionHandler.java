@@ -148,10 +148,12 @@ public final class CompletionHandler {
       if (done == null) {
         return Mono.error(new IllegalStateException("output of " + g.requestId() + " ended without a final entry"));
       }
-      String reason = done.field("finishReason");
-      if ("error".equals(reason) && text.isEmpty()) {
-        return Mono.error(new ApiException(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", "generation_failed",
-            null, "the generation failed: " + done.field("error"), null));
+      String reason;
+      try {
+        reason = FinishReason.of(done).wire();
+      } catch (ApiException failed) {
+        log.info("request {}: {}", g.requestId(), failed.getMessage());
+        return Mono.error(failed);
       }
       List<?> choices = req.chat()
           ? List.of(new Responses.ChatChoice(0, new Responses.Message("assistant", text.toString()), null, reason))
@@ -174,6 +176,9 @@ public final class CompletionHandler {
         // clients ignore comments; before the first event nothing is written (the status is not committed)
         return started.get() ? Flux.just(": keep-alive\n\n") : Flux.empty();
       }
+      // an ending that is not an answer fails the stream: before the first event with its status, after it with
+      // an error event
+      String reason = entry.isDone() ? FinishReason.of(entry).wire() : null;
       List<String> out = new ArrayList<>(4);
       if (started.compareAndSet(false, true) && req.chat()) {
         out.add(event(null, new Responses.Chunk(g.requestId(), object, created, model.name(),
@@ -189,7 +194,7 @@ public final class CompletionHandler {
       }
       if (entry.isDone()) {
         out.add(event(entry.id(), new Responses.Chunk(g.requestId(), object, created, model.name(),
-            List.of(choice(req, req.chat() ? null : "", entry.field("finishReason"))), usageField,
+            List.of(choice(req, req.chat() ? null : "", reason)), usageField,
             pasta(req, entry))));
         if (req.includeUsage()) {
           out.add(event(null, new Responses.Chunk(g.requestId(), object, created, model.name(), List.of(),
@@ -235,7 +240,7 @@ public final class CompletionHandler {
     String last = request.headers().firstHeader("Last-Event-ID");
     String after = last != null && last.matches("\\d+-\\d+") ? last : "0-0";
     boolean chat = id.startsWith("chatcmpl-");
-    CompletionRequest req = new CompletionRequest(chat, model.name(), "", 1, 1, 1, 0, List.of(), true, false, "",
+    CompletionRequest req = new CompletionRequest(chat, model.name(), "", 1, 1, 1, null, List.of(), true, false, "",
         "async", false, false, true, 0);
     return generations.resume(id, after)
         .switchIfEmpty(Mono.error(() -> new ApiException(HttpStatus.NOT_FOUND, "invalid_request_error",
@@ -281,10 +286,9 @@ public final class CompletionHandler {
         log.debug("unreadable span timings: {}", e.getMessage());
       }
     }
-    String error = done.field("error");
-    return new Responses.Pasta(req.mode(), done.number("forks"), total, critical,
+    return new Responses.Pasta(req.mode(), req.seed(), done.number("forks"), total, critical,
         critical == 0 ? 1.0 : round((double) total / critical), spans,
-        req.includeAnnotated() ? done.field("annotated") : null, error.isEmpty() ? null : error);
+        req.includeAnnotated() ? done.field("annotated") : null);
   }
 
   private static double round(double v) {

@@ -11,7 +11,8 @@ import java.util.List;
  * @param maxTokens tokens the answer may take
  * @param temperature 0 for greedy
  * @param topP nucleus threshold
- * @param seed seeds sampling
+ * @param seed seeds sampling: the caller's, or one drawn at random for this request (reported back in the
+ *     response, so the answer can be had again); null only for a stream read again, whose seed is not known here
  * @param stop strings that end the answer
  * @param stream whether to stream server-sent events
  * @param includeUsage whether a streamed answer ends with a usage chunk
@@ -24,7 +25,7 @@ import java.util.List;
  * @param timeoutMs the caller's deadline in milliseconds (0: the server's); the server's is the most it gets
  */
 record CompletionRequest(boolean chat, String model, String prompt, int maxTokens, double temperature, double topP,
-    long seed, List<String> stop, boolean stream, boolean includeUsage, String user, String mode,
+    Long seed, List<String> stop, boolean stream, boolean includeUsage, String user, String mode,
     boolean includeAnnotated, boolean streamSpans, boolean resumable,
     long timeoutMs) {
 

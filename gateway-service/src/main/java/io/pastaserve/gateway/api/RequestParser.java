@@ -11,9 +11,9 @@ import org.springframework.http.HttpStatus;
 
 /**
  * Reads a completion request's JSON into a {@link CompletionRequest}, with a 400 naming the field ({@code param})
- * and what was expected for anything it cannot accept. Fields clients send that change nothing here ({@code
- * frequency_penalty}, {@code logit_bias}, ...) are ignored; fields whose meaning it cannot honour ({@code n > 1},
- * {@code tools}, {@code logprobs}) are refused rather than ignored.
+ * and what was expected for anything it cannot accept. OpenAI fields whose value would change the answer and that
+ * this server does not implement are refused, not ignored ({@link UnsupportedParameters}); {@code n} must be 1.
+ * A request without a {@code seed} gets a random one ({@link #drawSeed}).
  *
  * <p>Chat messages become one prompt: the bundled model's template is single-turn, so the contents of the
  * messages are joined, in order, with a blank line between them.
@@ -81,11 +81,7 @@ final class RequestParser {
       includeUsage = optionalBoolean(options, "include_usage", "stream_options.include_usage", false);
     }
     String user = optionalString(root, "user");
-    refuse(root, "tools", "tools are not supported by this server");
-    refuse(root, "functions", "functions are not supported by this server");
-    if (optionalBoolean(root, "logprobs", false)) {
-      throw ApiException.invalid("logprobs", "logprobs are not supported by this server");
-    }
+    UnsupportedParameters.check(root);
     String mode = "async";
     boolean includeAnnotated = false;
     long timeoutMs = 0;
@@ -122,9 +118,18 @@ final class RequestParser {
       }
     }
     return new CompletionRequest(chat, model, prompt, maxTokens == null ? Math.min(defaultMaxTokens, maxTokensLimit)
-        : maxTokens, temperature == null ? 1.0 : temperature, topP == null ? 1.0 : topP, seed == null ? 0 : seed,
+        : maxTokens, temperature == null ? 1.0 : temperature, topP == null ? 1.0 : topP, seed == null ? drawSeed() : seed,
         stop(root), stream, includeUsage, user, mode, includeAnnotated, streamSpans, resumable,
         timeoutMs);
+  }
+
+  /**
+   * The seed of a request that gave none: drawn at random, so that sampled answers differ from request to request as
+   * clients expect (the response reports it, and sent back it gives the same answer); below 2^53, so that a
+   * client in JavaScript, whose numbers are doubles, sends it back exactly.
+   */
+  static long drawSeed() {
+    return java.util.concurrent.ThreadLocalRandom.current().nextLong(1L << 53);
   }
 
   private String messages(JsonNode root) {
@@ -221,13 +226,6 @@ final class RequestParser {
     throw ApiException.invalid("stop", "stop must be a string or an array of up to 4 non-empty strings");
   }
 
-  private static void refuse(JsonNode root, String field, String message) {
-    JsonNode v = root.get(field);
-    if (v != null && !v.isNull() && !(v.isArray() && v.isEmpty())) {
-      throw ApiException.invalid(field, message);
-    }
-  }
-
   private static String requiredString(JsonNode root, String field) {
     JsonNode v = root.get(field);
     if (v == null || v.isNull()) {
@@ -260,9 +258,6 @@ final class RequestParser {
       return fallback;
     }
     if (!v.isBoolean()) {
-      if (field.equals("logprobs") && v.isInt()) {
-        return v.asInt() > 0;
-      }
       throw ApiException.invalid(param, param + " must be true or false, not " + abbreviate(v));
     }
     return v.asBoolean();

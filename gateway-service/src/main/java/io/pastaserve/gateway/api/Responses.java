@@ -19,18 +19,19 @@ final class Responses {
    * What parallel decoding did for this answer.
    *
    * @param mode async or serial
+   * @param seed the seed the answer was sampled with (the caller's, or the one drawn for it): sent back, it gives
+   *     the same answer; null where it is not known (a stream read again)
    * @param forks spans forked
    * @param totalTokens tokens decoded by all spans (the cost of serial execution)
    * @param criticalPathTokens the longest chain of tokens decoded one after another
    * @param idealSpeedup total ÷ critical path
    * @param spans when each span decoded (milliseconds from the request reaching its worker)
    * @param annotated the answer with its annotations, when asked for
-   * @param error why the answer ended early, when it did
    */
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  record Pasta(String mode, long forks, long totalTokens, long criticalPathTokens, double idealSpeedup,
-      List<Span> spans, String annotated, String error) {
+  record Pasta(String mode, Long seed, long forks, long totalTokens, long criticalPathTokens, double idealSpeedup,
+      List<Span> spans, String annotated) {
   }
 
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
