@@ -10,8 +10,8 @@ enum Outcome {
   /** Finished normally (HTTP 200, {@code stop} or {@code length}) with the fault-free run's text. */
   IDENTICAL("identical"),
   /**
-   * Failed and said so within its deadline: an HTTP error status with the OpenAI error envelope, a stream ended
-   * by an {@code error} event, or an answer whose {@code finish_reason} is {@code error} or {@code cancelled}.
+   * Failed and said so within its deadline: an HTTP error status with the OpenAI error envelope, or a stream ended
+   * by an {@code error} event.
    */
   FAILED_CLEAR("failed-clear"),
   /** No end by the request's deadline plus the margin. */
@@ -22,7 +22,8 @@ enum Outcome {
   DUPLICATED("duplicated"),
   /**
    * Ended without a clear error: a connection that broke, a stream that stopped before {@code [DONE]} with no
-   * {@code error} event, an error status without the envelope. The client lost its answer without being told
+   * {@code error} event, an error status without the envelope, an answer whose {@code finish_reason} is not
+   * OpenAI's {@code stop} or {@code length}. The client lost its answer without being told
    * why, so it counts as lost.
    */
   BROKEN("broken"),

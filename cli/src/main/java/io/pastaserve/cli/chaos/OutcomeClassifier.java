@@ -25,9 +25,10 @@ final class OutcomeClassifier {
 
   private static Outcome completed(Response response, String reference) {
     String reason = response.finishReason();
-    if (reason.equals("error") || reason.equals("cancelled")) {
-      // the answer says it did not end normally; whatever text came with it is what was written
-      return Outcome.FAILED_CLEAR;
+    if (!reason.equals("stop") && !reason.equals("length")) {
+      // a failure is an error status or an error event; an answer with another finish reason is one an OpenAI
+      // client takes for a normal answer, so the failure went unsaid
+      return Outcome.BROKEN;
     }
     if (reference == null) {
       throw new IllegalArgumentException("no fault-free answer to compare with");

@@ -52,10 +52,20 @@ class OutcomeClassifierTest {
         .isEqualTo(Outcome.FAILED_CLEAR);
     assertThat(OutcomeClassifier.classify(Response.streamError("Sleep", "generation_failed: boom", "id"), REF))
         .isEqualTo(Outcome.FAILED_CLEAR);
-    assertThat(OutcomeClassifier.classify(Response.completed("error", "Sleep", ""), REF))
-        .isEqualTo(Outcome.FAILED_CLEAR);
-    assertThat(OutcomeClassifier.classify(Response.completed("cancelled", "", ""), REF))
-        .isEqualTo(Outcome.FAILED_CLEAR);
+  }
+
+  /**
+   * The server answers only OpenAI's finish reasons; a failure is an error status or an error event. An answer that
+   * says anything else ({@code error}, {@code cancelled}, ...) is one OpenAI clients take for a normal answer: the
+   * failure went unsaid, so the client lost its answer.
+   */
+  @Test
+  void aFinishReasonOtherThanStopOrLength_isBroken() {
+    for (String reason : new String[] {"error", "cancelled", "content_filter", ""}) {
+      Outcome o = OutcomeClassifier.classify(Response.completed(reason, "Sleep", ""), REF);
+      assertThat(o).as(reason).isEqualTo(Outcome.BROKEN);
+      assertThat(o.isLost()).isTrue();
+    }
   }
 
   @Test
