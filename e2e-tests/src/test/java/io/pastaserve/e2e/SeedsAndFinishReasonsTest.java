@@ -13,6 +13,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,6 +41,13 @@ class SeedsAndFinishReasonsTest {
   static Suite suite;
   static ConfigurableApplicationContext worker;
   static ConfigurableApplicationContext gateway;
+  /**
+   * A gateway that takes the model's context for 16,384 tokens (its {@code config.json} says so; the worker's, the
+   * real one, says 2,048), as during a rollout where the two disagree: it lets through prompts the worker cannot
+   * run.
+   */
+  static ConfigurableApplicationContext mismatchedGateway;
+  static Path mismatchedModel;
   static String prompt;
 
   @BeforeAll
@@ -53,6 +61,16 @@ class SeedsAndFinishReasonsTest {
         .properties("pasta.gateway.model-dir=" + Suite.MODEL, "pasta.gateway.api-keys=" + KEY,
             "pasta.gateway.topic-partitions=4")
         .run();
+    mismatchedModel = Files.createTempDirectory("pasta-tiny-16k");
+    Files.copy(Suite.MODEL.resolve("tokenizer.json"), mismatchedModel.resolve("tokenizer.json"));
+    ObjectNode config = (ObjectNode) Suite.JSON.readTree(Suite.MODEL.resolve("config.json").toFile());
+    config.put("max_position_embeddings", 16_384);
+    Suite.JSON.writeValue(mismatchedModel.resolve("config.json").toFile(), config);
+    mismatchedGateway = new SpringApplicationBuilder(GatewayApplication.class).web(WebApplicationType.REACTIVE)
+        .properties(suite.shared())
+        .properties("pasta.gateway.model-dir=" + mismatchedModel, "pasta.gateway.model-name=pasta-tiny",
+            "pasta.gateway.api-keys=" + KEY, "pasta.gateway.topic-partitions=4")
+        .run();
     prompt = Files.readAllLines(Suite.MODEL.resolve("heldout-prompts.txt"), StandardCharsets.UTF_8).get(1);
     await().atMost(Duration.ofSeconds(30)).until(() -> json(send(HttpRequest.newBuilder(uri("/v1/models")).GET())
         .body()).path("data").path(0).path("live_workers").asInt() == 1);
@@ -60,16 +78,26 @@ class SeedsAndFinishReasonsTest {
 
   @AfterAll
   static void stop() {
-    for (ConfigurableApplicationContext c : new ConfigurableApplicationContext[] {gateway, worker}) {
+    for (ConfigurableApplicationContext c : new ConfigurableApplicationContext[] {mismatchedGateway, gateway,
+        worker}) {
       if (c != null) {
         c.close();
       }
     }
     suite.close();
+    if (mismatchedModel != null) {
+      for (String f : List.of("tokenizer.json", "config.json", "")) {
+        mismatchedModel.resolve(f).toFile().delete();
+      }
+    }
   }
 
   static URI uri(String path) {
-    return URI.create("http://127.0.0.1:" + gateway.getEnvironment().getProperty("local.server.port") + path);
+    return uri(gateway, path);
+  }
+
+  static URI uri(ConfigurableApplicationContext app, String path) {
+    return URI.create("http://127.0.0.1:" + app.getEnvironment().getProperty("local.server.port") + path);
   }
 
   static HttpResponse<String> send(HttpRequest.Builder request) throws Exception {
@@ -183,6 +211,29 @@ class SeedsAndFinishReasonsTest {
         assertThat(last.path("choices").get(0).path("finish_reason").asText()).as(mode + " " + path + " " + last)
             .isEqualTo("length");
       }
+    }
+  }
+
+  /**
+   * A real engine error: the worker refuses a prompt longer than its model's context (its engine's request fails,
+   * and the worker reports {@code error} with the reason), which the mismatched gateway let through. The client
+   * gets the error envelope with the worker's reason, whole or streamed — never an answer with
+   * {@code finish_reason: "error"}.
+   */
+  @Test
+  void aPromptTheWorkerCannotRun_isAnError_wholeOrStreamed() throws Exception {
+    for (boolean stream : new boolean[] {false, true}) {
+      ObjectNode body = sampled("serial", 16, stream);
+      ((ObjectNode) body.get("messages").get(0)).put("content", "word ".repeat(3000));
+      HttpResponse<String> response = send(HttpRequest.newBuilder(uri(mismatchedGateway, "/v1/chat/completions"))
+          .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.toString())));
+      assertThat(response.statusCode()).as("stream %s: %s", stream, response.body()).isEqualTo(500);
+      assertThat(response.headers().firstValue("content-type").orElse("")).startsWith("application/json");
+      JsonNode error = json(response.body()).path("error");
+      assertThat(error.path("code").asText()).isEqualTo("generation_failed");
+      assertThat(error.path("type").asText()).isEqualTo("server_error");
+      assertThat(error.path("message").asText()).contains("this model's context holds 2048");
+      assertThat(response.body()).doesNotContain("finish_reason");
     }
   }
 }
