@@ -50,7 +50,7 @@ class UnsupportedParametersTest {
   @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
       # endpoint | field | value | status | code | param
       chat | response_format | {"type":"json_object"} | 400 | unsupported_parameter | response_format
-      chat | response_format | {"type":"json_schema","json_schema":{"name":"a","schema":{}}} | 400 | unsupported_parameter | response_format
+      chat | response_format | {"type":"json_schema","json_schema":{"name":"a"}} | 400 | unsupported_parameter | response_format
       chat | response_format | {"type":"text"} | 503 | no_worker |
       chat | response_format | "json" | 400 | invalid_value | response_format
       text | echo | true | 400 | unsupported_parameter | echo

@@ -118,9 +118,9 @@ final class RequestParser {
       }
     }
     return new CompletionRequest(chat, model, prompt, maxTokens == null ? Math.min(defaultMaxTokens, maxTokensLimit)
-        : maxTokens, temperature == null ? 1.0 : temperature, topP == null ? 1.0 : topP, seed == null ? drawSeed() : seed,
-        stop(root), stream, includeUsage, user, mode, includeAnnotated, streamSpans, resumable,
-        timeoutMs);
+        : maxTokens, temperature == null ? 1.0 : temperature, topP == null ? 1.0 : topP,
+        seed == null ? drawSeed() : seed, stop(root), stream, includeUsage, user, mode, includeAnnotated, streamSpans,
+        resumable, timeoutMs);
   }
 
   /**
