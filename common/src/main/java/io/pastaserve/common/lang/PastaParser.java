@@ -8,9 +8,10 @@ import java.util.function.Consumer;
  * Incremental PASTA-LANG parser: feed decoded text piece by piece, receive typed events.
  *
  * <p>A tag may be split at any character across pieces, and one piece may hold several tags or none. Text is
- * emitted as soon as it cannot be the start of a tag; only a possible tag prefix (at most {@link
+ * emitted as soon as it cannot be the start of a tag; only a possible tag (at most {@link
  * PastaLimits#maxTagLength()} characters) is held back until the next piece or {@link #finish}. Work is linear
- * in the input length. The parser never throws on content: whatever is not a well-formed tag is {@link
+ * in the input length. The parser never throws on content: a tag is recognised by its name, whatever its
+ * attributes (a malformed one carries its {@link PastaEvent#defects()}), and everything else is {@link
  * PastaEvent.Text}, character for character.
  *
  * <p>One parser per stream of text; not thread-safe.
@@ -18,15 +19,13 @@ import java.util.function.Consumer;
 public final class PastaParser {
 
   private final TagMatcher matcher;
-  private final int maxTagLength;
   /** A possible tag, starting with '<'; empty when none is pending. */
   private final StringBuilder candidate = new StringBuilder();
   private final StringBuilder text = new StringBuilder();
   private boolean finished;
 
   public PastaParser(PastaLimits limits) {
-    this.matcher = new TagMatcher(limits.maxTopicLength());
-    this.maxTagLength = limits.maxTagLength();
+    this.matcher = new TagMatcher(limits.maxTopicLength(), limits.maxTagLength());
   }
 
   public PastaParser() {
@@ -55,14 +54,16 @@ public final class PastaParser {
     return events;
   }
 
-  /** Ends the stream: a held-back partial tag is ordinary text. */
+  /** Ends the stream: a tag that has begun ends here; a held-back possible start of one is ordinary text. */
   public void finish(Consumer<? super PastaEvent> sink) {
     if (finished) {
       return;
     }
     finished = true;
-    text.append(candidate);
-    candidate.setLength(0);
+    while (candidate.length() > 0) {
+      // a pending candidate holds no '<' after its first character, so whatever is rescanned becomes text
+      resolve(matcher.match(candidate, true), sink);
+    }
     flushText(sink);
   }
 
@@ -97,25 +98,30 @@ public final class PastaParser {
       return;
     }
     candidate.append(c);
-    TagMatcher.Status status = candidate.length() > maxTagLength
-        ? TagMatcher.Status.FAIL
-        : matcher.match(candidate);
+    resolve(matcher.match(candidate, false), sink);
+  }
+
+  private void resolve(TagMatcher.Status status, Consumer<? super PastaEvent> sink) {
+    String rest;
     switch (status) {
-      case PREFIX -> { }
+      case PREFIX -> {
+        return;
+      }
       case COMPLETE -> {
         flushText(sink);
         sink.accept(matcher.event());
-        candidate.setLength(0);
+        // a tag cut short by a '<' leaves that '<', which may begin the next tag
+        rest = candidate.substring(matcher.length());
       }
-      case FAIL -> {
+      default -> {
         // the leading '<' is text; whatever followed it may hold the start of another tag
         text.append('<');
-        String rest = candidate.substring(1);
-        candidate.setLength(0);
-        for (int k = 0; k < rest.length(); k++) {
-          accept(rest.charAt(k), sink);
-        }
+        rest = candidate.substring(1);
       }
+    }
+    candidate.setLength(0);
+    for (int k = 0; k < rest.length(); k++) {
+      accept(rest.charAt(k), sink);
     }
   }
 

@@ -36,6 +36,10 @@ public final class ProgramBuilder {
     if (built) {
       throw new IllegalStateException("program already built");
     }
+    if (!event.defects().isEmpty()) {
+      diagnose(Diagnostic.Kind.MALFORMED_TAG, top(), tagName(event) + " tag read leniently: "
+          + String.join("; ", event.defects()));
+    }
     if (event instanceof PastaEvent.AsyncOpen open) {
       if (pending != null) {
         claim(open);
@@ -136,6 +140,16 @@ public final class ProgramBuilder {
       span.add(new Piece.Inert(pending, Piece.Role.UNFULFILLED_PROMISE, true));
       pending = null;
     }
+  }
+
+  private static String tagName(PastaEvent tag) {
+    if (tag instanceof PastaEvent.Promise) {
+      return "promise";
+    }
+    if (tag instanceof PastaEvent.AsyncOpen) {
+      return "async";
+    }
+    return tag instanceof PastaEvent.AsyncClose ? "/async" : "sync";
   }
 
   private Draft top() {
