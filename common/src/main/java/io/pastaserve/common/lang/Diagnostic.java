@@ -38,7 +38,8 @@ public record Diagnostic(Kind kind, SpanId span, String detail) {
     TOPIC_MISMATCH,
     /**
      * A tag that departs from the grammar (odd attribute values, quoting or spacing): it still acts as its
-     * tag, its topic read leniently, a malformed {@code tokens} hint ignored.
+     * tag, its topic read leniently, a malformed {@code tokens} hint ignored. Or the beginning of a tag cut off
+     * by a {@code '<'} before its {@code '>'}: removed, no effect.
      */
     MALFORMED_TAG
   }

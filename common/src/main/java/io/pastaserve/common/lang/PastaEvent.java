@@ -120,4 +120,15 @@ public sealed interface PastaEvent {
       return new Sync(CANONICAL);
     }
   }
+
+  /**
+   * The beginning of a tag that a {@code '<'} cut off before its {@code '>'}: the model abandoned it. It does
+   * nothing and is not shown; it stays in the transcript.
+   */
+  record BrokenTag(String raw, List<String> defects) implements PastaEvent {
+    public BrokenTag {
+      Objects.requireNonNull(raw, "raw");
+      defects = List.copyOf(defects);
+    }
+  }
 }

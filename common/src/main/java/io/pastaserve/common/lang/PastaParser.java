@@ -61,7 +61,7 @@ public final class PastaParser {
     }
     finished = true;
     while (candidate.length() > 0) {
-      // a pending candidate holds no '<' after its first character, so whatever is rescanned becomes text
+      // what is rescanned after a failed candidate may leave another candidate pending
       resolve(matcher.match(candidate, true), sink);
     }
     flushText(sink);
@@ -102,26 +102,29 @@ public final class PastaParser {
   }
 
   private void resolve(TagMatcher.Status status, Consumer<? super PastaEvent> sink) {
-    String rest;
     switch (status) {
-      case PREFIX -> {
-        return;
-      }
+      case PREFIX -> { }
       case COMPLETE -> {
         flushText(sink);
         sink.accept(matcher.event());
-        // a tag cut short by a '<' leaves that '<', which may begin the next tag
-        rest = candidate.substring(matcher.length());
+        candidate.setLength(0);
       }
-      default -> {
+      case BROKEN -> {
+        // the '<' that cut the tag off may begin the next one
+        flushText(sink);
+        sink.accept(matcher.event());
+        candidate.setLength(0);
+        candidate.append('<');
+      }
+      case FAIL -> {
         // the leading '<' is text; whatever followed it may hold the start of another tag
         text.append('<');
-        rest = candidate.substring(1);
+        String rest = candidate.substring(1);
+        candidate.setLength(0);
+        for (int k = 0; k < rest.length(); k++) {
+          accept(rest.charAt(k), sink);
+        }
       }
-    }
-    candidate.setLength(0);
-    for (int k = 0; k < rest.length(); k++) {
-      accept(rest.charAt(k), sink);
     }
   }
 

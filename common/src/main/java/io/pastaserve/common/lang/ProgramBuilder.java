@@ -37,8 +37,7 @@ public final class ProgramBuilder {
       throw new IllegalStateException("program already built");
     }
     if (!event.defects().isEmpty()) {
-      diagnose(Diagnostic.Kind.MALFORMED_TAG, top(), tagName(event) + " tag read leniently: "
-          + String.join("; ", event.defects()));
+      diagnose(Diagnostic.Kind.MALFORMED_TAG, top(), tagName(event) + ": " + String.join("; ", event.defects()));
     }
     if (event instanceof PastaEvent.AsyncOpen open) {
       if (pending != null) {
@@ -59,6 +58,8 @@ public final class ProgramBuilder {
       pending = promise;
     } else if (event instanceof PastaEvent.AsyncClose close) {
       close(close);
+    } else if (event instanceof PastaEvent.BrokenTag broken) {
+      top().add(new Piece.Inert(broken, Piece.Role.BROKEN_TAG, true));
     } else if (event instanceof PastaEvent.Sync sync) {
       Draft span = top();
       int joined = span.outstanding;
@@ -143,6 +144,9 @@ public final class ProgramBuilder {
   }
 
   private static String tagName(PastaEvent tag) {
+    if (tag instanceof PastaEvent.BrokenTag) {
+      return "broken tag";
+    }
     if (tag instanceof PastaEvent.Promise) {
       return "promise";
     }

@@ -8,22 +8,24 @@ package io.pastaserve.common.lang;
  *   <li>A tag is {@code '<'} immediately followed by one of the names {@code promise}, {@code async}, {@code
  *       /async}, {@code sync} (lower case) and then white space, {@code '/'} or {@code '>'}. Anything else is
  *       text.
- *   <li>It ends at its first {@code '>'}; if a {@code '<'} comes first, or the text ends, it ends right before
- *       that {@code '<'} or at the end (cut short, still the same tag).
- *   <li>A tag not ended within {@code maxTagLength} characters is text.
+ *   <li>It ends at its first {@code '>'}, or where the text ends.
+ *   <li>A {@code '<'} before that {@code '>'} cuts it off: what came before is a broken tag, without effect, and
+ *       the {@code '<'} may begin the next tag.
+ *   <li>A tag still open after {@code maxTagLength} characters is text.
  * </ul>
  *
- * So completion is decided by one character, whatever the attributes look like. Not thread-safe; one per parser.
+ * A tag is complete on the character that ends it, never later, so a decoder acts on the token that completes
+ * it; only a broken tag, which does nothing, is known a character late. Not thread-safe; one per parser.
  */
 final class TagMatcher {
 
-  enum Status { PREFIX, FAIL, COMPLETE }
+  /** COMPLETE: the candidate is a tag; BROKEN: all of it but its last character, a '<', is a broken tag. */
+  enum Status { PREFIX, FAIL, COMPLETE, BROKEN }
 
   private static final String[] NAMES = {"promise", "async", "/async", "sync"};
 
   private final TagReader reader;
   private final int maxTagLength;
-  private int length;
   private PastaEvent event;
 
   TagMatcher(int maxTopicLength, int maxTagLength) {
@@ -31,27 +33,20 @@ final class TagMatcher {
     this.maxTagLength = maxTagLength;
   }
 
-  /** The tag matched by the last {@link #match} that returned {@link Status#COMPLETE}. */
+  /** The tag matched by the last {@link #match} that returned {@link Status#COMPLETE} or {@link Status#BROKEN}. */
   PastaEvent event() {
     return event;
   }
 
   /**
-   * How many characters of the candidate the last completed tag took: all of them, or all but a last {@code
-   * '<'} that may begin another tag.
-   */
-  int length() {
-    return length;
-  }
-
-  /**
-   * Matches a candidate that grew by one character since the last call (or is new).
+   * Matches a candidate that is new or grew by one character since the last call, which returned {@link
+   * Status#PREFIX}: only its last character can end a tag that has begun, so each call costs at most the
+   * length of a name.
    *
    * @param atEnd no more characters will follow: a tag that has begun ends here, anything else is text
    */
   Status match(CharSequence s, boolean atEnd) {
     event = null;
-    length = 0;
     int n = s.length();
     String name = null;
     boolean possible = false;
@@ -76,24 +71,14 @@ final class TagMatcher {
     if (!TagReader.isDelimiter(s.charAt(body))) {
       return Status.FAIL;
     }
-    for (int k = body; k < n; k++) {
-      char c = s.charAt(k);
-      if (c == '>') {
-        return complete(name, s, k + 1);
-      }
-      if (c == '<') {
-        return complete(name, s, k);
-      }
+    if (s.charAt(n - 1) == '<') {
+      event = reader.broken(name, s.subSequence(0, n - 1).toString());
+      return Status.BROKEN;
     }
-    if (atEnd) {
-      return complete(name, s, n);
+    if (s.charAt(n - 1) == '>' || atEnd) {
+      event = reader.read(name, s.toString());
+      return Status.COMPLETE;
     }
     return n > maxTagLength ? Status.FAIL : Status.PREFIX;
-  }
-
-  private Status complete(String name, CharSequence s, int end) {
-    length = end;
-    event = reader.read(name, s.subSequence(0, end).toString());
-    return Status.COMPLETE;
   }
 }

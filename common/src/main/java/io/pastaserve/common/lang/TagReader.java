@@ -42,13 +42,13 @@ final class TagReader {
 
   /**
    * Reads {@code raw}, which starts with {@code '<'} and {@code name} and ends at its {@code '>'}, or without
-   * one where it was cut short.
+   * one where the text ended.
    */
   PastaEvent read(String name, String raw) {
     Body body = new Body(raw, 1 + name.length());
     List<String> defects = new ArrayList<>();
     if (!body.closed) {
-      defects.add("not closed by '>': the tag ends where the next one or the text begins");
+      defects.add("not closed by '>': the tag ends where the text ends");
     }
     return switch (name) {
       case "promise" -> promise(body, raw, defects);
@@ -56,6 +56,11 @@ final class TagReader {
       case "/async" -> close(body, raw, defects);
       default -> sync(body, raw, defects);
     };
+  }
+
+  /** The beginning of a tag named {@code name} that a '<' cut off before its '>'. */
+  PastaEvent.BrokenTag broken(String name, String raw) {
+    return new PastaEvent.BrokenTag(raw, List.of("<" + name + " cut off by '<' before its '>': removed, no effect"));
   }
 
   private PastaEvent.Promise promise(Body body, String raw, List<String> defects) {

@@ -118,31 +118,40 @@ class MalformedTagTest {
   }
 
   @Test
-  void angleBracketInsideAValue_endsTheTagThere_theRestIsText() {
-    assertThat(parse("<promise topic=\"a<b\"/>")).satisfiesExactly(
-        e -> assertThat(e).isEqualTo(new PastaEvent.Promise("a", OptionalInt.empty(), "<promise topic=\"a",
-            ((PastaEvent.Promise) e).defects())),
-        e -> assertThat(e).isEqualTo(new PastaEvent.Text("<b\"/>")));
-    assertThat(((PastaEvent.Promise) parse("<promise topic=\"a<b\"/>").get(0)).defects()).isNotEmpty();
-    // '>' ends a tag wherever it is
+  void aTagCutOffByAnotherAngleBracket_isABrokenTag_removedWithoutEffect() {
+    List<String> cutOff = List.of("<promise cut off by '<' before its '>': removed, no effect");
+    assertThat(parse("<promise topic=\"a<b\"/>")).containsExactly(
+        new PastaEvent.BrokenTag("<promise topic=\"a", cutOff), new PastaEvent.Text("<b\"/>"));
+    assertThat(parse("x<promise topic=\"a<sync/>y")).containsExactly(
+        new PastaEvent.Text("x"), new PastaEvent.BrokenTag("<promise topic=\"a", cutOff),
+        PastaEvent.Sync.canonical(), new PastaEvent.Text("y"));
+    // the model abandoned the promise and wrote the next one: only the second forks
+    Program program = Program.fromTranscript(
+        "x<promise topic=\"a<promise topic=\"b\"/><async topic=\"b\">B</async><sync/>y", PastaLimits.defaults());
+    assertThat(program.assembledText()).isEqualTo("xBy");
+    assertThat(program.spans()).hasSize(2);
+    assertThat(program.diagnostics()).extracting(Diagnostic::kind).containsExactly(Diagnostic.Kind.MALFORMED_TAG);
+  }
+
+  @Test
+  void aClosingBracketInsideAValue_endsTheTag() {
     assertThat(parse("<promise topic=\"a > b\"/>")).satisfiesExactly(
         e -> assertThat(((PastaEvent.Promise) e).topic()).isEqualTo("a "),
         e -> assertThat(e).isEqualTo(new PastaEvent.Text(" b\"/>")));
   }
 
   @Test
-  void aTagCutShortByTheNextTag_orByTheEnd_isStillThatTag() {
-    assertThat(parse("x<promise topic=\"a<sync/>y")).satisfiesExactly(
-        e -> assertThat(e).isEqualTo(new PastaEvent.Text("x")),
-        e -> assertThat(((PastaEvent.Promise) e).topic()).isEqualTo("a"),
-        e -> assertThat(e).isEqualTo(PastaEvent.Sync.canonical()),
-        e -> assertThat(e).isEqualTo(new PastaEvent.Text("y")));
+  void aTagTheTextEndsIn_isStillThatTag() {
     assertThat(parse("x<promise topic=\"abc")).satisfiesExactly(
         e -> assertThat(e).isEqualTo(new PastaEvent.Text("x")),
-        e -> assertThat(e.raw()).isEqualTo("<promise topic=\"abc"));
+        e -> assertThat(((PastaEvent.Promise) e).topic()).isEqualTo("abc"));
     PastaParser parser = new PastaParser();
     assertThat(parser.feed("x<promise topic=\"ab")).containsExactly(new PastaEvent.Text("x"));
     assertThat(parser.finish()).singleElement().isInstanceOf(PastaEvent.Promise.class);
+    assertThat(parse("a<sync")).containsExactly(new PastaEvent.Text("a<sync"));
+    assertThat(parse("a<sync ")).satisfiesExactly(
+        e -> assertThat(e).isEqualTo(new PastaEvent.Text("a")),
+        e -> assertThat(e).isInstanceOf(PastaEvent.Sync.class));
   }
 
   static Stream<Arguments> openersWithOddAttributes() {

@@ -103,13 +103,21 @@ class PastaParserTest {
 
   @Test
   void adversarialInput_isLinear_andLossless() {
-    String cutShort = "<promise topic=\"" + "a".repeat(63) + "<async topic=\"b";
-    String s = cutShort.repeat(20_000);
+    // tags cut off by the next '<' over and over, then text long enough that the last is not ended by the end
+    String unit = "<promise topic=\"" + "a".repeat(63) + "<async topic=\"b";
+    String tail = "x".repeat(200);
+    String s = unit.repeat(20_000) + tail;
     List<PastaEvent> events = parse(s);
-    assertThat(events).hasSize(40_000).noneMatch(PastaEvent.Text.class::isInstance);
+    assertThat(events).hasSize(40_000);
+    assertThat(events.subList(0, 39_999)).allMatch(PastaEvent.BrokenTag.class::isInstance);
     assertThat(events.stream().map(PastaEvent::raw).collect(Collectors.joining())).isEqualTo(s);
     String neverEnded = ("<promise " + "a".repeat(200)).repeat(10_000);
     assertThat(parse(neverEnded)).containsExactly(new PastaEvent.Text(neverEnded));
+    String ended = (unit + ">").repeat(20_000);
+    List<PastaEvent> tags = parse(ended);
+    assertThat(tags).hasSize(40_000);
+    assertThat(tags.stream().filter(PastaEvent.AsyncOpen.class::isInstance)).hasSize(20_000);
+    assertThat(tags.stream().map(PastaEvent::raw).collect(Collectors.joining())).isEqualTo(ended);
   }
 
   static List<PastaEvent> mergeText(List<PastaEvent> events) {
