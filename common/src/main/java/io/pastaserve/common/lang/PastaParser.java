@@ -11,8 +11,9 @@ import java.util.function.Consumer;
  * emitted as soon as it cannot be the start of a tag; only a possible tag (at most {@link
  * PastaLimits#maxTagLength()} characters) is held back until the next piece or {@link #finish}. Work is linear
  * in the input length. The parser never throws on content: a tag is recognised by its name, whatever its
- * attributes (a malformed one carries its {@link PastaEvent#defects()}), and everything else is {@link
- * PastaEvent.Text}, character for character.
+ * attributes (a malformed one carries its {@link PastaEvent#defects()}; one cut off by a {@code '<'} before its
+ * {@code '>'} is a {@link PastaEvent.BrokenTag}), and everything else is {@link PastaEvent.Text}, character
+ * for character. A tag is emitted on the character that ends it.
  *
  * <p>One parser per stream of text; not thread-safe.
  */

@@ -260,4 +260,27 @@ class MalformedTagTest {
     assertThat(program.assembledText()).isEqualTo("abcdefgh");
     assertThat(program.diagnostics()).extracting(Diagnostic::kind).contains(Diagnostic.Kind.MALFORMED_TAG);
   }
+
+  /** The malformed rows of the table in docs/pasta-lang.md, section 5. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("documentedCases")
+  void documentedCases_assembleAndReportAsDocumented(String transcript, String assembled,
+      List<Diagnostic.Kind> kinds) {
+    Program program = Program.fromTranscript(transcript, PastaLimits.defaults());
+    assertThat(program.assembledText()).isEqualTo(assembled);
+    assertThat(program.diagnostics()).extracting(Diagnostic::kind).containsExactlyElementsOf(kinds);
+  }
+
+  static Stream<Arguments> documentedCases() {
+    String longTopic = "t".repeat(65);
+    return Stream.of(
+        arguments("a <b>c</b> <Promise/>", "a <b>c</b> <Promise/>", List.of()),
+        arguments("a<promise topic=x tokens=\"many\"/><async topic=\"x\">c</async><sync/>", "ac",
+            List.of(Diagnostic.Kind.MALFORMED_TAG)),
+        arguments("<promise topic=\"" + longTopic + "\"/><async topic=\"" + longTopic + "\">c</async>", "c",
+            List.of(Diagnostic.Kind.MALFORMED_TAG, Diagnostic.Kind.MALFORMED_TAG)),
+        arguments("a<promise topic=\"x<sync/>b", "ab",
+            List.of(Diagnostic.Kind.MALFORMED_TAG, Diagnostic.Kind.STRAY_SYNC)),
+        arguments("<promise " + "x".repeat(200), "<promise " + "x".repeat(200), List.of()));
+  }
 }

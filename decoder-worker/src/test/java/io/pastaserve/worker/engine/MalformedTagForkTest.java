@@ -30,8 +30,8 @@ class MalformedTagForkTest {
     engine.close();
   }
 
-  static final String TRANSCRIPT = "Tips:\n<promise topic=\"sleep\" tokens=\"many\"/><async topic=\"sleep\">1. Sleep well."
-      + "</async>\n<promise topic=water tokens=\"-7\"><async topic=\"water\">2. Drink water.</async>\n"
+  static final String TRANSCRIPT = "Tips:\n<promise topic=\"sleep\" tokens=\"many\"/><async topic=\"sleep\">"
+      + "1. Sleep well.</async>\n<promise topic=water tokens=\"-7\"><async topic=\"water\">2. Drink water.</async>\n"
       + "<sync a=\"1\"/>Done.";
 
   static GenerationResult replay(String id, Mode mode) {
