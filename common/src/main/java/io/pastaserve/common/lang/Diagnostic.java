@@ -38,8 +38,8 @@ public record Diagnostic(Kind kind, SpanId span, String detail) {
     TOPIC_MISMATCH,
     /**
      * A tag that departs from the grammar (odd attribute values, quoting or spacing): it still acts as its
-     * tag, its topic read leniently, a malformed {@code tokens} hint ignored. Or the beginning of a tag cut off
-     * by a {@code '<'} before its {@code '>'}: removed, no effect.
+     * tag, its topic read leniently, a malformed {@code tokens} hint ignored. Or a broken tag (cut off by a
+     * {@code '<'} before its {@code '>'}, or {@code </promise>} and {@code </sync>}): removed, no effect.
      */
     MALFORMED_TAG
   }

@@ -122,8 +122,9 @@ public sealed interface PastaEvent {
   }
 
   /**
-   * The beginning of a tag that a {@code '<'} cut off before its {@code '>'}: the model abandoned it. It does
-   * nothing and is not shown; it stays in the transcript.
+   * Markup the model got wrong beyond reading: the beginning of a tag that a {@code '<'} cut off before its
+   * {@code '>'} (the model abandoned it), or a closer of a tag that has none ({@code </promise>}, {@code
+   * </sync>}). It does nothing and is not shown; it stays in the transcript.
    */
   record BrokenTag(String raw, List<String> defects) implements PastaEvent {
     public BrokenTag {

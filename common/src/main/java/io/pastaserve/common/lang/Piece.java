@@ -73,7 +73,7 @@ public sealed interface Piece {
     UNFULFILLED_PROMISE,
     /** An {@code </async>} with no async open: dropped. */
     STRAY_CLOSE,
-    /** The beginning of a tag cut off by a {@code '<'} before its {@code '>'}: no effect. */
+    /** A broken tag (cut off by a {@code '<'} before its {@code '>'}, or a closer of a tag that has none). */
     BROKEN_TAG
   }
 }

@@ -6,8 +6,8 @@ package io.pastaserve.common.lang;
  *
  * <ul>
  *   <li>A tag is {@code '<'} immediately followed by one of the names {@code promise}, {@code async}, {@code
- *       /async}, {@code sync} (lower case) and then white space, {@code '/'} or {@code '>'}. Anything else is
- *       text.
+ *       /async}, {@code sync} (lower case) and then white space, {@code '/'} or {@code '>'}; so is a closer
+ *       {@code /promise} or {@code /sync} of a tag that has none, which is a broken tag. Anything else is text.
  *   <li>It ends at its first {@code '>'}, or where the text ends.
  *   <li>A {@code '<'} before that {@code '>'} cuts it off: what came before is a broken tag, without effect, and
  *       the {@code '<'} may begin the next tag.
@@ -22,7 +22,7 @@ final class TagMatcher {
   /** COMPLETE: the candidate is a tag; BROKEN: all of it but its last character, a '<', is a broken tag. */
   enum Status { PREFIX, FAIL, COMPLETE, BROKEN }
 
-  private static final String[] NAMES = {"promise", "async", "/async", "sync"};
+  private static final String[] NAMES = {"promise", "async", "/async", "sync", "/promise", "/sync"};
 
   private final TagReader reader;
   private final int maxTagLength;

@@ -54,7 +54,9 @@ final class TagReader {
       case "promise" -> promise(body, raw, defects);
       case "async" -> open(body, raw, defects);
       case "/async" -> close(body, raw, defects);
-      default -> sync(body, raw, defects);
+      case "sync" -> sync(body, raw, defects);
+      default -> new PastaEvent.BrokenTag(raw, List.of("<" + name + "> closes nothing: " + name.substring(1)
+          + " has no closing tag; removed, no effect"));
     };
   }
 

@@ -21,7 +21,7 @@ import net.jqwik.api.Provide;
 class MalformedTagPropertiesTest {
 
   private static final PastaLimits LIMITS = PastaLimits.defaults();
-  private static final List<String> MARKUP = List.of("<promise", "<async", "</async", "<sync");
+  private static final List<String> MARKUP = List.of("<promise", "<async", "</async", "<sync", "</promise", "</sync");
 
   @Property(tries = 500)
   void noTagMarkupReachesTheUser_andNoOrdinaryTextIsLost(@ForAll("oddTranscripts") Sample sample) {
@@ -139,7 +139,7 @@ class MalformedTagPropertiesTest {
   }
 
   private static Arbitrary<String> tagName() {
-    return Arbitraries.of("promise", "promise", "async", "/async", "sync");
+    return Arbitraries.of("promise", "promise", "async", "/async", "sync", "/promise", "/sync");
   }
 
   private static Arbitrary<String> tagEnd() {

@@ -133,6 +133,24 @@ class MalformedTagTest {
     assertThat(program.diagnostics()).extracting(Diagnostic::kind).containsExactly(Diagnostic.Kind.MALFORMED_TAG);
   }
 
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"</promise>", "</sync>", "</promise >", "</sync\n>", "</promise x=\"1\">", "</sync/>"})
+  void closerOfATagThatHasNone_isABrokenTag_removedWithoutEffect(String tag) {
+    PastaEvent event = single(tag);
+    assertThat(event).isInstanceOf(PastaEvent.BrokenTag.class);
+    assertThat(event.defects()).isNotEmpty();
+  }
+
+  @Test
+  void promiseWrittenAsAnElement_forksAndLeavesNoMarkup() {
+    Program program = Program.fromTranscript(
+        "a<promise topic=\"x\"><async topic=\"x\">C</async>b</promise><sync/>d", PastaLimits.defaults());
+    assertThat(program.assembledText()).isEqualTo("aCbd");
+    assertThat(program.spans()).hasSize(2);
+    assertThat(program.diagnostics()).extracting(Diagnostic::kind)
+        .containsExactly(Diagnostic.Kind.MALFORMED_TAG, Diagnostic.Kind.MALFORMED_TAG);
+  }
+
   @Test
   void aClosingBracketInsideAValue_endsTheTag() {
     assertThat(parse("<promise topic=\"a > b\"/>")).satisfiesExactly(
@@ -214,6 +232,8 @@ class MalformedTagTest {
       "<Promise topic=\"a\"/>",
       "<promisetopic=\"a\"/>",
       "<promises>",
+      "</promises>",
+      "</synced>",
       "<syncs/>",
       "< sync/>",
       "</ async>",
@@ -281,6 +301,7 @@ class MalformedTagTest {
             List.of(Diagnostic.Kind.MALFORMED_TAG, Diagnostic.Kind.MALFORMED_TAG)),
         arguments("a<promise topic=\"x<sync/>b", "ab",
             List.of(Diagnostic.Kind.MALFORMED_TAG, Diagnostic.Kind.STRAY_SYNC)),
+        arguments("a</promise>b</sync>", "ab", List.of(Diagnostic.Kind.MALFORMED_TAG, Diagnostic.Kind.MALFORMED_TAG)),
         arguments("<promise " + "x".repeat(200), "<promise " + "x".repeat(200), List.of()));
   }
 }
