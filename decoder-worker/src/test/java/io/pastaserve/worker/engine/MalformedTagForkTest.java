@@ -11,8 +11,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * A model that writes its tags with odd attributes (a tokens hint that is not a number, an unquoted topic, a
- * promise closed with '>', a sync with an attribute) still forks and joins: the answer holds none of that markup.
+ * A model that writes its tags with odd attributes (a tokens hint that is not a number, an unquoted topic, no
+ * topic, a promise closed with '>', a sync with an attribute), closes a promise like an element or abandons a
+ * tag half-way still forks and joins: the answer holds none of that markup.
  */
 class MalformedTagForkTest {
 
@@ -32,7 +33,8 @@ class MalformedTagForkTest {
 
   static final String TRANSCRIPT = "Tips:\n<promise topic=\"sleep\" tokens=\"many\"/><async topic=\"sleep\">"
       + "1. Sleep well.</async>\n<promise topic=water tokens=\"-7\"><async topic=\"water\">2. Drink water.</async>\n"
-      + "<sync a=\"1\"/>Done.";
+      + "<promise tokens=\"3\"/><async topic=\"\">3. Walk.</async></promise>\n"
+      + "<promise topic=\"x<sync a=\"1\"/>Done.";
 
   static GenerationResult replay(String id, Mode mode) {
     return engine.generate(new GenerationRequest(id, "give tips", SamplingParams.greedy(500), mode,
@@ -44,8 +46,8 @@ class MalformedTagForkTest {
     GenerationResult async = replay("m-async", Mode.ASYNC);
     GenerationResult serial = replay("m-serial", Mode.SERIAL);
     assertThat(async.finishReason()).isEqualTo(FinishReason.STOP);
-    assertThat(async.stats().forks()).isEqualTo(2);
-    assertThat(async.text()).isEqualTo("Tips:\n1. Sleep well.\n2. Drink water.\nDone.");
+    assertThat(async.stats().forks()).isEqualTo(3);
+    assertThat(async.text()).isEqualTo("Tips:\n1. Sleep well.\n2. Drink water.\n3. Walk.\nDone.");
     assertThat(async.annotated()).isEqualTo(TRANSCRIPT);
     assertThat(serial.text()).isEqualTo(async.text());
     assertThat(serial.annotated()).isEqualTo(async.annotated());
