@@ -35,6 +35,12 @@ public record Diagnostic(Kind kind, SpanId span, String detail) {
     /** An async block still open at the end: closed there. */
     UNCLOSED_ASYNC,
     /** An async block whose topic differs from its promise's: the promise's topic is kept. */
-    TOPIC_MISMATCH
+    TOPIC_MISMATCH,
+    /**
+     * A tag that departs from the grammar (odd attribute values, quoting or spacing): it still acts as its
+     * tag, its topic read leniently, a malformed {@code tokens} hint ignored. Or a broken tag (cut off by a
+     * {@code '<'} before its {@code '>'}, or {@code </promise>} and {@code </sync>}): removed, no effect.
+     */
+    MALFORMED_TAG
   }
 }

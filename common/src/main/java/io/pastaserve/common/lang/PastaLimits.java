@@ -6,7 +6,8 @@ package io.pastaserve.common.lang;
  *
  * @param maxSpans spans per request, the main span included (at least 1)
  * @param maxDepth how deep forks may nest: 0 never forks, 1 lets only the main span fork
- * @param maxTopicLength longest topic, in characters, of a well-formed tag; a longer one is ordinary text
+ * @param maxTopicLength longest topic, in characters, of a well-formed tag; a longer one is cut to it, and a tag
+ *     still open after {@code maxTopicLength + 64} characters is ordinary text
  */
 public record PastaLimits(int maxSpans, int maxDepth, int maxTopicLength) {
 
@@ -30,7 +31,7 @@ public record PastaLimits(int maxSpans, int maxDepth, int maxTopicLength) {
     return new PastaLimits(DEFAULT_MAX_SPANS, DEFAULT_MAX_DEPTH, DEFAULT_MAX_TOPIC_LENGTH);
   }
 
-  /** The longest a well-formed tag can be, in characters; bounds how much the parser holds back. */
+  /** How long a tag may stay open, in characters; bounds how much the parser holds back. */
   int maxTagLength() {
     return maxTopicLength + 64;
   }

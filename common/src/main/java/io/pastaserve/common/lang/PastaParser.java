@@ -8,25 +8,25 @@ import java.util.function.Consumer;
  * Incremental PASTA-LANG parser: feed decoded text piece by piece, receive typed events.
  *
  * <p>A tag may be split at any character across pieces, and one piece may hold several tags or none. Text is
- * emitted as soon as it cannot be the start of a tag; only a possible tag prefix (at most {@link
+ * emitted as soon as it cannot be the start of a tag; only a possible tag (at most {@link
  * PastaLimits#maxTagLength()} characters) is held back until the next piece or {@link #finish}. Work is linear
- * in the input length. The parser never throws on content: whatever is not a well-formed tag is {@link
- * PastaEvent.Text}, character for character.
+ * in the input length. The parser never throws on content: a tag is recognised by its name, whatever its
+ * attributes (a malformed one carries its {@link PastaEvent#defects()}; one cut off by a {@code '<'} before its
+ * {@code '>'} is a {@link PastaEvent.BrokenTag}), and everything else is {@link PastaEvent.Text}, character
+ * for character. A tag is emitted on the character that ends it.
  *
  * <p>One parser per stream of text; not thread-safe.
  */
 public final class PastaParser {
 
   private final TagMatcher matcher;
-  private final int maxTagLength;
   /** A possible tag, starting with '<'; empty when none is pending. */
   private final StringBuilder candidate = new StringBuilder();
   private final StringBuilder text = new StringBuilder();
   private boolean finished;
 
   public PastaParser(PastaLimits limits) {
-    this.matcher = new TagMatcher(limits.maxTopicLength());
-    this.maxTagLength = limits.maxTagLength();
+    this.matcher = new TagMatcher(limits.maxTopicLength(), limits.maxTagLength());
   }
 
   public PastaParser() {
@@ -55,14 +55,16 @@ public final class PastaParser {
     return events;
   }
 
-  /** Ends the stream: a held-back partial tag is ordinary text. */
+  /** Ends the stream: a tag that has begun ends here; a held-back possible start of one is ordinary text. */
   public void finish(Consumer<? super PastaEvent> sink) {
     if (finished) {
       return;
     }
     finished = true;
-    text.append(candidate);
-    candidate.setLength(0);
+    while (candidate.length() > 0) {
+      // what is rescanned after a failed candidate may leave another candidate pending
+      resolve(matcher.match(candidate, true), sink);
+    }
     flushText(sink);
   }
 
@@ -97,15 +99,23 @@ public final class PastaParser {
       return;
     }
     candidate.append(c);
-    TagMatcher.Status status = candidate.length() > maxTagLength
-        ? TagMatcher.Status.FAIL
-        : matcher.match(candidate);
+    resolve(matcher.match(candidate, false), sink);
+  }
+
+  private void resolve(TagMatcher.Status status, Consumer<? super PastaEvent> sink) {
     switch (status) {
       case PREFIX -> { }
       case COMPLETE -> {
         flushText(sink);
         sink.accept(matcher.event());
         candidate.setLength(0);
+      }
+      case BROKEN -> {
+        // the '<' that cut the tag off may begin the next one
+        flushText(sink);
+        sink.accept(matcher.event());
+        candidate.setLength(0);
+        candidate.append('<');
       }
       case FAIL -> {
         // the leading '<' is text; whatever followed it may hold the start of another tag

@@ -72,6 +72,8 @@ public sealed interface Piece {
     /** A promise with no async block right after it: no chunk. */
     UNFULFILLED_PROMISE,
     /** An {@code </async>} with no async open: dropped. */
-    STRAY_CLOSE
+    STRAY_CLOSE,
+    /** A broken tag (cut off by a {@code '<'} before its {@code '>'}, or a closer of a tag that has none). */
+    BROKEN_TAG
   }
 }

@@ -36,6 +36,9 @@ public final class ProgramBuilder {
     if (built) {
       throw new IllegalStateException("program already built");
     }
+    if (!event.defects().isEmpty()) {
+      diagnose(Diagnostic.Kind.MALFORMED_TAG, top(), tagName(event) + ": " + String.join("; ", event.defects()));
+    }
     if (event instanceof PastaEvent.AsyncOpen open) {
       if (pending != null) {
         claim(open);
@@ -55,6 +58,8 @@ public final class ProgramBuilder {
       pending = promise;
     } else if (event instanceof PastaEvent.AsyncClose close) {
       close(close);
+    } else if (event instanceof PastaEvent.BrokenTag broken) {
+      top().add(new Piece.Inert(broken, Piece.Role.BROKEN_TAG, true));
     } else if (event instanceof PastaEvent.Sync sync) {
       Draft span = top();
       int joined = span.outstanding;
@@ -136,6 +141,19 @@ public final class ProgramBuilder {
       span.add(new Piece.Inert(pending, Piece.Role.UNFULFILLED_PROMISE, true));
       pending = null;
     }
+  }
+
+  private static String tagName(PastaEvent tag) {
+    if (tag instanceof PastaEvent.BrokenTag) {
+      return "broken tag";
+    }
+    if (tag instanceof PastaEvent.Promise) {
+      return "promise";
+    }
+    if (tag instanceof PastaEvent.AsyncOpen) {
+      return "async";
+    }
+    return tag instanceof PastaEvent.AsyncClose ? "/async" : "sync";
   }
 
   private Draft top() {

@@ -7,8 +7,9 @@
  * the assembled text and the plan statistics. The grammar, the execution semantics and the policy for
  * malformed annotations are specified in {@code docs/pasta-lang.md}; this package implements them.
  *
- * <p>Nothing here throws on model output: text that is not a well-formed tag is ordinary text, and
- * broken structure degrades to serial execution and is reported as {@link
- * io.pastaserve.common.lang.Diagnostic}s.
+ * <p>Nothing here throws on model output: a tag is recognised by its name and ends at its first {@code '>'},
+ * whatever its attributes (a malformed one is read leniently), other text is ordinary text, and broken
+ * structure degrades to serial execution; every departure is reported as a {@link
+ * io.pastaserve.common.lang.Diagnostic}.
  */
 package io.pastaserve.common.lang;
