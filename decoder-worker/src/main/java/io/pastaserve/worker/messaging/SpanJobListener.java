@@ -211,13 +211,16 @@ class SpanJobListener implements SmartLifecycle {
   }
 
   /**
-   * Sends again the jobs of requests whose span events failed, each once its lease is free: released here, or left
-   * unowned by an attempt whose send failed. A request that ended or that another worker took is forgotten.
+   * Sends again the jobs of requests whose span events failed, once the engine has stopped them here: the lease is
+   * released (or was left unowned by an attempt whose send failed) and the job sent, to be taken by any worker. A
+   * request that ended or that another worker took is forgotten.
    */
   private void handOverFailed() {
     for (Map.Entry<String, String> entry : Map.copyOf(toHandOver).entrySet()) {
       String id = entry.getKey();
-      if (!handingOver.add(id)) {
+      // not while the engine still stops it here: a copy of the job that came back to this worker meanwhile would
+      // be dropped as a job of a request running here, and the request left with an owner that does not run it
+      if (inFlight.containsKey(id) || !handingOver.add(id)) {
         continue;
       }
       RequestLeases.Owner owner = leases.owner(id);
