@@ -121,6 +121,15 @@ public final class SpanEventSender implements AutoCloseable {
     thread.shutdownNow();
   }
 
+  /** What the broker or the producer said, under the template's wrapping. */
+  private static String cause(Throwable error) {
+    Throwable t = error;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t == error ? String.valueOf(error.getMessage()) : error.getMessage() + ": " + t.getMessage();
+  }
+
   /** One record on its way: envelopes merged, and when it was first tried. */
   private record Outgoing(SpanEventEnvelope envelope, int envelopes, long firstAttempt, String value) {
   }
@@ -236,7 +245,7 @@ public final class SpanEventSender implements AutoCloseable {
       failedSends.increment();
       if (System.nanoTime() - out.firstAttempt() >= deliveryTimeoutNanos) {
         fail("span events could not be sent for " + Duration.ofNanos(deliveryTimeoutNanos).toSeconds() + " s: "
-            + error.getMessage());
+            + cause(error));
         return;
       }
       long pause;
@@ -248,8 +257,7 @@ public final class SpanEventSender implements AutoCloseable {
         pauseMs = Math.min(LONGEST_PAUSE_MS, pauseMs * 2);
       }
       if (!warned) {
-        log.warn("request {}: a span event record was not sent ({}); sending it again", requestId,
-            error.getMessage());
+        log.warn("request {}: a span event record was not sent ({}); sending it again", requestId, cause(error));
         warned = true;
       }
       try {
