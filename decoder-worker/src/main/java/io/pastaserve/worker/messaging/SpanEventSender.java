@@ -39,7 +39,7 @@ import org.springframework.stereotype.Component;
  * channel the same way.
  */
 @Component
-public final class SpanEventSender implements AutoCloseable {
+final class SpanEventSender implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(SpanEventSender.class);
   /** Envelopes of one request that may leave as one record (keeps records far below the broker's size limit). */
@@ -63,7 +63,7 @@ public final class SpanEventSender implements AutoCloseable {
   /** Notified whenever envelopes leave (sent or dropped), for {@link #drain}. */
   private final Object drained = new Object();
 
-  public SpanEventSender(KafkaTemplate<String, String> kafka, ObjectMapper json, MessagingProperties properties,
+  SpanEventSender(KafkaTemplate<String, String> kafka, ObjectMapper json, MessagingProperties properties,
       MeterRegistry registry) {
     this.kafka = kafka;
     this.json = json;

@@ -169,6 +169,39 @@ class SpanEventsBrokerOutageTest {
         .noneMatch(r -> r.key().equals(id));
   }
 
+  /** Beyond {@code event-queue-capacity} an envelope is refused at once, and its request fails here. */
+  @Test
+  void anEnvelopeBeyondTheQueuesCapacity_failsItsRequestAtOnce() throws Exception {
+    topic = "events-" + UUID.randomUUID();
+    Map<String, Object> config = new HashMap<>();
+    // nothing listens there: the first record stays in flight
+    int closedPort;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      closedPort = socket.getLocalPort();
+    }
+    config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + closedPort);
+    config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+    config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+    config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 60_000);
+    producers = new DefaultKafkaProducerFactory<>(config);
+    sender = new SpanEventSender(new KafkaTemplate<>(producers), JSON, new MessagingProperties("jobs", topic,
+        "cancel", Duration.ZERO, 16, Duration.ofSeconds(1), 2, Duration.ofMinutes(10), Duration.ofSeconds(30)),
+        new SimpleMeterRegistry());
+    AtomicReference<String> failure = new AtomicReference<>();
+    SpanEventSender.Channel channel = sender.open("full", failure::set);
+    SpanEventEnvelope envelope = SpanEventEnvelope.of(new SpanTokensEvent(SpanTokensEvent.VERSION, "full", "0", "",
+        List.of(new TokenItem(0, 7, "a", List.of())), "", false));
+    assertThat(channel.offer(envelope)).isTrue();
+    assertThat(channel.offer(envelope)).isTrue();
+    assertThat(failure.get()).isNull();
+    assertThat(channel.offer(envelope)).isFalse();
+    assertThat(failure.get()).contains("more than 2 span events");
+    assertThat(channel.failed()).isTrue();
+    assertThat(sender.pending()).as("what the failed request held is let go").isZero();
+    assertThat(sender.open("other", reason -> {
+    }).offer(envelope)).as("room for other requests").isTrue();
+  }
+
   private GenerationResult runToEnd(String id) throws Exception {
     SpanEventPublisher publisher = publisher(id, reason -> {
     });
