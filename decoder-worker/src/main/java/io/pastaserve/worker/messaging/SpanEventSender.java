@@ -238,7 +238,11 @@ final class SpanEventSender implements AutoCloseable {
         }
         if (next != null) {
           Outgoing n = next;
-          thread.execute(() -> transmit(n));
+          try {
+            thread.execute(() -> transmit(n));
+          } catch (RejectedExecutionException stopped) {
+            fail("the worker is stopping");
+          }
         }
         return;
       }

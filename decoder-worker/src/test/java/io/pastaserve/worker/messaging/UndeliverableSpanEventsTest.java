@@ -23,13 +23,16 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.data.redis.core.StringRedisTemplate;
+import org.springframework.kafka.core.KafkaAdmin;
 import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.core.ProducerFactory;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
@@ -84,6 +87,12 @@ class UndeliverableSpanEventsTest {
   @Autowired
   ObjectMapper json;
 
+  @Autowired
+  ProducerFactory<String, String> producers;
+
+  @Autowired
+  KafkaAdmin admin;
+
   @Test
   void aRequestWhoseEventsCannotBeSent_isStoppedHere_andItsJobSentAgain() throws Exception {
     String id = "refused-" + UUID.randomUUID();
@@ -104,6 +113,18 @@ class UndeliverableSpanEventsTest {
         .as("the same job, for a worker to resume").allMatch(job::equals);
     assertThat(meters.counter("pasta.worker.span.events.failed.requests").count()).isGreaterThanOrEqualTo(1);
     assertThat(redis.opsForHash().get(RedisKeys.request(id), "status")).isEqualTo("running");
+  }
+
+  /** The producer and the admin client give up within the worker's limits, not Kafka's defaults of a minute. */
+  @Test
+  void theProducerAndTheAdmin_takeTheWorkersTimeLimits() {
+    Map<String, Object> producer = producers.getConfigurationProperties();
+    assertThat(producer.get(ProducerConfig.MAX_BLOCK_MS_CONFIG)).isEqualTo(3_000L);
+    assertThat(producer.get(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG)).isEqualTo(2_000);
+    assertThat(producer.get(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG)).isEqualTo(1_000);
+    assertThat(admin.getOperationTimeout()).isEqualTo(5);
+    assertThat(admin.getConfigurationProperties().get(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG))
+        .isEqualTo(5_000);
   }
 
   private KafkaConsumer<String, String> consumer(String topic) {
