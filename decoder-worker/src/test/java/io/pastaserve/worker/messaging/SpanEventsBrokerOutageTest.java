@@ -57,6 +57,9 @@ import org.springframework.kafka.core.KafkaTemplate;
  */
 class SpanEventsBrokerOutageTest {
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(
+      SpanEventsBrokerOutageTest.class);
+
   static KafkaBrokerProcess broker;
   static Engine engine;
   static final ObjectMapper JSON = new ObjectMapper();
@@ -103,15 +106,22 @@ class SpanEventsBrokerOutageTest {
     String id = "outage-" + UUID.randomUUID();
     SpanEventPublisher publisher = publisher(id, reason -> {
     });
+    long start = System.nanoTime();
     CompletableFuture<GenerationResult> running = engine.submit(request(id), publisher);
     await("the request decodes to its end with the broker away").atMost(Duration.ofSeconds(60))
         .until(running::isDone);
     GenerationResult result = running.join();
+    long decodedMs = (System.nanoTime() - start) / 1_000_000;
     assertThat(result.stats().totalTokens()).isGreaterThan(10);
     finish(publisher, id, result);
+    int waiting = sender.pending();
 
     broker.launch();
+    long back = System.nanoTime();
     Received received = receive(id, Duration.ofSeconds(120));
+    log.info("broker away: {} tokens ({} forks) decoded in {} ms, {} envelopes waiting; all arrived {} ms after "
+        + "the broker was back", result.stats().totalTokens(), result.stats().forks(), decodedMs, waiting,
+        (System.nanoTime() - back) / 1_000_000);
     assertThat(received.gaps).as("events arrived after a missing one").isEmpty();
     assertThat(received.assembler.complete()).isTrue();
     assertThat(received.assembler.assembled()).isEqualTo(result.text());
