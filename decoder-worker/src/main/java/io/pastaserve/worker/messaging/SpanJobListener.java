@@ -69,10 +69,8 @@ class SpanJobListener implements SmartLifecycle {
   private final Map<String, Held> inFlight = new ConcurrentHashMap<>();
   /** Requests another worker runs now, or that this one handed over: they end here without a word. */
   private final Set<String> handedOver = ConcurrentHashMap.newKeySet();
-  /** Requests whose span events could not be sent, to be handed to another worker: request id → job. */
-  private final Map<String, String> toHandOver = new ConcurrentHashMap<>();
-  /** Of {@link #toHandOver}, those whose job is being sent now. */
-  private final Set<String> handingOver = ConcurrentHashMap.newKeySet();
+  /** Requests whose span events could not be sent, on their way to other workers. */
+  private final RequestHandover handover;
 
   /** A request held here: its job as received, and the publisher of its span events. */
   private record Held(String job, SpanEventPublisher publisher) {
@@ -96,6 +94,7 @@ class SpanJobListener implements SmartLifecycle {
     this.leases = new RequestLeases(redis, heartbeats.id());
     this.listeners = listeners;
     this.sender = sender;
+    this.handover = new RequestHandover(leases, kafka, properties.spanJobsTopic());
     this.sweeper.scheduleWithFixedDelay(this::sweep, 500, 500, TimeUnit.MILLISECONDS);
   }
 
@@ -198,8 +197,7 @@ class SpanJobListener implements SmartLifecycle {
   /**
    * A request whose span events could not be sent in time stops here — what its spans decode from now on could not
    * be sent either — and goes to another worker, which resumes it from what the interpreter recorded: the answer
-   * comes out whole, later, never shortened. Its job is sent again once the broker takes it ({@link
-   * #handOverFailed}).
+   * comes out whole, later, never shortened.
    */
   private void eventsFailed(String id, String job) {
     inFlight.computeIfPresent(id, (k, held) -> {
@@ -207,45 +205,7 @@ class SpanJobListener implements SmartLifecycle {
       engine.cancel(id);
       return held;
     });
-    toHandOver.put(id, job);
-  }
-
-  /**
-   * Sends again the jobs of requests whose span events failed, once the engine has stopped them here: the lease is
-   * released (or was left unowned by an attempt whose send failed) and the job sent, to be taken by any worker. A
-   * request that ended or that another worker took is forgotten.
-   */
-  private void handOverFailed() {
-    for (Map.Entry<String, String> entry : Map.copyOf(toHandOver).entrySet()) {
-      String id = entry.getKey();
-      // not while the engine still stops it here: a copy of the job that came back to this worker meanwhile would
-      // be dropped as a job of a request running here, and the request left with an owner that does not run it
-      if (inFlight.containsKey(id) || !handingOver.add(id)) {
-        continue;
-      }
-      RequestLeases.Owner owner = leases.owner(id);
-      boolean ours = owner.running() && (owner.worker().isEmpty()
-          || owner.worker().equals(leases.workerId()) && leases.release(id));
-      if (!ours) {
-        toHandOver.remove(id);
-        handingOver.remove(id);
-        continue;
-      }
-      try {
-        kafka.send(properties.spanJobsTopic(), id, entry.getValue()).whenComplete((result, error) -> {
-          handingOver.remove(id);
-          if (error == null) {
-            toHandOver.remove(id);
-            log.info("request {}: handed to another worker", id);
-          } else {
-            log.debug("request {}: cannot send its job yet ({})", id, error.getMessage());
-          }
-        });
-      } catch (RuntimeException e) {
-        handingOver.remove(id);
-        log.debug("request {}: cannot send its job yet ({})", id, e.getMessage());
-      }
-    }
+    handover.add(id, job);
   }
 
   /**
@@ -273,9 +233,8 @@ class SpanJobListener implements SmartLifecycle {
   private void sweep() {
     throttle();
     try {
-      handOverFailed();
+      handover.attempt(inFlight::containsKey);
     } catch (RuntimeException e) {
-      handingOver.clear();
       log.debug("cannot hand requests over: {}", e.getMessage());
     }
     try {
