@@ -3,8 +3,15 @@ package io.pastaserve.worker.config;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.pastaserve.common.messaging.Topics;
 import io.pastaserve.worker.messaging.MessagingProperties;
+import java.util.Map;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.kafka.DefaultKafkaProducerFactoryCustomizer;
+import org.springframework.boot.autoconfigure.kafka.KafkaProperties;
+import org.springframework.boot.ssl.SslBundles;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.config.ConcurrentKafkaListenerContainerFactory;
@@ -16,13 +23,50 @@ import org.springframework.kafka.listener.ContainerProperties;
 import org.springframework.kafka.listener.DeadLetterPublishingRecoverer;
 import org.springframework.kafka.listener.DefaultErrorHandler;
 
-/** Topics, the span-job container (committed once a job is taken) and the dead-letter handling. */
+/**
+ * Topics, the producer's and the admin client's time limits, the span-job container (committed once a job is taken)
+ * and the dead-letter handling.
+ */
 @Configuration(proxyBeanMethods = false)
 class KafkaWiring {
 
   @Bean
   MessagingProperties messagingProperties(WorkerProperties properties) {
     return properties.messaging();
+  }
+
+  /**
+   * The producer gives up within known times when the broker is away: a send waits at most {@code kafka-max-block}
+   * for metadata or buffer room, and its result is known within {@code kafka-delivery-timeout}. Span events are sent
+   * on a thread of their own ({@code SpanEventSender}), so neither ever holds up an engine step.
+   */
+  @Bean
+  DefaultKafkaProducerFactoryCustomizer producerTimeouts(WorkerProperties p) {
+    return factory -> factory.updateConfigs(Map.of(
+        ProducerConfig.MAX_BLOCK_MS_CONFIG, p.kafkaMaxBlock().toMillis(),
+        ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) p.kafkaDeliveryTimeout().toMillis(),
+        ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) p.kafkaRequestTimeout().toMillis()));
+  }
+
+  /**
+   * Spring Boot's admin, with time limits: creating the topics at start and the cluster id that the template's
+   * tracing asks for give up after {@code kafka-admin-timeout} instead of a minute when the broker is away.
+   */
+  @Bean
+  KafkaAdmin kafkaAdmin(KafkaProperties kafka, ObjectProvider<SslBundles> ssl, WorkerProperties p) {
+    Map<String, Object> config = kafka.buildAdminProperties(ssl.getIfAvailable());
+    int timeoutMs = (int) p.kafkaAdminTimeout().toMillis();
+    config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(timeoutMs,
+        (int) p.kafkaRequestTimeout().toMillis()));
+    config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeoutMs);
+    KafkaAdmin admin = new KafkaAdmin(config);
+    KafkaProperties.Admin settings = kafka.getAdmin();
+    admin.setFatalIfBrokerNotAvailable(settings.isFailFast());
+    admin.setAutoCreate(settings.isAutoCreate());
+    admin.setModifyTopicConfigs(settings.isModifyTopicConfigs());
+    admin.setOperationTimeout((int) Math.max(1, p.kafkaAdminTimeout().toSeconds()));
+    admin.setCloseTimeout((int) Math.max(1, p.kafkaAdminTimeout().toSeconds()));
+    return admin;
   }
 
   @Bean

@@ -43,6 +43,16 @@ import org.springframework.validation.annotation.Validated;
  *     jobs stay in Kafka for other workers, and count as lag for autoscaling
  * @param drainTimeout on a clean stop (SIGTERM), how long running requests may take to finish before the rest
  *     are handed to other workers, which resume them; keep it below the pod's termination grace period
+ * @param eventQueueCapacity span event envelopes (one per request and flush) that may wait to be sent, all requests
+ *     together, while the broker is slow or away; a request whose envelope does not fit is handed to another worker
+ * @param eventDeliveryTimeout how long a request's span events may keep failing to reach the broker (each record is
+ *     sent again) before the request is handed to another worker, which resumes it
+ * @param kafkaMaxBlock the producer's {@code max.block.ms}: how long a send may wait for metadata or buffer room
+ *     (on the span-event sender's thread, never the engine's)
+ * @param kafkaDeliveryTimeout the producer's {@code delivery.timeout.ms}: when a send's result is known at the latest
+ * @param kafkaRequestTimeout the producer's and the admin client's {@code request.timeout.ms}
+ * @param kafkaAdminTimeout how long an admin operation (creating topics at start, the cluster id that tracing asks
+ *     for) may take
  */
 @Validated
 @ConfigurationProperties("pasta.worker")
@@ -67,11 +77,27 @@ public record WorkerProperties(
     @DefaultValue("8") @Min(1) @Max(1024) int topicPartitions,
     @DefaultValue("20ms") java.time.Duration eventFlushInterval,
     @DefaultValue("16") @Min(1) @Max(100000) int maxRequests,
-    @DefaultValue("30s") java.time.Duration drainTimeout) {
+    @DefaultValue("30s") java.time.Duration drainTimeout,
+    @DefaultValue("65536") @Min(1) int eventQueueCapacity,
+    @DefaultValue("2m") java.time.Duration eventDeliveryTimeout,
+    @DefaultValue("3s") java.time.Duration kafkaMaxBlock,
+    @DefaultValue("30s") java.time.Duration kafkaDeliveryTimeout,
+    @DefaultValue("10s") java.time.Duration kafkaRequestTimeout,
+    @DefaultValue("5s") java.time.Duration kafkaAdminTimeout) {
+
+  public WorkerProperties {
+    if (kafkaDeliveryTimeout.compareTo(kafkaRequestTimeout) < 0) {
+      throw new IllegalArgumentException("pasta.worker.kafka-delivery-timeout (" + kafkaDeliveryTimeout
+          + ") must be at least pasta.worker.kafka-request-timeout (" + kafkaRequestTimeout + ")");
+    }
+    if (kafkaAdminTimeout.toSeconds() < 1) {
+      throw new IllegalArgumentException("pasta.worker.kafka-admin-timeout must be at least 1s");
+    }
+  }
 
   public MessagingProperties messaging() {
     return new MessagingProperties(spanJobsTopic, spanEventsTopic, cancelTopic, eventFlushInterval, maxRequests,
-        drainTimeout);
+        drainTimeout, eventQueueCapacity, eventDeliveryTimeout, kafkaDeliveryTimeout);
   }
 
   /** The model's name as clients ask for it. */

@@ -13,7 +13,12 @@ import java.time.Duration;
  *     takes no job, which stays in Kafka for other workers (and counts as lag for autoscaling)
  * @param drainTimeout on a clean stop, how long running requests may take to finish before the rest are handed
  *     to other workers
+ * @param eventQueueCapacity span event envelopes that may wait to be sent, all requests together
+ * @param eventDeliveryTimeout how long a request's span events may keep failing to reach the broker before the
+ *     request is handed to another worker
+ * @param kafkaDeliveryTimeout the producer's {@code delivery.timeout.ms}: when a send's result is known at the latest
  */
 public record MessagingProperties(String spanJobsTopic, String spanEventsTopic, String cancelTopic,
-    Duration eventFlushInterval, int maxRequests, Duration drainTimeout) {
+    Duration eventFlushInterval, int maxRequests, Duration drainTimeout, int eventQueueCapacity,
+    Duration eventDeliveryTimeout, Duration kafkaDeliveryTimeout) {
 }

@@ -20,8 +20,13 @@ final class RequestLeases {
     TAKEN,
     /** A live worker runs it: this copy of the job is dropped. */
     OWNED_ELSEWHERE,
-    /** The request has ended, or its state is gone: nothing to run. */
-    ENDED
+    /** The request has ended: nothing to run. */
+    ENDED,
+    /**
+     * Redis knows nothing of the request (it restarted without persistence, or the state expired): it cannot run,
+     * and nobody else will end it.
+     */
+    LOST
   }
 
   private static final RedisScript<Long> SWAP = RedisScript.of(RequestOwner.SWAP_SCRIPT, Long.class);
@@ -38,9 +43,15 @@ final class RequestLeases {
     return workerId;
   }
 
-  /** Claims a request for this worker: unowned, owned here, or owned by a worker whose heartbeat is gone. */
+  /**
+   * Claims a request for this worker: unowned, owned here, or owned by a worker whose heartbeat is gone. Writes
+   * nothing when the request's hash is gone, so a vanished request is never recreated (without an expiry).
+   */
   Claim claim(String requestId) {
     Owner owner = owner(requestId);
+    if (owner.lost()) {
+      return Claim.LOST;
+    }
     if (!owner.running()) {
       return Claim.ENDED;
     }
@@ -51,7 +62,11 @@ final class RequestLeases {
       return Claim.OWNED_ELSEWHERE;
     }
     long swapped = swap(requestId, owner.worker(), workerId);
-    return swapped > 0 ? Claim.TAKEN : swapped < 0 ? Claim.ENDED : Claim.OWNED_ELSEWHERE;
+    if (swapped < 0) {
+      // it ended, or its state went, between the read and the swap
+      return owner(requestId).lost() ? Claim.LOST : Claim.ENDED;
+    }
+    return swapped > 0 ? Claim.TAKEN : Claim.OWNED_ELSEWHERE;
   }
 
   /** Gives a request this worker runs back (it stops here); true when it was still this worker's. */
@@ -81,6 +96,11 @@ final class RequestLeases {
 
     boolean finished() {
       return "finished".equals(status);
+    }
+
+    /** No status at all: Redis lost the request (an interpreter records one before it dispatches the job). */
+    boolean lost() {
+      return status.isEmpty();
     }
   }
 }

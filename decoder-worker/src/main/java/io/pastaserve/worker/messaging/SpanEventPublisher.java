@@ -1,7 +1,5 @@
 package io.pastaserve.worker.messaging;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pastaserve.common.lang.SpanId;
 import io.pastaserve.common.messaging.SpanEventEnvelope;
 import io.pastaserve.common.messaging.SpanTiming;
@@ -13,18 +11,16 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.springframework.kafka.core.KafkaTemplate;
 
 /**
  * Publishes one request's spans as {@link SpanTokensEvent}s: what the spans decoded since the last flush goes out
  * together, as one record (a {@code batch} when several spans moved), at most every {@code flushInterval} and at
- * once when a span ends. Runs on the engine's scheduler thread; sending is asynchronous.
+ * once when a span ends. Runs on the engine's scheduler thread and never blocks it: envelopes go to the request's
+ * {@link SpanEventSender.Channel}, which sends them in order and checks every send.
  */
 final class SpanEventPublisher implements SpanListener {
 
-  private final KafkaTemplate<String, String> kafka;
-  private final ObjectMapper json;
-  private final String topic;
+  private final SpanEventSender.Channel channel;
   private final String requestId;
   private final Map<SpanId, Buffer> buffers = new LinkedHashMap<>();
   private final Map<SpanId, SpanId> parents = new HashMap<>();
@@ -46,11 +42,8 @@ final class SpanEventPublisher implements SpanListener {
    * @param flushInterval how long tokens may wait to be published together (0: every step); spans that end
    *     are published at once
    */
-  SpanEventPublisher(KafkaTemplate<String, String> kafka, ObjectMapper json, String topic, String requestId,
-      java.time.Duration flushInterval) {
-    this.kafka = kafka;
-    this.json = json;
-    this.topic = topic;
+  SpanEventPublisher(SpanEventSender.Channel channel, String requestId, java.time.Duration flushInterval) {
+    this.channel = channel;
     this.requestId = requestId;
     this.flushNanos = flushInterval.toNanos();
   }
@@ -174,14 +167,18 @@ final class SpanEventPublisher implements SpanListener {
     silenced = true;
   }
 
+  /**
+   * Hands an envelope to the request's channel, after the ones before it. Never blocks; an envelope the channel
+   * refuses is not lost silently: the channel has failed, and its failure handler has the request go on elsewhere.
+   */
   void send(SpanEventEnvelope envelope) {
-    if (silenced) {
-      return;
+    if (!silenced) {
+      channel.offer(envelope);
     }
-    try {
-      kafka.send(topic, requestId, json.writeValueAsString(envelope));
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("cannot serialize a span event", e);
-    }
+  }
+
+  /** Whether this request's events can no longer be sent from here (its channel failed). */
+  boolean failed() {
+    return channel.failed();
   }
 }

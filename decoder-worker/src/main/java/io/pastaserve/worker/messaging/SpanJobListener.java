@@ -16,6 +16,7 @@ import io.pastaserve.worker.engine.GenerationResult;
 import io.pastaserve.worker.engine.Mode;
 import io.pastaserve.worker.registry.WorkerHeartbeats;
 import io.pastaserve.worker.sampling.SamplingParams;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -51,6 +52,9 @@ class SpanJobListener implements SmartLifecycle {
 
   private static final Logger log = LoggerFactory.getLogger(SpanJobListener.class);
   private static final String LISTENER_ID = "span-jobs";
+  /** The error of a request whose state Redis lost. */
+  static final String LOST_STATE = "the request's state is gone from Redis (restarted without persistence, or "
+      + "expired); it cannot run";
 
   private final Engine engine;
   private final KafkaTemplate<String, String> kafka;
@@ -60,10 +64,13 @@ class SpanJobListener implements SmartLifecycle {
   private final RequestMetrics metrics;
   private final RequestLeases leases;
   private final KafkaListenerEndpointRegistry listeners;
+  private final SpanEventSender sender;
   /** Requests held here (running or waiting for the engine). */
   private final Map<String, Held> inFlight = new ConcurrentHashMap<>();
   /** Requests another worker runs now, or that this one handed over: they end here without a word. */
   private final Set<String> handedOver = ConcurrentHashMap.newKeySet();
+  /** Requests whose span events could not be sent, on their way to other workers. */
+  private final RequestHandover handover;
 
   /** A request held here: its job as received, and the publisher of its span events. */
   private record Held(String job, SpanEventPublisher publisher) {
@@ -77,7 +84,7 @@ class SpanJobListener implements SmartLifecycle {
 
   SpanJobListener(Engine engine, KafkaTemplate<String, String> kafka, ObjectMapper json, StringRedisTemplate redis,
       MessagingProperties properties, RequestMetrics metrics, WorkerHeartbeats heartbeats,
-      KafkaListenerEndpointRegistry listeners) {
+      KafkaListenerEndpointRegistry listeners, SpanEventSender sender) {
     this.engine = engine;
     this.kafka = kafka;
     this.json = json;
@@ -86,6 +93,8 @@ class SpanJobListener implements SmartLifecycle {
     this.metrics = metrics;
     this.leases = new RequestLeases(redis, heartbeats.id());
     this.listeners = listeners;
+    this.sender = sender;
+    this.handover = new RequestHandover(leases, kafka, properties.spanJobsTopic());
     this.sweeper.scheduleWithFixedDelay(this::sweep, 500, 500, TimeUnit.MILLISECONDS);
   }
 
@@ -104,12 +113,17 @@ class SpanJobListener implements SmartLifecycle {
       // a copy of the job of a request running here claims it again (the interpreter may have thought this worker
       // gone) and is dropped
       RequestLeases.Claim claim = leases.claim(id);
+      if (claim == RequestLeases.Claim.LOST) {
+        endLost(id);
+        return;
+      }
       if (claim != RequestLeases.Claim.TAKEN) {
         log.debug("job dropped: {}", claim == RequestLeases.Claim.ENDED ? "the request has ended"
             : "another worker runs the request");
         return;
       }
-      SpanEventPublisher publisher = new SpanEventPublisher(kafka, json, properties.spanEventsTopic(), id,
+      String value = record.value();
+      SpanEventPublisher publisher = new SpanEventPublisher(sender.open(id, reason -> eventsFailed(id, value)), id,
           properties.eventFlushInterval());
       if (inFlight.putIfAbsent(id, new Held(record.value(), publisher)) != null) {
         log.debug("job of a request running here; dropped");
@@ -126,6 +140,27 @@ class SpanJobListener implements SmartLifecycle {
     } finally {
       MDC.remove("requestId");
     }
+  }
+
+  /**
+   * Ends a request whose state Redis lost: its tokens and program are gone, so it cannot run or resume anywhere, and
+   * nobody else would end it; the interpreter turns the error into the request's final entry, so the client hears
+   * it at once. The send is waited for: if it fails, the job is retried by the error handler.
+   */
+  private void endLost(String id) {
+    log.warn("request {}: its state is gone from Redis; ending it with an error", id);
+    RequestFinishedEvent error = new RequestFinishedEvent(RequestFinishedEvent.VERSION, id, "error",
+        LOST_STATE, 0, 0, 0, 0, "", List.of());
+    try {
+      kafka.send(properties.spanEventsTopic(), id, json.writeValueAsString(SpanEventEnvelope.of(error)))
+          .get(properties.kafkaDeliveryTimeout().toMillis() + 5_000, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while ending a request", e);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot publish the end of request " + id + ": " + e.getMessage(), e);
+    }
+    metrics.reason("error");
   }
 
   private void run(DecodeSpanCommand job, SpanEventPublisher publisher) {
@@ -153,9 +188,24 @@ class SpanJobListener implements SmartLifecycle {
         }
       } finally {
         inFlight.remove(id);
+        handedOver.remove(id);
         throttle();
       }
     });
+  }
+
+  /**
+   * A request whose span events could not be sent in time stops here — what its spans decode from now on could not
+   * be sent either — and goes to another worker, which resumes it from what the interpreter recorded: the answer
+   * comes out whole, later, never shortened.
+   */
+  private void eventsFailed(String id, String job) {
+    inFlight.computeIfPresent(id, (k, held) -> {
+      handedOver.add(id);
+      engine.cancel(id);
+      return held;
+    });
+    handover.add(id, job);
   }
 
   /**
@@ -182,6 +232,11 @@ class SpanJobListener implements SmartLifecycle {
    */
   private void sweep() {
     throttle();
+    try {
+      handover.attempt(inFlight::containsKey);
+    } catch (RuntimeException e) {
+      log.debug("cannot hand requests over: {}", e.getMessage());
+    }
     try {
       for (String id : List.copyOf(inFlight.keySet())) {
         RequestLeases.Owner owner = leases.owner(id);
@@ -229,6 +284,13 @@ class SpanJobListener implements SmartLifecycle {
     try {
       while (!inFlight.isEmpty() && System.nanoTime() < deadline) {
         Thread.sleep(50);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    try {
+      if (!sender.drain(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())).plusSeconds(5))) {
+        log.warn("stopping with {} span events not sent; their requests go on elsewhere", sender.pending());
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

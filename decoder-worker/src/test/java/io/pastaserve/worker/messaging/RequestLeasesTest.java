@@ -67,12 +67,13 @@ class RequestLeasesTest {
   }
 
   @Test
-  void anEndedOrUnknownRequest_isNotRun() {
+  void anEndedOrUnknownRequest_isNotRun_andAnUnknownOneIsRecreatedNowhere() {
     String ended = running("");
     redis.opsForHash().put(RedisKeys.request(ended), "status", "finished");
     RequestLeases a = new RequestLeases(redis, "a");
     assertThat(a.claim(ended)).isEqualTo(RequestLeases.Claim.ENDED);
-    assertThat(a.claim("never-recorded")).isEqualTo(RequestLeases.Claim.ENDED);
+    assertThat(a.claim("never-recorded")).isEqualTo(RequestLeases.Claim.LOST);
+    assertThat(redis.hasKey(RedisKeys.request("never-recorded"))).isFalse();
   }
 
   @Test
