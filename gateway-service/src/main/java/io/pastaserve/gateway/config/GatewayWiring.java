@@ -152,6 +152,7 @@ class GatewayWiring {
         .GET("/v1/models", handler::models)
         .GET("/v1/models/{id}", handler::model)
         .GET("/v1/pasta/streams/{id}", handler::resume)
+        .filter(ApiKeyFilter.requireKeyName())
         .build();
   }
 
