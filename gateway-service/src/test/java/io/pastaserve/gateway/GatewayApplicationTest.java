@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.autoconfigure.actuate.observability.AutoConfigureObservability;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.kafka.test.EmbeddedKafkaBroker;
 import org.springframework.kafka.test.context.EmbeddedKafka;
@@ -58,6 +59,14 @@ class GatewayApplicationTest {
   @Autowired
   WebTestClient client;
 
+  /** Health and metrics are on the management port. */
+  @LocalManagementPort
+  int managementPort;
+
+  WebTestClient management() {
+    return WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + managementPort).build();
+  }
+
   @Autowired
   GatewayProperties properties;
 
@@ -86,22 +95,22 @@ class GatewayApplicationTest {
 
   @Test
   void liveness_isUp_readinessWaitsForALiveWorker() throws Exception {
-    client.get().uri("/actuator/health/liveness").exchange().expectStatus().isOk();
-    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> client.get().uri("/actuator/health/readiness")
+    management().get().uri("/actuator/health/liveness").exchange().expectStatus().isOk();
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> management().get().uri("/actuator/health/readiness")
         .exchange().expectStatus().isEqualTo(503));
     heartbeat();
-    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> client.get().uri("/actuator/health/readiness")
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> management().get().uri("/actuator/health/readiness")
         .exchange().expectStatus().isOk());
     client.get().uri("/v1/models").header("Authorization", "Bearer k2").exchange().expectStatus().isOk()
         .expectBody().jsonPath("$.data[0].live_workers").isEqualTo(1);
     redis.delete(RedisKeys.worker("w1"));
-    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> client.get().uri("/actuator/health/readiness")
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> management().get().uri("/actuator/health/readiness")
         .exchange().expectStatus().isEqualTo(503));
   }
 
   @Test
   void withoutALiveWorker_requestsAre503_andEachKeyIsRateLimited() {
-    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> client.get().uri("/actuator/health/readiness")
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> management().get().uri("/actuator/health/readiness")
         .exchange().expectStatus().isEqualTo(503));
     for (int i = 0; i < 2; i++) {
       client.post().uri("/v1/chat/completions").header("Authorization", "Bearer k1")
@@ -124,7 +133,7 @@ class GatewayApplicationTest {
   @Test
   void anAdmittedRequest_isEnqueuedForTheInterpreter_andTimesOutWhenNothingAnswers() throws Exception {
     heartbeat();
-    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> client.get().uri("/actuator/health/readiness")
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> management().get().uri("/actuator/health/readiness")
         .exchange().expectStatus().isOk());
     client.post().uri("/v1/chat/completions").header("Authorization", "Bearer k2")
         .header("Content-Type", "application/json")
@@ -158,7 +167,7 @@ class GatewayApplicationTest {
 
   @Test
   void prometheus_isExposed_andPropertiesBind() {
-    client.get().uri("/actuator/prometheus").exchange().expectStatus().isOk()
+    management().get().uri("/actuator/prometheus").exchange().expectStatus().isOk()
         .expectBody(String.class).value(body -> assertThat(body).contains("pasta_time_to_first_token_seconds",
             "pasta_gateway_requests_running"));
     assertThat(properties.servedModelName()).isEqualTo("pasta-tiny");

@@ -29,9 +29,11 @@ import java.time.Duration;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.boot.actuate.autoconfigure.endpoint.web.WebEndpointProperties;
 import org.springframework.boot.actuate.health.Health;
 import org.springframework.boot.actuate.health.ReactiveHealthIndicator;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
@@ -70,6 +72,12 @@ class GatewayWiring {
       log.info("API keys on: {} key(s) accepted", keys.size());
     }
     return new ApiKeyFilter(keys, properties.authEnabled(), errors);
+  }
+
+  @Bean
+  ManagementPortFilter managementPortFilter(ApplicationContext context, WebEndpointProperties endpoints,
+      ErrorResponses errors) {
+    return new ManagementPortFilter(context, endpoints.getBasePath(), errors);
   }
 
   @Bean
