@@ -154,7 +154,7 @@ final class ChaosSuite implements AutoCloseable {
     List<String> args = new ArrayList<>(shared());
     args.addAll(List.of("--pasta.gateway.model-dir=" + root.resolve("models/pasta-tiny"),
         "--pasta.gateway.api-keys=" + apiKey, "--pasta.gateway.topic-partitions=" + PARTITIONS));
-    return startService("gateway-service", args);
+    return ServiceProcess.startWithManagementPort(jar("gateway-service"), START_TIMEOUT, args.toArray(String[]::new));
   }
 
   int gatewayPort() {
@@ -219,7 +219,7 @@ final class ChaosSuite implements AutoCloseable {
 
   /** Whether the gateway's readiness is UP (a live worker serves the model). */
   boolean gatewayReady() {
-    return get(gateway.port(), "/actuator/health/readiness").contains("\"UP\"");
+    return get(gateway.managementPort(), "/actuator/health/readiness").contains("\"UP\"");
   }
 
   /** The sum of the samples of {@code metric} on the service's Prometheus endpoint; NaN when unreadable. */
@@ -229,7 +229,7 @@ final class ChaosSuite implements AutoCloseable {
 
   /** Like {@link #metric(ServiceProcess, String)}, only the samples whose labels contain {@code label}. */
   double metric(ServiceProcess service, String metric, String label) {
-    String body = get(service.port(), "/actuator/prometheus");
+    String body = get(service.managementPort(), "/actuator/prometheus");
     if (body.isEmpty()) {
       return Double.NaN;
     }
