@@ -19,6 +19,7 @@ import io.pastaserve.gateway.auth.ApiKeyFilter;
 import io.pastaserve.gateway.auth.ApiKeys;
 import io.pastaserve.gateway.generation.Admission;
 import io.pastaserve.gateway.generation.GatewayMetrics;
+import io.pastaserve.gateway.generation.KeyRateLimit;
 import io.pastaserve.gateway.generation.Generations;
 import io.pastaserve.gateway.generation.OutputStreams;
 import io.pastaserve.gateway.generation.RequestQueue;
@@ -152,14 +153,22 @@ class GatewayWiring {
         properties.defaultMaxTokens(), properties.maxTokensLimit());
   }
 
+  /**
+   * The API. Every route needs the key check to have passed; the routes that start or read a generation also
+   * spend one of the key's requests for the period, before the handler reads the body.
+   */
   @Bean
-  RouterFunction<ServerResponse> api(CompletionHandler handler) {
-    return RouterFunctions.route()
+  RouterFunction<ServerResponse> api(CompletionHandler handler, Admission admission, GatewayMetrics metrics) {
+    RouterFunction<ServerResponse> generations = RouterFunctions.route()
         .POST("/v1/chat/completions", handler::chat)
         .POST("/v1/completions", handler::completions)
+        .GET("/v1/pasta/streams/{id}", handler::resume)
+        .filter(new KeyRateLimit(admission, metrics))
+        .build();
+    return RouterFunctions.route()
         .GET("/v1/models", handler::models)
         .GET("/v1/models/{id}", handler::model)
-        .GET("/v1/pasta/streams/{id}", handler::resume)
+        .add(generations)
         .filter(ApiKeyFilter.requireKeyName())
         .build();
   }
