@@ -13,8 +13,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A service started as a real process from its runnable jar ({@code java -jar ...-exec.jar}), on a free port
- * (and, for a service with a management port of its own, a second one), ready once its actuator health says UP. Tests kill it with SIGKILL to see what survives.
+ * A service started as a real process from its runnable jar ({@code java -jar ...-exec.jar}), on a free port of
+ * the loopback interface (and, for a service with a management port of its own, a second one), ready once its
+ * actuator health says UP. Tests kill it with SIGKILL to see what survives.
  */
 public final class ServiceProcess implements AutoCloseable {
 
@@ -53,9 +54,10 @@ public final class ServiceProcess implements AutoCloseable {
     int port = freePort();
     int managementPort = ownManagementPort ? freePort() : port;
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-        .toString(), "-XX:+UseSerialGC", "-Xmx1g", "-jar", jar.toString(), "--server.port=" + port));
+        .toString(), "-XX:+UseSerialGC", "-Xmx1g", "-jar", jar.toString(), "--server.port=" + port,
+        "--server.address=127.0.0.1"));
     if (ownManagementPort) {
-      command.add("--management.server.port=" + managementPort);
+      command.addAll(List.of("--management.server.port=" + managementPort, "--management.server.address=127.0.0.1"));
     }
     command.addAll(List.of(args));
     Path log = Files.createTempFile("service-" + port + "-", ".log");
