@@ -329,7 +329,7 @@ ONNX Runtime would otherwise size their thread pools for every core of the node.
 {{- define "pasta.probe" -}}
 httpGet:
   path: {{ .path }}
-  port: http
+  port: {{ .port | default "http" }}
 {{- with .probe }}
 initialDelaySeconds: {{ .initialDelaySeconds }}
 periodSeconds: {{ .periodSeconds }}
@@ -407,7 +407,7 @@ spec:
     matchNames:
       - {{ .ctx.Release.Namespace }}
   endpoints:
-    - port: http
+    - port: {{ .metricsPort | default "http" }}
       path: /actuator/prometheus
       interval: {{ $sm.interval }}
       scrapeTimeout: {{ $sm.scrapeTimeout }}

@@ -18,11 +18,12 @@ class ComposeFileTest {
 
   private static final List<String> CPU_WORKERS = List.of("worker-1", "worker-2");
 
+  private static Map<String, Object> compose;
   private static Map<String, Object> services;
 
   @BeforeAll
   static void load() throws IOException {
-    Map<String, Object> compose = new Yaml().load(Files.readString(Repository.root().resolve("docker-compose.yml")));
+    compose = new Yaml().load(Files.readString(Repository.root().resolve("docker-compose.yml")));
     services = map(compose.get("services"));
   }
 
@@ -64,9 +65,28 @@ class ComposeFileTest {
   }
 
   @Test
-  void healthChecks_askForReadiness_onTheServicesOwnPorts() {
+  void redis_persistsEveryWrite_inAnAppendOnlyFile_onAVolume() {
+    Map<String, Object> redis = map(services.get("redis"));
+    String command = String.join(" ", strings(redis.get("command")));
+
+    assertThat(command).contains("--appendonly yes").doesNotContain("--appendonly no");
+    assertThat(strings(redis.get("volumes"))).anyMatch(v -> v.endsWith(":/data"));
+    String volume = strings(redis.get("volumes")).stream().filter(v -> v.endsWith(":/data")).findFirst()
+        .orElseThrow().split(":")[0];
+    assertThat(map(compose.get("volumes"))).containsKey(volume);
+  }
+
+  @Test
+  void gateway_publishesOnlyItsApiPort_onLoopback() {
+    List<String> ports = strings(map(services.get("gateway")).get("ports"));
+
+    assertThat(ports).singleElement().satisfies(p -> assertThat(p).startsWith("127.0.0.1:").endsWith(":8080"));
+  }
+
+  @Test
+  void healthChecks_askForReadiness_onTheServicesOwnPorts_theGatewaysManagementPort() {
     Map<String, String> readiness = Map.of(
-        "gateway", "127.0.0.1:8080/actuator/health/readiness",
+        "gateway", "127.0.0.1:9080/actuator/health/readiness",
         "interpreter", "127.0.0.1:8081/actuator/health/readiness",
         "worker-1", "127.0.0.1:8082/actuator/health/readiness",
         "worker-2", "127.0.0.1:8082/actuator/health/readiness",

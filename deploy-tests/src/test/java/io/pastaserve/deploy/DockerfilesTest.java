@@ -88,6 +88,14 @@ class DockerfilesTest {
     assertThat(dockerfile.lastStage()).containsPattern("(?m)^HEALTHCHECK .*CMD .*/actuator/health/");
   }
 
+  @Test
+  void gatewayImage_checksHealthOnTheManagementPort_andExposesIt() {
+    String stage = Dockerfile.read("gateway-service/Dockerfile").lastStage();
+
+    assertThat(stage).containsPattern("(?m)^HEALTHCHECK .*CMD .*:\\$\\{PASTA_GATEWAY_MANAGEMENT_PORT:-9080}/actuator/health/")
+        .containsPattern("(?m)^EXPOSE 8080 9080$");
+  }
+
   @ParameterizedTest(name = "{0}")
   @MethodSource("dockerfiles")
   void dockerfile_pinsEveryBaseImage(Dockerfile dockerfile) {

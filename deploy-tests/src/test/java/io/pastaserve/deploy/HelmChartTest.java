@@ -77,10 +77,47 @@ class HelmChartTest {
       int port = ports.get(component(deployment));
       assertThat(container.getPorts()).extracting(ContainerPort::getName, ContainerPort::getContainerPort)
           .as(deployment.getMetadata().getName()).contains(org.assertj.core.groups.Tuple.tuple("http", port));
-      assertProbe(container.getLivenessProbe(), "/actuator/health/liveness");
-      assertProbe(container.getReadinessProbe(), "/actuator/health/readiness");
-      assertProbe(container.getStartupProbe(), "/actuator/health/liveness");
+      // the gateway's health is on its management port, apart from the API
+      String probePort = component(deployment).equals("gateway") ? "management" : "http";
+      assertProbe(container.getLivenessProbe(), "/actuator/health/liveness", probePort);
+      assertProbe(container.getReadinessProbe(), "/actuator/health/readiness", probePort);
+      assertProbe(container.getStartupProbe(), "/actuator/health/liveness", probePort);
     }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("renders")
+  void gateway_servesManagementOnAPortOfItsOwn_thatItsServiceNamesApartFromTheApi(RenderedChart chart) {
+    Deployment gateway = chart.get(Deployment.class, name("gateway"));
+    Container container = mainContainer(gateway);
+    assertThat(container.getPorts()).extracting(ContainerPort::getName, ContainerPort::getContainerPort)
+        .contains(org.assertj.core.groups.Tuple.tuple("http", 8080),
+            org.assertj.core.groups.Tuple.tuple("management", 9080));
+    assertThat(container.getEnv()).anySatisfy(e -> assertThat(e.getName() + "=" + e.getValue())
+        .isEqualTo("PASTA_GATEWAY_MANAGEMENT_PORT=9080"));
+    Service service = chart.get(Service.class, name("gateway"));
+    assertThat(service.getSpec().getPorts()).extracting(p -> p.getName(), p -> p.getTargetPort().getStrVal())
+        .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple("http", "http"),
+            org.assertj.core.groups.Tuple.tuple("management", "management"));
+  }
+
+  @Test
+  void gatewayIngress_routesTheApiAndThePlaygroundOnly_toTheApiPort() {
+    RenderedChart chart = RenderedChart.of("helm/examples/production.yaml");
+
+    io.fabric8.kubernetes.api.model.networking.v1.Ingress ingress =
+        chart.get(io.fabric8.kubernetes.api.model.networking.v1.Ingress.class, name("gateway"));
+
+    assertThat(ingress.getSpec().getRules()).isNotEmpty().allSatisfy(rule -> {
+      assertThat(rule.getHttp().getPaths())
+          .extracting(p -> p.getPath(), p -> p.getPathType())
+          .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple("/v1", "Prefix"),
+              org.assertj.core.groups.Tuple.tuple("/", "Exact"),
+              org.assertj.core.groups.Tuple.tuple("/playground.css", "Exact"),
+              org.assertj.core.groups.Tuple.tuple("/playground.js", "Exact"));
+      assertThat(rule.getHttp().getPaths()).allSatisfy(p -> assertThat(p.getBackend().getService().getPort()
+          .getName()).isEqualTo("http"));
+    });
   }
 
   @ParameterizedTest(name = "{0}")
@@ -150,7 +187,7 @@ class HelmChartTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("renders")
-  void networkPolicies_selectEveryComponent_andOpenOnlyTheHttpPort(RenderedChart chart) {
+  void networkPolicies_selectEveryComponent_andOpenOnlyTheHttpAndManagementPorts(RenderedChart chart) {
     List<NetworkPolicy> policies = chart.all(NetworkPolicy.class);
     assertThat(policies).extracting(RenderedChart::component)
         .containsExactlyInAnyOrder("gateway", "interpreter", "decoder-worker");
@@ -158,9 +195,13 @@ class HelmChartTest {
       assertThat(policies).as(deployment.getMetadata().getName()).anyMatch(p -> deployment.getSpec().getTemplate()
           .getMetadata().getLabels().entrySet().containsAll(p.getSpec().getPodSelector().getMatchLabels().entrySet()));
     }
-    assertThat(policies).allSatisfy(p -> assertThat(p.getSpec().getIngress()).singleElement()
-        .satisfies(rule -> assertThat(rule.getPorts()).singleElement()
-            .satisfies(port -> assertThat(port.getPort().getStrVal()).isEqualTo("http"))));
+    for (NetworkPolicy policy : policies) {
+      // the gateway's management port is open to whoever may read metrics, as the other components' ports are
+      List<String> open = component(policy).equals("gateway") ? List.of("http", "management") : List.of("http");
+      assertThat(policy.getSpec().getIngress()).as(policy.getMetadata().getName())
+          .flatExtracting(rule -> rule.getPorts()).extracting(port -> port.getPort().getStrVal())
+          .containsExactlyElementsOf(open);
+    }
   }
 
   @ParameterizedTest(name = "{0}")
@@ -348,8 +389,12 @@ class HelmChartTest {
       Map<String, Object> spec = map(monitor.getAdditionalProperties().get("spec"));
       Map<String, Object> selector = map(map(spec.get("selector")).get("matchLabels"));
       assertThat(chart.all(Service.class)).anyMatch(s -> s.getMetadata().getLabels().entrySet().containsAll(selector.entrySet()));
+      String port = component(monitor).equals("gateway") ? "management" : "http";
       assertThat(list(spec.get("endpoints"))).singleElement().satisfies(e -> assertThat(map(e))
-          .containsEntry("port", "http").containsEntry("path", "/actuator/prometheus"));
+          .containsEntry("port", port).containsEntry("path", "/actuator/prometheus"));
+      assertThat(chart.all(Service.class)).filteredOn(s -> s.getMetadata().getLabels().entrySet()
+          .containsAll(selector.entrySet())).allSatisfy(s -> assertThat(s.getSpec().getPorts())
+              .extracting(p -> p.getName()).contains(port));
     }
   }
 
@@ -412,10 +457,10 @@ class HelmChartTest {
         .hasMessageContaining("claimName");
   }
 
-  private static void assertProbe(Probe probe, String path) {
+  private static void assertProbe(Probe probe, String path, String port) {
     assertThat(probe).isNotNull();
     assertThat(probe.getHttpGet().getPath()).isEqualTo(path);
-    assertThat(probe.getHttpGet().getPort().getStrVal()).isEqualTo("http");
+    assertThat(probe.getHttpGet().getPort().getStrVal()).isEqualTo(port);
     assertThat(probe.getPeriodSeconds()).isPositive();
     assertThat(probe.getFailureThreshold()).isPositive();
   }

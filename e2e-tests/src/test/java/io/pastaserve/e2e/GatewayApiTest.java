@@ -80,7 +80,8 @@ class GatewayApiTest {
     return new SpringApplicationBuilder(GatewayApplication.class).web(WebApplicationType.REACTIVE)
         .properties(suite.shared())
         .properties("pasta.gateway.model-dir=" + Suite.MODEL, "pasta.gateway.api-keys=" + KEY,
-            "pasta.gateway.topic-partitions=4", "management.endpoint.health.probes.enabled=true",
+            "pasta.gateway.topic-partitions=4", "management.server.port=0",
+            "management.endpoint.health.probes.enabled=true",
             "management.endpoint.health.group.readiness.include=readinessState,workers")
         .properties(extra).run();
   }
@@ -95,8 +96,13 @@ class GatewayApiTest {
     suite.close();
   }
 
+  /** {@code /actuator} paths go to the management port where the service has one of its own (the gateway). */
   static String url(ConfigurableApplicationContext app, String path) {
-    return "http://127.0.0.1:" + app.getEnvironment().getProperty("local.server.port") + path;
+    String port = app.getEnvironment().getProperty("local.server.port");
+    if (path.startsWith("/actuator")) {
+      port = app.getEnvironment().getProperty("local.management.port", port);
+    }
+    return "http://127.0.0.1:" + port + path;
   }
 
   static HttpResponse<String> post(ConfigurableApplicationContext app, String path, String body, String key)

@@ -61,7 +61,7 @@ class SecuredBackendsTest {
         .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.provider=cpu").run());
     apps.add(new SpringApplicationBuilder(GatewayApplication.class).web(WebApplicationType.REACTIVE)
         .properties(shared).properties("pasta.gateway.model-dir=" + Suite.MODEL, "pasta.gateway.api-keys=" + KEY,
-            "management.endpoint.health.group.readiness.include=readinessState,workers")
+            "management.server.port=0", "management.endpoint.health.group.readiness.include=readinessState,workers")
         .run());
   }
 
@@ -81,9 +81,10 @@ class SecuredBackendsTest {
   @Test
   void everyService_worksThroughRedisAclAndKafkaSasl() throws Exception {
     String base = "http://127.0.0.1:" + apps.get(2).getEnvironment().getProperty("local.server.port");
+    String management = "http://127.0.0.1:" + apps.get(2).getEnvironment().getProperty("local.management.port");
     HttpClient http = HttpClient.newHttpClient();
     await().atMost(Duration.ofSeconds(60)).until(() -> http.send(HttpRequest.newBuilder(
-        URI.create(base + "/actuator/health/readiness")).build(), HttpResponse.BodyHandlers.ofString())
+        URI.create(management + "/actuator/health/readiness")).build(), HttpResponse.BodyHandlers.ofString())
         .statusCode() == 200);
     HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions"))
         .header("Authorization", "Bearer " + KEY).header("Content-Type", "application/json")

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -44,6 +45,14 @@ class GatewayWithoutBrokerTest {
   @Autowired
   WebTestClient client;
 
+  /** Health and metrics are on the management port. */
+  @LocalManagementPort
+  int managementPort;
+
+  WebTestClient management() {
+    return WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + managementPort).build();
+  }
+
   @Autowired
   StringRedisTemplate redis;
 
@@ -51,7 +60,7 @@ class GatewayWithoutBrokerTest {
   void enqueueFailures_are503_andTheCircuitBreakerThenAnswersAtOnce() throws Exception {
     redis.opsForValue().set(RedisKeys.worker("w1"), new ObjectMapper().writeValueAsString(new WorkerHeartbeat(
         WorkerHeartbeat.VERSION, "w1", "pasta-tiny", 2048, "cpu", "test")), Duration.ofMinutes(1));
-    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> client.get()
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> management().get()
         .uri("/actuator/health/readiness").exchange().expectStatus().isOk());
     String body = "{\"model\":\"pasta-tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
     WebTestClient slow = client.mutate().responseTimeout(Duration.ofSeconds(30)).build();
@@ -69,7 +78,7 @@ class GatewayWithoutBrokerTest {
         .jsonPath("$.error.message").value(m -> assertThat((String) m).contains("resting"));
     // sends stuck on the absent broker do not starve the rest: metrics still answer, and every refused request
     // gave its permit back
-    client.get().uri("/actuator/prometheus").exchange().expectStatus().isOk().expectBody(String.class)
+    management().get().uri("/actuator/prometheus").exchange().expectStatus().isOk().expectBody(String.class)
         .value(p -> assertThat(p).containsPattern("pasta_gateway_requests_running\\{[^}]*} 0\\.0"));
   }
 }

@@ -13,34 +13,56 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A service started as a real process from its runnable jar ({@code java -jar ...-exec.jar}), on a free port,
- * ready once its actuator health says UP. Tests kill it with SIGKILL to see what survives.
+ * A service started as a real process from its runnable jar ({@code java -jar ...-exec.jar}), on a free port of
+ * the loopback interface (and, for a service with a management port of its own, a second one), ready once its
+ * actuator health says UP. Tests kill it with SIGKILL to see what survives.
  */
 public final class ServiceProcess implements AutoCloseable {
 
   private final Process process;
   private final int port;
+  private final int managementPort;
   private final Path log;
 
-  private ServiceProcess(Process process, int port, Path log) {
+  private ServiceProcess(Process process, int port, int managementPort, Path log) {
     this.process = process;
     this.port = port;
+    this.managementPort = managementPort;
     this.log = log;
   }
 
   /** Starts {@code jar} with {@code args} (Spring properties as {@code --name=value}) and waits for health. */
   public static ServiceProcess start(Path jar, Duration timeout, String... args)
       throws IOException, InterruptedException {
+    return start(jar, timeout, false, args);
+  }
+
+  /**
+   * Like {@link #start(Path, Duration, String...)} for a service that serves health and metrics on a management
+   * port of its own (the gateway): a second free port, given as {@code management.server.port}.
+   */
+  public static ServiceProcess startWithManagementPort(Path jar, Duration timeout, String... args)
+      throws IOException, InterruptedException {
+    return start(jar, timeout, true, args);
+  }
+
+  private static ServiceProcess start(Path jar, Duration timeout, boolean ownManagementPort, String... args)
+      throws IOException, InterruptedException {
     if (!Files.isRegularFile(jar)) {
       throw new IOException("no runnable jar at " + jar + " (package the service first)");
     }
     int port = freePort();
+    int managementPort = ownManagementPort ? freePort() : port;
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-        .toString(), "-XX:+UseSerialGC", "-Xmx1g", "-jar", jar.toString(), "--server.port=" + port));
+        .toString(), "-XX:+UseSerialGC", "-Xmx1g", "-jar", jar.toString(), "--server.port=" + port,
+        "--server.address=127.0.0.1"));
+    if (ownManagementPort) {
+      command.addAll(List.of("--management.server.port=" + managementPort, "--management.server.address=127.0.0.1"));
+    }
     command.addAll(List.of(args));
     Path log = Files.createTempFile("service-" + port + "-", ".log");
     Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    ServiceProcess service = new ServiceProcess(process, port, log);
+    ServiceProcess service = new ServiceProcess(process, port, managementPort, log);
     Instant deadline = Instant.now().plus(timeout);
     while (Instant.now().isBefore(deadline)) {
       if (!process.isAlive()) {
@@ -59,9 +81,15 @@ public final class ServiceProcess implements AutoCloseable {
     return port;
   }
 
+  /** Where health and metrics ({@code /actuator}) are served: {@link #port()} unless started with a port of its own. */
+  public int managementPort() {
+    return managementPort;
+  }
+
   public boolean healthy() {
     try {
-      HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + "/actuator/health").toURL()
+      HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + managementPort + "/actuator/health")
+          .toURL()
           .openConnection();
       c.setConnectTimeout(500);
       c.setReadTimeout(1000);

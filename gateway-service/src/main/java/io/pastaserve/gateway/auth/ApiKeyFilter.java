@@ -5,15 +5,21 @@ import io.pastaserve.gateway.api.ErrorResponses;
 import org.springframework.core.Ordered;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
+import org.springframework.web.reactive.function.server.HandlerFilterFunction;
+import org.springframework.web.reactive.function.server.ServerResponse;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebFilter;
 import org.springframework.web.server.WebFilterChain;
 import reactor.core.publisher.Mono;
 
 /**
- * Asks every {@code /v1/**} request for {@code Authorization: Bearer KEY}: 401 with the OpenAI envelope when it is
- * missing or unknown. The key's name goes into the exchange's attributes under {@link #KEY_NAME} (anonymous when
- * keys are off).
+ * Asks every request under {@code /v1} for {@code Authorization: Bearer KEY}: 401 with the OpenAI envelope when it
+ * is missing or unknown. Whether a path is under {@code /v1} is judged as routing reads it ({@link ApiPath}:
+ * decoded, matrix parameters dropped, dot segments applied, any case), and a path under {@code /v1} that is not
+ * written plainly ({@code /v1;a/models}, {@code /%76%31/models}, {@code //v1/models}) is refused with 400 before
+ * anything else, so no spelling reaches a route without the check. The key's name goes into the exchange's
+ * attributes under {@link #KEY_NAME} (anonymous when keys are off); {@link #requireKeyName()} guards the routes
+ * themselves with it.
  */
 public final class ApiKeyFilter implements WebFilter, Ordered {
 
@@ -37,9 +43,14 @@ public final class ApiKeyFilter implements WebFilter, Ordered {
 
   @Override
   public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
-    String path = exchange.getRequest().getPath().pathWithinApplication().value();
-    if (!path.startsWith("/v1/") && !path.equals("/v1")) {
+    ApiPath path = ApiPath.of(exchange.getRequest().getPath().pathWithinApplication().value());
+    if (!path.underApi()) {
       return chain.filter(exchange);
+    }
+    if (!path.plain()) {
+      return errors.write(exchange.getResponse(), new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error",
+          "invalid_path", null, "API paths must be written plainly: no ';' parameters, percent-encoding, empty or "
+              + "dot segments", null));
     }
     if (!enabled) {
       exchange.getAttributes().put(KEY_NAME, "anonymous");
@@ -56,6 +67,16 @@ public final class ApiKeyFilter implements WebFilter, Ordered {
       exchange.getAttributes().put(KEY_NAME, name);
       return chain.filter(exchange);
     }).orElseGet(() -> reject(exchange, "invalid_api_key", "the API key is not valid"));
+  }
+
+  /**
+   * A filter for the API's routes: a request that reached one without passing this filter's check (no
+   * {@link #KEY_NAME} attribute) is refused with 401, so a path the check missed fails closed.
+   */
+  public static HandlerFilterFunction<ServerResponse, ServerResponse> requireKeyName() {
+    return (request, next) -> request.attribute(KEY_NAME).isPresent() ? next.handle(request)
+        : Mono.error(new ApiException(HttpStatus.UNAUTHORIZED, "invalid_request_error", "missing_api_key", null,
+            "no API key: send it as 'Authorization: Bearer KEY'", null));
   }
 
   private Mono<Void> reject(ServerWebExchange exchange, String code, String message) {

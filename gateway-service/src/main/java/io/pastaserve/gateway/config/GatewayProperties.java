@@ -26,9 +26,12 @@ import org.springframework.validation.annotation.Validated;
  * @param defaultMaxTokens tokens an answer may take when the request does not say
  * @param maxTokensLimit the most tokens a request may ask for
  * @param requestTimeout deadline of a request, from admission to its last token (504 beyond)
- * @param maxConcurrentRequests requests one gateway instance runs at once (its bulkhead); beyond, 429
+ * @param maxConcurrentRequests requests one gateway instance runs at once (its bulkhead): generations, resumable
+ *     ones whose client went away until they end, and readers of a stream read again; beyond, 429
  * @param retryAfter what 429 answers advise in {@code Retry-After} when the bulkhead is full
- * @param rateLimitRequests requests one API key may start per {@code rateLimitPeriod}; 0: no limit
+ * @param rateLimitRequests requests one API key may start per {@code rateLimitPeriod} (completions, and reading a
+ *     stream again), counted from the headers before the body is read; 0: no limit. The default, 100 per second,
+ *     is far above what one model serves and stops only a runaway client; set what your keys are sold for
  * @param rateLimitPeriod the rate limiter's period
  * @param enqueueTimeout how long publishing a request to Kafka may take before it fails (503)
  * @param workerTimeout how long a worker's heartbeat counts it alive (it beats more often)
@@ -53,7 +56,7 @@ public record GatewayProperties(
     @DefaultValue("300s") Duration requestTimeout,
     @DefaultValue("64") @Min(1) @Max(100000) int maxConcurrentRequests,
     @DefaultValue("1s") Duration retryAfter,
-    @DefaultValue("0") @Min(0) int rateLimitRequests,
+    @DefaultValue("100") @Min(0) int rateLimitRequests,
     @DefaultValue("1s") Duration rateLimitPeriod,
     @DefaultValue("5s") Duration enqueueTimeout,
     @DefaultValue("10s") Duration workerTimeout,

@@ -19,6 +19,7 @@ import io.pastaserve.gateway.auth.ApiKeyFilter;
 import io.pastaserve.gateway.auth.ApiKeys;
 import io.pastaserve.gateway.generation.Admission;
 import io.pastaserve.gateway.generation.GatewayMetrics;
+import io.pastaserve.gateway.generation.KeyRateLimit;
 import io.pastaserve.gateway.generation.Generations;
 import io.pastaserve.gateway.generation.OutputStreams;
 import io.pastaserve.gateway.generation.RequestQueue;
@@ -29,9 +30,11 @@ import java.time.Duration;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.boot.actuate.autoconfigure.endpoint.web.WebEndpointProperties;
 import org.springframework.boot.actuate.health.Health;
 import org.springframework.boot.actuate.health.ReactiveHealthIndicator;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
@@ -70,6 +73,12 @@ class GatewayWiring {
       log.info("API keys on: {} key(s) accepted", keys.size());
     }
     return new ApiKeyFilter(keys, properties.authEnabled(), errors);
+  }
+
+  @Bean
+  ManagementPortFilter managementPortFilter(ApplicationContext context, WebEndpointProperties endpoints,
+      ErrorResponses errors) {
+    return new ManagementPortFilter(context, endpoints.getBasePath(), errors);
   }
 
   @Bean
@@ -144,14 +153,23 @@ class GatewayWiring {
         properties.defaultMaxTokens(), properties.maxTokensLimit());
   }
 
+  /**
+   * The API. Every route needs the key check to have passed; the routes that start or read a generation also
+   * spend one of the key's requests for the period, before the handler reads the body.
+   */
   @Bean
-  RouterFunction<ServerResponse> api(CompletionHandler handler) {
-    return RouterFunctions.route()
+  RouterFunction<ServerResponse> api(CompletionHandler handler, Admission admission, GatewayMetrics metrics) {
+    RouterFunction<ServerResponse> generations = RouterFunctions.route()
         .POST("/v1/chat/completions", handler::chat)
         .POST("/v1/completions", handler::completions)
+        .GET("/v1/pasta/streams/{id}", handler::resume)
+        .filter(new KeyRateLimit(admission, metrics))
+        .build();
+    return RouterFunctions.route()
         .GET("/v1/models", handler::models)
         .GET("/v1/models/{id}", handler::model)
-        .GET("/v1/pasta/streams/{id}", handler::resume)
+        .add(generations)
+        .filter(ApiKeyFilter.requireKeyName())
         .build();
   }
 

@@ -11,10 +11,12 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * Runs requests through the suite: admits (rate limit, bulkhead), checks that a worker serves the model, enqueues
- * to Kafka, and reads the answer back from the request's Redis output stream. Whoever subscribes to {@link
- * Generation#output()} owns the request: cancelling that subscription (a client that went away) or letting the
- * deadline pass publishes a cancellation that reaches every span of the request.
+ * Runs requests through the suite: admits (the bulkhead; the key's rate limit was checked before the body was
+ * read, see {@link KeyRateLimit}), checks that a worker serves the model, enqueues to Kafka, and reads the answer
+ * back from the request's Redis output stream. Whoever subscribes to {@link Generation#output()} owns the request:
+ * cancelling that subscription (a client that went away) or letting the deadline pass publishes a cancellation
+ * that reaches every span of the request. A resumable request whose client went away goes on and keeps its place
+ * in the bulkhead until it ends or its deadline passes; a client reading it again takes a place of its own.
  */
 public final class Generations {
 
@@ -54,7 +56,7 @@ public final class Generations {
       long admittedAt = System.nanoTime();
       Admission.Permit permit;
       try {
-        permit = admission.admit(spec.keyName());
+        permit = admission.admit();
       } catch (GenerationException e) {
         metrics.rejected(e.kind().name().toLowerCase(java.util.Locale.ROOT));
         return Mono.error(e);
@@ -111,16 +113,27 @@ public final class Generations {
     long deadlineAt = admittedAt + limit.toNanos();
     AtomicLong firstTokenAt = new AtomicLong(-1);
     java.util.concurrent.atomic.AtomicBoolean cancelled = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicBoolean detached = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicReference<String> lastRead = new java.util.concurrent.atomic.AtomicReference<>(
+        "0-0");
     return outputs.read(id, "0-0")
+        .doOnNext(entry -> {
+          if (!entry.isIdle()) {
+            lastRead.set(entry.id());
+          }
+        })
         .doOnCancel(() -> {
           if (!cancelled.compareAndSet(false, true)) {
             return;
           }
           boolean deadlinePassed = System.nanoTime() >= deadlineAt;
           if (spec.resumable() && !deadlinePassed) {
-            // the client may come back with Last-Event-ID: the generation goes on, bounded by its token budget
+            // the client may come back with Last-Event-ID: the generation goes on, bounded by its token budget,
+            // and keeps its place in the bulkhead until it ends
             log.debug("request {}: reader gone; resumable, so it goes on", id);
             metrics.ended("detached");
+            detached.set(true);
+            holdUntilEnd(id, lastRead.get(), deadlineAt, permit);
             return;
           }
           log.debug("request {} cancelled ({})", id, deadlinePassed ? "deadline" : "client gone");
@@ -145,7 +158,28 @@ public final class Generations {
                 entry.number("completionTokens"), entry.number("forks"));
           }
         })
-        .doFinally(signal -> permit.release());
+        .doFinally(signal -> {
+          if (!detached.get()) {
+            permit.release();
+          }
+        });
+  }
+
+  /**
+   * A detached generation's place in the bulkhead: released when its final entry is written, or at its deadline,
+   * when it is cancelled (no client is there to be told; a reader that comes back finds the stream as it stopped).
+   */
+  private void holdUntilEnd(String id, String afterId, long deadlineAt, Admission.Permit permit) {
+    outputs.read(id, afterId)
+        .filter(OutputEntry::isDone)
+        .next()
+        .timeout(remaining(deadlineAt))
+        .doOnError(java.util.concurrent.TimeoutException.class, e -> {
+          log.debug("request {}: detached past its deadline; cancelled", id);
+          queue.cancel(id, "deadline");
+        })
+        .doFinally(signal -> permit.release())
+        .subscribe(done -> log.debug("request {}: detached generation ended", id), e -> { });
   }
 
   /**
@@ -154,11 +188,23 @@ public final class Generations {
    * started, or expired).
    */
   public Mono<Flux<OutputEntry>> resume(String id, String afterId) {
-    return outputs.exists(id).filter(Boolean::booleanValue).map(known -> outputs.read(id, afterId)
-        .timeout(Mono.delay(deadline), entry -> Mono.delay(deadline))
-        .onErrorMap(java.util.concurrent.TimeoutException.class,
-            e -> new GenerationException(GenerationException.Kind.DEADLINE,
-                "the request did not finish within " + deadline.toSeconds() + " s", null)));
+    // a reader holds a connection and reads Redis as long as a request does: it takes a place in the bulkhead
+    // when its reading starts (before anything is written, so a full bulkhead is still a 429)
+    return outputs.exists(id).filter(Boolean::booleanValue).map(known -> Flux.defer(() -> {
+      Admission.Permit permit;
+      try {
+        permit = admission.admit();
+      } catch (GenerationException e) {
+        metrics.rejected(e.kind().name().toLowerCase(java.util.Locale.ROOT));
+        return Flux.error(e);
+      }
+      return outputs.read(id, afterId)
+          .timeout(Mono.delay(deadline), entry -> Mono.delay(deadline))
+          .onErrorMap(java.util.concurrent.TimeoutException.class,
+              e -> new GenerationException(GenerationException.Kind.DEADLINE,
+                  "the request did not finish within " + deadline.toSeconds() + " s", null))
+          .doFinally(signal -> permit.release());
+    }));
   }
 
   private static Duration remaining(long deadlineAt) {
