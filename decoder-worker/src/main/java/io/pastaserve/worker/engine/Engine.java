@@ -616,6 +616,10 @@ public final class Engine implements AutoCloseable {
       spanEnded(s);
       return;
     }
+    if (!s.request.budget.hasRoom()) {
+      // another span of the request spent the last token earlier in this step: the request ends here
+      return;
+    }
     StepObserver o = observer;
     if (o != null) {
       float[] copy = new float[vocab];
@@ -630,9 +634,8 @@ public final class Engine implements AutoCloseable {
     } else {
       token = sampler.sample(logits, offset, vocab, s.request.request.sampling(), s.random);
     }
-    RequestState r = s.request;
     s.decoded++;
-    r.decoded++;
+    s.request.budget.spend();
     tokensDecoded.incrementAndGet();
     if (s.syncArmed) {
       // the first token after a sync: chosen from the sync's logits, fed once the forks are joined
@@ -655,11 +658,11 @@ public final class Engine implements AutoCloseable {
   private void fastForward(SpanState s) {
     int limit = config.prefillTokensPerStep();
     while (fastForward && s.request.sampleAfterForced && s.forcedNext < s.forced.length && s.status == Status.ACTIVE
-        && !s.syncArmed && s.pendingTokens.size() < limit && !s.request.exhausted) {
+        && !s.syncArmed && s.pendingTokens.size() < limit && s.request.budget.hasRoom()) {
       int forksBefore = s.children.size();
       int token = s.forced[s.forcedNext++];
       s.decoded++;
-      s.request.decoded++;
+      s.request.budget.spend();
       interpret(s, token);
       if (s.children.size() != forksBefore || token == model.eosTokenId()) {
         return;
@@ -723,8 +726,7 @@ public final class Engine implements AutoCloseable {
       return;
     }
     boolean spanBudget = s.decoded >= config.maxSpanTokens() || s.nextPosition >= model.maxPositions() - 1;
-    if (r.decoded >= r.request.sampling().maxTokens()) {
-      r.exhausted = true;
+    if (!r.budget.hasRoom()) {
       return;
     }
     if (spanBudget) {
@@ -896,7 +898,7 @@ public final class Engine implements AutoCloseable {
 
   private void finishRequests() {
     for (RequestState r : running) {
-      if (r.exhausted && !r.done) {
+      if (!r.budget.hasRoom() && !r.done) {
         for (SpanState s : r.spans) {
           if (s.status != Status.DONE) {
             flushText(s);
@@ -929,7 +931,7 @@ public final class Engine implements AutoCloseable {
         text = text.substring(0, at);
       }
     }
-    long total = r.spans.stream().mapToLong(s -> s.decoded).sum();
+    long total = r.budget.spent();
     long critical = r.main == null ? 0 : finishTime(r.main, 0);
     double wallMs = (System.nanoTime() - r.submittedNanos) / 1e6;
     GenerationStats stats = new GenerationStats(r.promptTokens.length, Math.max(0, r.spans.size() - 1), total,

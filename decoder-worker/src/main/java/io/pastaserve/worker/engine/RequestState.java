@@ -27,10 +27,9 @@ final class RequestState {
   long admittedNanos = -1;
   /** Time its spans spent waiting for forks at a sync (or, serial mode, for a child), in nanoseconds. */
   long joinWaitNanos;
-  long decoded;
+  /** Tokens the model may still choose ({@code max_tokens}); once spent, every span stops. */
+  final TokenBudget budget;
   FinishReason finishReason = FinishReason.STOP;
-  /** The request's token budget ran out: every span stops. */
-  boolean exhausted;
   boolean cancelled;
   boolean done;
 
@@ -48,5 +47,6 @@ final class RequestState {
     this.expectedTokens = forced != null && !sampleAfterForced
         ? Math.min(request.sampling().maxTokens(), forcedTotal)
         : request.sampling().maxTokens();
+    this.budget = new TokenBudget(request.sampling().maxTokens());
   }
 }
