@@ -775,12 +775,15 @@ public final class Engine implements AutoCloseable {
     notify(parent, l -> l.onFork(parent.id, child.id, promise.topic()));
   }
 
-  /** The span stops decoding (end of sequence, stop string, budget). A fork still feeds a closer. */
+  /**
+   * The span stops decoding (end of sequence, stop string, budget). A fork still feeds a closer. Any span cut by a
+   * limit makes the request's answer incomplete: its finish reason becomes LENGTH.
+   */
   private void endDecoding(SpanState s, FinishReason reason) {
+    if (reason == FinishReason.LENGTH) {
+      s.request.finishReason = FinishReason.LENGTH;
+    }
     if (s.parent == null) {
-      if (reason == FinishReason.LENGTH) {
-        s.request.finishReason = FinishReason.LENGTH;
-      }
       spanEnded(s);
       return;
     }
