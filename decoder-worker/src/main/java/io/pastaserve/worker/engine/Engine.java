@@ -13,6 +13,7 @@ import io.pastaserve.worker.model.ModelConfig;
 import io.pastaserve.worker.model.ModelRunner;
 import io.pastaserve.worker.model.Tokenizer;
 import io.pastaserve.worker.sampling.Sampler;
+import io.pastaserve.worker.sampling.SpanDraws;
 import java.nio.FloatBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -605,7 +606,7 @@ public final class Engine implements AutoCloseable {
   private SpanState newSpan(RequestState r, SpanId id, SpanState parent, PastaEvent.AsyncOpen opener) {
     int[] forced = r.forced == null ? null : r.forced.getOrDefault(id.path(), new int[0]);
     SpanState s = new SpanState(r, id, parent, opener, new PastaParser(limits), tokenizer.newDetokenizer(),
-        Sampler.streamFor(r.request.sampling().seed(), id), forced);
+        SpanDraws.of(r.request.sampling().seed(), id), forced);
     r.spans.add(s);
     return s;
   }
@@ -632,7 +633,7 @@ public final class Engine implements AutoCloseable {
     } else if (s.forced != null && !s.request.sampleAfterForced) {
       token = model.eosTokenId();
     } else {
-      token = sampler.sample(logits, offset, vocab, s.request.request.sampling(), s.random);
+      token = sampler.sample(logits, offset, vocab, s.request.request.sampling(), s.draws.uniform(s.decoded));
     }
     s.decoded++;
     s.request.budget.spend();

@@ -5,9 +5,9 @@ import io.pastaserve.common.lang.PastaParser;
 import io.pastaserve.common.lang.SpanId;
 import io.pastaserve.worker.kv.KvBlock;
 import io.pastaserve.worker.model.Detokenizer;
+import io.pastaserve.worker.sampling.SpanDraws;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
 
 /** One span of a running request: its program state, its pending input and where its cache lives. */
 final class SpanState {
@@ -37,7 +37,8 @@ final class SpanState {
   final int depth;
   final PastaParser parser;
   final Detokenizer detokenizer;
-  final SplittableRandom random;
+  /** The random number for each token it chooses, by index. */
+  final SpanDraws draws;
   /** Forced tokens (replay), or null. */
   final int[] forced;
   int forcedNext;
@@ -88,7 +89,7 @@ final class SpanState {
   final StringBuilder text;
 
   SpanState(RequestState request, SpanId id, SpanState parent, PastaEvent.AsyncOpen opener, PastaParser parser,
-      Detokenizer detokenizer, SplittableRandom random, int[] forced) {
+      Detokenizer detokenizer, SpanDraws draws, int[] forced) {
     this.request = request;
     this.id = id;
     this.parent = parent;
@@ -96,7 +97,7 @@ final class SpanState {
     this.opener = opener;
     this.parser = parser;
     this.detokenizer = detokenizer;
-    this.random = random;
+    this.draws = draws;
     this.forced = forced;
     this.text = parent == null ? new StringBuilder() : null;
   }
