@@ -57,6 +57,10 @@ public final class Engine implements AutoCloseable {
   private final int vocab;
   private final int[] closerTokens;
   private final Sampler sampler = new Sampler();
+  private final KvReservation kv;
+  /** Where parked caches get their blocks; tests replace it to make an allocation fail. */
+  private volatile KvAllocator allocator;
+  private final FailureIsolation isolation = new FailureIsolation(this::probe, this::fail);
   private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
   private final Thread loop;
   private volatile boolean closed;
@@ -91,12 +95,14 @@ public final class Engine implements AutoCloseable {
     this.tokenizer = runner.tokenizer();
     this.config = config;
     this.limits = config.limits();
+    this.kv = new KvReservation(config.kvBudgetTokens());
     this.vocab = model.vocabSize();
     this.closerTokens = tokenizer.encode(PastaEvent.AsyncClose.CANONICAL);
     this.cur = runner.newKvBlock();
     this.alt = runner.newKvBlock();
     this.prefillPast = runner.newKvBlock();
     this.prefillPresent = runner.newKvBlock();
+    this.allocator = KvAllocator.of(runner);
     cur.reshape(0, 0);
     this.loop = new Thread(this::run, "pasta-scheduler");
     this.loop.setDaemon(true);
@@ -114,6 +120,16 @@ public final class Engine implements AutoCloseable {
   /** Tests: feed a resumed request's known tokens one per step instead of in chunks. */
   void fastForward(boolean on) {
     this.fastForward = on;
+  }
+
+  /** Tests: parked caches get their blocks from {@code newAllocator}. */
+  void allocator(KvAllocator newAllocator) {
+    this.allocator = newAllocator;
+  }
+
+  /** Runs {@code rows}' pending input again, alone, output discarded: throws what the pass throws. */
+  private void probe(List<SpanState> rows, List<Integer> chunks) {
+    forwardPending(rows, chunks, false);
   }
 
   /** Sees every span's logits from now on (tests, diagnostics); null to stop. */
@@ -233,7 +249,9 @@ public final class Engine implements AutoCloseable {
       } catch (RuntimeException | Error e) {
         log.error("engine step failed; failing the running requests", e);
         for (RequestState r : running) {
-          r.future.complete(result(r, FinishReason.ERROR, String.valueOf(e.getMessage())));
+          if (!r.future.isDone()) {
+            r.future.complete(result(r, FinishReason.ERROR, describe(e)));
+          }
         }
         running.clear();
         batch = new ArrayList<>();
@@ -264,13 +282,11 @@ public final class Engine implements AutoCloseable {
     long t2 = System.nanoTime();
     for (RequestState r : running) {
       if (r.listener != SpanListener.NONE) {
-        try {
-          r.listener.onStep();
-        } catch (RuntimeException e) {
-          log.warn("span listener of request {} failed: {}", r.id, e.toString());
-        }
+        guarded(r, r.listener::onStep);
       }
     }
+    // the step's peak: finished requests have not given their cache back yet
+    long kvPeak = profiling ? kvTokensInUse() : 0;
     finishRequests();
     boolean rebuilt = rebuild();
     long t3 = System.nanoTime();
@@ -282,7 +298,7 @@ public final class Engine implements AutoCloseable {
     if (profiling) {
       synchronized (profile) {
         profile.add(new StepProfile(rows, t1 - t0, prefillRows, t2 - t1, rebuilt, t3 - t2, stepForks, stepJoins,
-            stepAdmissions));
+            stepAdmissions, kvPeak));
       }
     }
   }
@@ -313,9 +329,10 @@ public final class Engine implements AutoCloseable {
    * @param forks spans forked in this step
    * @param joins joins in this step
    * @param admissions requests admitted in this step
+   * @param kvTokens cache tokens the spans held after the passes, before finished requests gave theirs back
    */
   public record StepProfile(int decodeRows, long decodeNanos, int prefillRows, long prefillNanos, boolean rebuilt,
-      long rebuildNanos, int forks, int joins, int admissions) {
+      long rebuildNanos, int forks, int joins, int admissions, long kvTokens) {
 
     public long totalNanos() {
       return decodeNanos + prefillNanos + rebuildNanos;
@@ -338,17 +355,10 @@ public final class Engine implements AutoCloseable {
   private void admit() {
     while (!waiting.isEmpty()) {
       RequestState r = waiting.peek();
-      long need = r.promptTokens.length + r.expectedTokens;
       int busy = (int) running.stream().flatMap(x -> x.spans.stream()).filter(SpanState::runnable).count();
       // what admitted requests may still grow to, not what they hold now: a request admitted a step ago holds
       // no cache yet, and counting only current use would let a burst in all at once
-      long reserved = 0;
-      for (RequestState x : running) {
-        reserved += Math.max(x.promptTokens.length + x.expectedTokens, x.spans.stream()
-            .mapToLong(sp -> sp.kvLength).sum());
-      }
-      boolean fits = reserved + need <= config.kvBudgetTokens() || running.isEmpty();
-      if (!fits || busy >= config.maxBatch()) {
+      if (!kv.admits(r, running) || busy >= config.maxBatch()) {
         return;
       }
       waiting.poll();
@@ -382,7 +392,14 @@ public final class Engine implements AutoCloseable {
       positions[r] = s.pendingPositions.get(0);
       Arrays.fill(mask, r * total + past - s.kvLength, r * total + total, 1L);
     }
-    FloatBuffer logits = runner.forward(rows, 1, ids, positions, mask, cur, alt);
+    FloatBuffer logits;
+    try {
+      logits = runner.forward(rows, 1, ids, positions, mask, cur, alt);
+    } catch (RuntimeException | Error e) {
+      // the batch is left as it was (its new cache went to the other block): it runs again without the culprit
+      isolation.isolate(batch, java.util.Collections.nCopies(rows, 1), e);
+      return;
+    }
     swapBlocks();
     List<SpanState> fed = batch;
     for (SpanState s : fed) {
@@ -391,7 +408,9 @@ public final class Engine implements AutoCloseable {
       s.pendingPositions.removeFirst(1);
     }
     for (int r = 0; r < rows; r++) {
-      afterFeed(fed.get(r), logits, r * vocab);
+      SpanState s = fed.get(r);
+      int offset = r * vocab;
+      guarded(s.request, () -> afterFeed(s, logits, offset));
     }
   }
 
@@ -402,6 +421,9 @@ public final class Engine implements AutoCloseable {
     List<Integer> chunks = new ArrayList<>();
     int budget = config.prefillTokensPerStep();
     for (RequestState r : running) {
+      if (r.failure != null) {
+        continue;
+      }
       for (SpanState s : r.spans) {
         if (!s.runnable() || s.pendingTokens.size() < 2 || rows.size() >= config.maxBatch()) {
           continue;
@@ -418,17 +440,55 @@ public final class Engine implements AutoCloseable {
     if (rows.isEmpty()) {
       return 0;
     }
+    Prefill pass;
+    try {
+      pass = forwardPending(rows, chunks, true);
+    } catch (RuntimeException | Error e) {
+      isolation.isolate(rows, chunks, e);
+      return rows.size();
+    }
+    int n = rows.size();
+    for (int i = 0; i < n; i++) {
+      SpanState s = rows.get(i);
+      int chunk = chunks.get(i);
+      s.row = -1;
+      s.runs = new ArrayList<>(List.of(new Run(prefillPresent, i, pass.pastColumns() - s.kvLength,
+          s.kvLength + chunk)));
+      s.kvLength += chunk;
+      s.pendingTokens.removeFirst(chunk);
+      s.pendingPositions.removeFirst(chunk);
+    }
+    for (int i = 0; i < n; i++) {
+      SpanState s = rows.get(i);
+      int offset = (i * pass.seq() + chunks.get(i) - 1) * vocab;
+      if (s.pendingTokens.isEmpty() && s.runnable()) {
+        guarded(s.request, () -> afterFeed(s, pass.logits(), offset));
+      }
+    }
+    return n;
+  }
+
+  /** A prefill pass's output: logits of {@code rows x seq} tokens, over {@code pastColumns} gathered columns. */
+  private record Prefill(FloatBuffer logits, int pastColumns, int seq) {
+  }
+
+  /**
+   * Runs the first {@code chunks} pending tokens of each of {@code rows} on top of its cache, gathered into the prefill
+   * block (or, with {@code inPlace}, read in place when there is one row whose whole past is a batch row); the new
+   * cache goes to the prefill output block. Changes no span.
+   */
+  private Prefill forwardPending(List<SpanState> rows, List<Integer> chunks, boolean inPlace) {
     int n = rows.size();
     // one row whose whole past is a batch row (a fork of a span in the batch, usually): read that row in
     // place instead of gathering a copy; its masked left padding comes along, masked
-    List<Run> only = n == 1 ? currentRuns(rows.get(0)) : List.of();
-    boolean inPlace = only.size() == 1 && only.get(0).block() == cur
+    List<Run> only = n == 1 && inPlace ? currentRuns(rows.get(0)) : List.of();
+    boolean readInPlace = only.size() == 1 && only.get(0).block() == cur
         && only.get(0).start() + only.get(0).length() == cur.columns();
-    KvBlock past = inPlace ? KvBlock.rowOf(cur, only.get(0).row()) : prefillPast;
-    int pastColumns = inPlace ? cur.columns() : rows.stream().mapToInt(s -> s.kvLength).max().orElse(0);
+    KvBlock past = readInPlace ? KvBlock.rowOf(cur, only.get(0).row()) : prefillPast;
+    int pastColumns = readInPlace ? cur.columns() : rows.stream().mapToInt(s -> s.kvLength).max().orElse(0);
     int seq = chunks.stream().mapToInt(Integer::intValue).max().orElse(1);
     int total = pastColumns + seq;
-    if (!inPlace) {
+    if (!readInPlace) {
       prefillPast.reshape(n, pastColumns);
     }
     ensureInputs(n * seq, n * total);
@@ -437,7 +497,7 @@ public final class Engine implements AutoCloseable {
       SpanState s = rows.get(i);
       int chunk = chunks.get(i);
       int column = pastColumns - s.kvLength;
-      for (Run run : inPlace ? List.<Run>of() : currentRuns(s)) {
+      for (Run run : readInPlace ? List.<Run>of() : currentRuns(s)) {
         KvBlock.copyColumns(run.block(), run.row(), run.start(), prefillPast, i, column, run.length());
         column += run.length();
       }
@@ -448,23 +508,7 @@ public final class Engine implements AutoCloseable {
       }
       Arrays.fill(mask, i * total + pastColumns - s.kvLength, i * total + pastColumns + chunk, 1L);
     }
-    FloatBuffer logits = runner.forward(n, seq, ids, positions, mask, past, prefillPresent);
-    for (int i = 0; i < n; i++) {
-      SpanState s = rows.get(i);
-      int chunk = chunks.get(i);
-      s.row = -1;
-      s.runs = new ArrayList<>(List.of(new Run(prefillPresent, i, pastColumns - s.kvLength, s.kvLength + chunk)));
-      s.kvLength += chunk;
-      s.pendingTokens.removeFirst(chunk);
-      s.pendingPositions.removeFirst(chunk);
-    }
-    for (int i = 0; i < n; i++) {
-      SpanState s = rows.get(i);
-      if (s.pendingTokens.isEmpty() && s.runnable()) {
-        afterFeed(s, logits, (i * seq + chunks.get(i) - 1) * vocab);
-      }
-    }
-    return n;
+    return new Prefill(runner.forward(n, seq, ids, positions, mask, past, prefillPresent), pastColumns, seq);
   }
 
   // ---------------------------------------------------------------------------------------------- phase C
@@ -492,21 +536,22 @@ public final class Engine implements AutoCloseable {
     for (RequestState r : running) {
       for (SpanState s : r.spans) {
         if (!next.contains(s) && (s.inBatch() || referencesTransient(s))) {
-          park(s);
+          guarded(r, () -> park(s));
         }
       }
     }
-    if (changed) {
-      int columns = next.stream().mapToInt(s -> s.kvLength).max().orElse(0);
-      alt.reshape(next.size(), columns);
-      for (int i = 0; i < next.size(); i++) {
-        SpanState s = next.get(i);
-        int column = columns - s.kvLength;
-        for (Run run : currentRuns(s)) {
-          KvBlock.copyColumns(run.block(), run.row(), run.start(), alt, i, column, run.length());
-          column += run.length();
-        }
+    changed |= next.removeIf(s -> s.request.failure != null);
+    while (changed) {
+      try {
+        gather(next);
+        break;
+      } catch (RuntimeException | Error e) {
+        // the batch's rows cannot be gathered (no memory for the block, usually): the largest request fails
+        isolation.failLargest(next, e);
+        next.removeIf(s -> s.request.failure != null);
       }
+    }
+    if (changed) {
       for (int i = 0; i < next.size(); i++) {
         SpanState s = next.get(i);
         s.row = i;
@@ -516,6 +561,20 @@ public final class Engine implements AutoCloseable {
     }
     batch = next;
     return changed;
+  }
+
+  /** Copies the caches of the next batch's spans, right-aligned, into the spare block. */
+  private void gather(List<SpanState> next) {
+    int columns = next.stream().mapToInt(s -> s.kvLength).max().orElse(0);
+    alt.reshape(next.size(), columns);
+    for (int i = 0; i < next.size(); i++) {
+      SpanState s = next.get(i);
+      int column = columns - s.kvLength;
+      for (Run run : currentRuns(s)) {
+        KvBlock.copyColumns(run.block(), run.row(), run.start(), alt, i, column, run.length());
+        column += run.length();
+      }
+    }
   }
 
   private boolean referencesTransient(SpanState s) {
@@ -534,8 +593,7 @@ public final class Engine implements AutoCloseable {
     int skip = ownOnly ? s.prefixLength : 0;
     int length = s.kvLength - skip;
     List<Run> source = slice(currentRuns(s), skip, length);
-    KvBlock block = runner.newKvBlock();
-    block.reshape(1, length);
+    KvBlock block = allocator.allocate(s.request.id, s.id, length);
     int column = 0;
     for (Run run : source) {
       KvBlock.copyColumns(run.block(), run.row(), run.start(), block, 0, column, run.length());
@@ -617,8 +675,8 @@ public final class Engine implements AutoCloseable {
       spanEnded(s);
       return;
     }
-    if (!s.request.budget.hasRoom()) {
-      // another span of the request spent the last token earlier in this step: the request ends here
+    if (s.request.halted()) {
+      // another span of the request spent the last token, or completed a stop string, earlier in this step
       return;
     }
     StepObserver o = observer;
@@ -628,6 +686,7 @@ public final class Engine implements AutoCloseable {
       o.logits(s.request.id, s.id, s.decoded, copy);
     }
     int token;
+    s.lastForced = s.forced != null && (s.forcedNext < s.forced.length || !s.request.sampleAfterForced);
     if (s.forced != null && s.forcedNext < s.forced.length) {
       token = s.forced[s.forcedNext++];
     } else if (s.forced != null && !s.request.sampleAfterForced) {
@@ -659,9 +718,10 @@ public final class Engine implements AutoCloseable {
   private void fastForward(SpanState s) {
     int limit = config.prefillTokensPerStep();
     while (fastForward && s.request.sampleAfterForced && s.forcedNext < s.forced.length && s.status == Status.ACTIVE
-        && !s.syncArmed && s.pendingTokens.size() < limit && s.request.budget.hasRoom()) {
+        && !s.syncArmed && s.pendingTokens.size() < limit && !s.request.halted()) {
       int forksBefore = s.children.size();
       int token = s.forced[s.forcedNext++];
+      s.lastForced = true;
       s.decoded++;
       s.request.budget.spend();
       interpret(s, token);
@@ -686,24 +746,26 @@ public final class Engine implements AutoCloseable {
     s.nextPosition = position + 1;
     boolean closeFork = false;
     boolean sync = false;
+    boolean cacheFull = false;
     for (PastaEvent e : events) {
       s.transcript.add(e.raw());
       if (e instanceof PastaEvent.Text text) {
         notify(s, l -> l.onText(s.id, text.text()));
-        if (s.text != null) {
-          s.text.append(text.text());
-        }
       } else if (e instanceof PastaEvent.Promise promise) {
-        if (canFork(s)) {
+        PastaEvent.AsyncOpen opener = PastaEvent.AsyncOpen.of(promise.topic());
+        int[] openerTokens = tokenizer.encode(opener.raw());
+        if (canFork(s) && reserve(s, s.kvLength + s.pendingTokens.size() + openerTokens.length
+            + closerTokens.length)) {
           fork(s, promise, position);
-        } else {
-          // over a limit: the span writes the chunk itself, inline
-          PastaEvent.AsyncOpen opener = PastaEvent.AsyncOpen.of(promise.topic());
+        } else if (reserve(s, openerTokens.length)) {
+          // over a limit (spans, nesting, cache): the span writes the chunk itself, inline
           s.transcript.add(opener.raw());
           s.inlineDepth++;
-          for (int t : tokenizer.encode(opener.raw())) {
+          for (int t : openerTokens) {
             s.feed(t, s.nextPosition++);
           }
+        } else {
+          cacheFull = true;
         }
       } else if (e instanceof PastaEvent.AsyncOpen) {
         s.inlineDepth++;
@@ -722,14 +784,15 @@ public final class Engine implements AutoCloseable {
       s.status = Status.FINISHING;
       return;
     }
-    if (s.text != null && stopHit(s)) {
-      endDecoding(s, FinishReason.STOP);
+    if (cacheFull) {
+      // not even an inline opener fits in the cache budget: the span ends here
+      endDecoding(s, FinishReason.LENGTH);
+      return;
+    }
+    if (r.halted()) {
       return;
     }
     boolean spanBudget = s.decoded >= config.maxSpanTokens() || s.nextPosition >= model.maxPositions() - 1;
-    if (!r.budget.hasRoom()) {
-      return;
-    }
     if (spanBudget) {
       endDecoding(s, FinishReason.LENGTH);
       return;
@@ -749,6 +812,18 @@ public final class Engine implements AutoCloseable {
     return s.depth + 1 <= limits.maxDepth() && s.request.spans.size() < limits.maxSpans();
   }
 
+  /**
+   * Reserves {@code tokens} of the cache budget for what span {@code s} is about to add, if they fit. A forced token
+   * (replay, resume) always gets them: it did the same before, and the tokens forced after it depend on that.
+   */
+  private boolean reserve(SpanState s, long tokens) {
+    if (s.lastForced) {
+      kv.reserve(s.request, tokens);
+      return true;
+    }
+    return kv.tryReserve(s.request, tokens, running);
+  }
+
   /** Starts a fork at a promise whose last token the parent feeds at {@code position}. */
   private void fork(SpanState parent, PastaEvent.Promise promise, int position) {
     PastaEvent.AsyncOpen opener = PastaEvent.AsyncOpen.of(promise.topic());
@@ -761,6 +836,7 @@ public final class Engine implements AutoCloseable {
       child.feed(parent.pendingTokens.get(i), parent.pendingPositions.get(i));
     }
     child.prefixLength = parent.kvLength + parent.pendingTokens.size();
+    child.prefixReserved = child.prefixLength;
     int[] openerTokens = tokenizer.encode(opener.raw());
     for (int i = 0; i < openerTokens.length; i++) {
       child.feed(openerTokens[i], position + 1 + i);
@@ -823,11 +899,41 @@ public final class Engine implements AutoCloseable {
     notify(s, l -> l.onSpanEnd(s.id));
   }
 
+  /** Tells the request's stop watch and listener; a listener that throws fails its request (its output is lost). */
   private void notify(SpanState s, java.util.function.Consumer<SpanListener> call) {
+    RequestState r = s.request;
+    if (r.stops != null) {
+      call.accept(r.stops);
+    }
+    if (r.failure == null) {
+      guarded(r, () -> call.accept(r.listener));
+    }
+  }
+
+  /**
+   * Runs one request's own work (choosing and interpreting its tokens, copying its cache, telling its listener): what
+   * goes wrong there fails that request alone.
+   */
+  private void guarded(RequestState r, Runnable work) {
+    if (r.failure != null) {
+      return;
+    }
     try {
-      call.accept(s.request.listener);
-    } catch (RuntimeException e) {
-      log.warn("span listener of request {} failed: {}", s.request.id, e.toString());
+      work.run();
+    } catch (RuntimeException | Error e) {
+      fail(r, e);
+    }
+  }
+
+  /** Fails one request: its spans stop and drop their cache; it ends with ERROR this step. The others go on. */
+  private void fail(RequestState r, Throwable e) {
+    if (r.failure == null) {
+      log.warn("request {} failed: {}", r.id, e.toString(), e);
+      r.failure = e;
+    }
+    for (SpanState s : r.spans) {
+      s.status = Status.DONE;
+      release(s);
     }
   }
 
@@ -854,6 +960,7 @@ public final class Engine implements AutoCloseable {
         runs.addAll(slice(currentRuns(f), f.prefixLength, own));
         s.kvLength += own;
         next = Math.max(next, f.nextPosition);
+        kv.release(s.request, f.prefixReserved);
         release(f);
       }
       s.runs = runs;
@@ -888,21 +995,18 @@ public final class Engine implements AutoCloseable {
     }
   }
 
-  private boolean stopHit(SpanState main) {
-    for (String stop : main.request.request.sampling().stop()) {
-      int from = Math.max(0, main.text.length() - 64 - stop.length());
-      if (main.text.indexOf(stop, from) >= 0) {
-        return true;
-      }
-    }
-    return false;
-  }
-
   // ---------------------------------------------------------------------------------------------- results
 
   private void finishRequests() {
     for (RequestState r : running) {
-      if (!r.budget.hasRoom() && !r.done) {
+      if (r.failure != null && !r.done) {
+        fail(r, r.failure);
+        r.finishReason = FinishReason.ERROR;
+        r.done = true;
+      }
+      if (r.halted() && !r.done) {
+        // a stop string in the answer ends it complete; a spent budget leaves it cut short
+        r.finishReason = r.stops != null && r.stops.matched() ? FinishReason.STOP : FinishReason.LENGTH;
         for (SpanState s : r.spans) {
           if (s.status != Status.DONE) {
             flushText(s);
@@ -910,7 +1014,6 @@ public final class Engine implements AutoCloseable {
           }
           release(s);
         }
-        r.finishReason = FinishReason.LENGTH;
         r.done = true;
       }
       if (!r.done && r.main.status == Status.DONE) {
@@ -920,68 +1023,28 @@ public final class Engine implements AutoCloseable {
         for (SpanState s : r.spans) {
           release(s);
         }
-        r.future.complete(result(r, r.finishReason, ""));
+        complete(r);
       }
     }
     running.removeIf(r -> r.done);
   }
 
+  /** Completes a finished request's future with its answer (exceptionally if even that cannot be built). */
+  private void complete(RequestState r) {
+    try {
+      r.future.complete(result(r, r.finishReason, r.failure == null ? "" : describe(r.failure)));
+    } catch (RuntimeException | Error e) {
+      log.warn("request {}: its answer cannot be built: {}", r.id, e.toString());
+      r.future.completeExceptionally(e);
+    }
+  }
+
+  private static String describe(Throwable e) {
+    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+  }
+
   private GenerationResult result(RequestState r, FinishReason reason, String error) {
-    String annotated = r.main == null ? "" : render(r.main);
-    String text = Program.fromTranscript(annotated, limits).assembledText();
-    for (String stop : r.request.sampling().stop()) {
-      int at = text.indexOf(stop);
-      if (at >= 0) {
-        text = text.substring(0, at);
-      }
-    }
-    long total = r.budget.spent();
-    long critical = r.main == null ? 0 : finishTime(r.main, 0);
-    double wallMs = (System.nanoTime() - r.submittedNanos) / 1e6;
-    GenerationStats stats = new GenerationStats(r.promptTokens.length, Math.max(0, r.spans.size() - 1), total,
-        critical, critical == 0 ? 1.0 : (double) total / critical, r.admittedStep < 0 ? 0 : steps - r.admittedStep,
-        wallMs, r.admittedNanos < 0 ? wallMs : (r.admittedNanos - r.submittedNanos) / 1e6, r.joinWaitNanos / 1e6);
-    return new GenerationResult(r.id, text, annotated, reason, error, stats);
-  }
-
-  private static String render(SpanState s) {
-    StringBuilder sb = new StringBuilder();
-    for (Object o : s.transcript) {
-      if (o instanceof SpanState child) {
-        sb.append(child.opener.raw()).append(render(child));
-        if (!child.closedByModel) {
-          sb.append(PastaEvent.AsyncClose.CANONICAL);
-        }
-      } else {
-        sb.append((String) o);
-      }
-    }
-    return sb.toString();
-  }
-
-  /** Decode steps from {@code start} until the span and its forks are done, one token per step per span. */
-  private static long finishTime(SpanState s, long start) {
-    long t = start;
-    int done = 0;
-    int child = 0;
-    List<Long> outstanding = new ArrayList<>();
-    for (int[] mark : s.marks) {
-      t += mark[0] - done;
-      done = mark[0];
-      if (mark[1] == 0) {
-        outstanding.add(finishTime(s.children.get(child++), t));
-      } else {
-        for (long f : outstanding) {
-          t = Math.max(t, f);
-        }
-        outstanding.clear();
-      }
-    }
-    t += s.decoded - done;
-    for (long f : outstanding) {
-      t = Math.max(t, f);
-    }
-    return t;
+    return Answers.of(r, reason, error, limits, r.admittedStep < 0 ? 0 : steps - r.admittedStep);
   }
 
   private Map<String, int[]> forcedTokens(String transcript) {

@@ -27,10 +27,16 @@ final class RequestState {
   long admittedNanos = -1;
   /** Time its spans spent waiting for forks at a sync (or, serial mode, for a child), in nanoseconds. */
   long joinWaitNanos;
+  /** Cache tokens reserved ({@link KvReservation}): prompt and expected tokens, forks' prefixes, openers. */
+  long kvReserved;
   /** Tokens the model may still choose ({@code max_tokens}); once spent, every span stops. */
   final TokenBudget budget;
+  /** Looks for the stop strings in the answer in final order; null when the request has none. */
+  final StopWatch stops;
   FinishReason finishReason = FinishReason.STOP;
   boolean cancelled;
+  /** What failed this request alone (its own work, or a forward pass only it fails), or null. */
+  Throwable failure;
   boolean done;
 
   RequestState(GenerationRequest request, CompletableFuture<GenerationResult> future, int[] promptTokens,
@@ -48,5 +54,12 @@ final class RequestState {
         ? Math.min(request.sampling().maxTokens(), forcedTotal)
         : request.sampling().maxTokens();
     this.budget = new TokenBudget(request.sampling().maxTokens());
+    this.kvReserved = promptTokens.length + expectedTokens;
+    this.stops = request.sampling().stop().isEmpty() ? null : new StopWatch(request.sampling().stop());
+  }
+
+  /** The answer holds a stop string, or the token budget is spent: no span chooses another token. */
+  boolean halted() {
+    return (stops != null && stops.matched()) || !budget.hasRoom();
   }
 }

@@ -42,6 +42,8 @@ final class SpanState {
   /** Forced tokens (replay), or null. */
   final int[] forced;
   int forcedNext;
+  /** The token being interpreted was forced: what it leads to (a fork, an inline chunk) has happened before. */
+  boolean lastForced;
 
   Status status = Status.ACTIVE;
   /** When it began waiting for forks (System.nanoTime). */
@@ -56,6 +58,8 @@ final class SpanState {
   int kvLength;
   /** Columns inherited from the parent (and the duplicated promise token): not the fork's own. */
   int prefixLength;
+  /** The prefix this fork reserved of the cache budget, given back when it is joined. */
+  int prefixReserved;
   /** Row in the decode batch, or -1. */
   int row = -1;
   /** Where the cache lives when not in the batch. */
@@ -85,8 +89,6 @@ final class SpanState {
   /** Critical-path marks: {decodedAt, kind (0 fork, 1 sync), fork index}. */
   final List<int[]> marks = new ArrayList<>();
   final List<SpanState> children = new ArrayList<>();
-  /** Main span only: text written so far, for stop strings. */
-  final StringBuilder text;
 
   SpanState(RequestState request, SpanId id, SpanState parent, PastaEvent.AsyncOpen opener, PastaParser parser,
       Detokenizer detokenizer, SpanDraws draws, int[] forced) {
@@ -99,7 +101,6 @@ final class SpanState {
     this.detokenizer = detokenizer;
     this.draws = draws;
     this.forced = forced;
-    this.text = parent == null ? new StringBuilder() : null;
   }
 
   boolean runnable() {
