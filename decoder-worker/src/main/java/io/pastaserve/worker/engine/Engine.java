@@ -3,8 +3,6 @@ package io.pastaserve.worker.engine;
 import io.pastaserve.common.lang.PastaEvent;
 import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.common.lang.PastaParser;
-import io.pastaserve.common.lang.Program;
-import io.pastaserve.common.lang.Span;
 import io.pastaserve.common.lang.SpanId;
 import io.pastaserve.worker.engine.SpanState.Run;
 import io.pastaserve.worker.engine.SpanState.Status;
@@ -19,7 +17,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -60,7 +57,9 @@ public final class Engine implements AutoCloseable {
   private final KvReservation kv;
   /** Where parked caches get their blocks; tests replace it to make an allocation fail. */
   private volatile KvAllocator allocator;
-  private final FailureIsolation isolation = new FailureIsolation(this::probe, this::fail);
+  /** The model's forward pass; tests wrap it to make a pass fail. */
+  private volatile ForwardPass forward;
+  private final FailureIsolation isolation = new FailureIsolation(this::probe, RequestState::fail);
   private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
   private final Thread loop;
   private volatile boolean closed;
@@ -103,6 +102,7 @@ public final class Engine implements AutoCloseable {
     this.prefillPast = runner.newKvBlock();
     this.prefillPresent = runner.newKvBlock();
     this.allocator = KvAllocator.of(runner);
+    this.forward = runner::forward;
     cur.reshape(0, 0);
     this.loop = new Thread(this::run, "pasta-scheduler");
     this.loop.setDaemon(true);
@@ -125,6 +125,11 @@ public final class Engine implements AutoCloseable {
   /** Tests: parked caches get their blocks from {@code newAllocator}. */
   void allocator(KvAllocator newAllocator) {
     this.allocator = newAllocator;
+  }
+
+  /** Tests: forward passes run through {@code pass}. */
+  void forwardPass(ForwardPass pass) {
+    this.forward = pass;
   }
 
   /** Runs {@code rows}' pending input again, alone, output discarded: throws what the pass throws. */
@@ -158,20 +163,9 @@ public final class Engine implements AutoCloseable {
           + " tokens; this model's context holds " + model.maxPositions()));
       return future;
     }
-    Map<String, int[]> forced = null;
-    boolean resume = false;
-    if (request.forcing().isPresent()) {
-      Forcing forcing = request.forcing().get();
-      if (forcing instanceof Forcing.Replay replay) {
-        forced = forcedTokens(replay.transcript());
-      } else if (forcing instanceof Forcing.Resume r) {
-        forced = new HashMap<>();
-        for (Map.Entry<String, List<Integer>> e : r.tokensBySpan().entrySet()) {
-          forced.put(e.getKey(), e.getValue().stream().mapToInt(Integer::intValue).toArray());
-        }
-        resume = true;
-      }
-    }
+    Map<String, int[]> forced = request.forcing().map(f -> ForcedTokens.bySpan(f, limits, tokenizer,
+        model.eosTokenId())).orElse(null);
+    boolean resume = request.forcing().filter(f -> f instanceof Forcing.Resume).isPresent();
     RequestState state = new RequestState(request, future, prompt, forced, resume, listener);
     inbox.add(() -> waiting.add(state));
     return future;
@@ -213,9 +207,7 @@ public final class Engine implements AutoCloseable {
   /** A snapshot of the scheduler's load, taken on the scheduler thread. */
   public CompletableFuture<EngineLoad> load() {
     CompletableFuture<EngineLoad> f = new CompletableFuture<>();
-    inbox.add(() -> f.complete(new EngineLoad(waiting.size(), running.size(),
-        (int) running.stream().flatMap(r -> r.spans.stream()).filter(s -> s.status != Status.DONE).count(),
-        kvTokensInUse(), batch.size())));
+    inbox.add(() -> f.complete(currentLoad()));
     return f;
   }
 
@@ -282,25 +274,29 @@ public final class Engine implements AutoCloseable {
     long t2 = System.nanoTime();
     for (RequestState r : running) {
       if (r.listener != SpanListener.NONE) {
-        guarded(r, r.listener::onStep);
+        r.guarded(r.listener::onStep);
       }
     }
     // the step's peak: finished requests have not given their cache back yet
-    long kvPeak = profiling ? kvTokensInUse() : 0;
+    long kvPeak = profiling ? KvReservation.held(running) : 0;
     finishRequests();
     boolean rebuilt = rebuild();
     long t3 = System.nanoTime();
     forksStarted.addAndGet(stepForks);
     joinsDone.addAndGet(stepJoins);
-    published = new EngineLoad(waiting.size(), running.size(),
-        (int) running.stream().flatMap(r -> r.spans.stream()).filter(s -> s.status != Status.DONE).count(),
-        kvTokensInUse(), batch.size());
+    published = currentLoad();
     if (profiling) {
       synchronized (profile) {
         profile.add(new StepProfile(rows, t1 - t0, prefillRows, t2 - t1, rebuilt, t3 - t2, stepForks, stepJoins,
             stepAdmissions, kvPeak));
       }
     }
+  }
+
+  private EngineLoad currentLoad() {
+    return new EngineLoad(waiting.size(), running.size(),
+        (int) running.stream().flatMap(r -> r.spans.stream()).filter(s -> s.status != Status.DONE).count(),
+        KvReservation.held(running), batch.size());
   }
 
   /** Starts or stops recording a {@link StepProfile} per step (benchmarks). */
@@ -344,7 +340,7 @@ public final class Engine implements AutoCloseable {
       if (r.cancelled && !r.done) {
         for (SpanState s : r.spans) {
           s.status = Status.DONE;
-          release(s);
+          s.dropCache();
         }
         r.finishReason = FinishReason.CANCELLED;
         r.done = true;
@@ -394,7 +390,7 @@ public final class Engine implements AutoCloseable {
     }
     FloatBuffer logits;
     try {
-      logits = runner.forward(rows, 1, ids, positions, mask, cur, alt);
+      logits = forward.run(rows, 1, ids, positions, mask, cur, alt);
     } catch (RuntimeException | Error e) {
       // the batch is left as it was (its new cache went to the other block): it runs again without the culprit
       isolation.isolate(batch, java.util.Collections.nCopies(rows, 1), e);
@@ -410,7 +406,7 @@ public final class Engine implements AutoCloseable {
     for (int r = 0; r < rows; r++) {
       SpanState s = fed.get(r);
       int offset = r * vocab;
-      guarded(s.request, () -> afterFeed(s, logits, offset));
+      s.request.guarded(() -> afterFeed(s, logits, offset));
     }
   }
 
@@ -462,7 +458,7 @@ public final class Engine implements AutoCloseable {
       SpanState s = rows.get(i);
       int offset = (i * pass.seq() + chunks.get(i) - 1) * vocab;
       if (s.pendingTokens.isEmpty() && s.runnable()) {
-        guarded(s.request, () -> afterFeed(s, pass.logits(), offset));
+        s.request.guarded(() -> afterFeed(s, pass.logits(), offset));
       }
     }
     return n;
@@ -508,7 +504,7 @@ public final class Engine implements AutoCloseable {
       }
       Arrays.fill(mask, i * total + pastColumns - s.kvLength, i * total + pastColumns + chunk, 1L);
     }
-    return new Prefill(runner.forward(n, seq, ids, positions, mask, past, prefillPresent), pastColumns, seq);
+    return new Prefill(forward.run(n, seq, ids, positions, mask, past, prefillPresent), pastColumns, seq);
   }
 
   // ---------------------------------------------------------------------------------------------- phase C
@@ -536,7 +532,7 @@ public final class Engine implements AutoCloseable {
     for (RequestState r : running) {
       for (SpanState s : r.spans) {
         if (!next.contains(s) && (s.inBatch() || referencesTransient(s))) {
-          guarded(r, () -> park(s));
+          r.guarded(() -> park(s));
         }
       }
     }
@@ -592,7 +588,7 @@ public final class Engine implements AutoCloseable {
     boolean ownOnly = s.status == Status.DONE && s.parent != null;
     int skip = ownOnly ? s.prefixLength : 0;
     int length = s.kvLength - skip;
-    List<Run> source = slice(currentRuns(s), skip, length);
+    List<Run> source = Run.slice(currentRuns(s), skip, length);
     KvBlock block = allocator.allocate(s.request.id, s.id, length);
     int column = 0;
     for (Run run : source) {
@@ -615,48 +611,10 @@ public final class Engine implements AutoCloseable {
     return s.runs;
   }
 
-  /** Columns {@code [from, from + length)} of a list of runs. */
-  private static List<Run> slice(List<Run> runs, int from, int length) {
-    List<Run> out = new ArrayList<>();
-    int skip = from;
-    int left = length;
-    for (Run run : runs) {
-      if (left == 0) {
-        break;
-      }
-      if (skip >= run.length()) {
-        skip -= run.length();
-        continue;
-      }
-      int take = Math.min(run.length() - skip, left);
-      out.add(new Run(run.block(), run.row(), run.start() + skip, take));
-      left -= take;
-      skip = 0;
-    }
-    return out;
-  }
-
   private void swapBlocks() {
     KvBlock t = cur;
     cur = alt;
     alt = t;
-  }
-
-  private void release(SpanState s) {
-    s.row = -1;
-    s.runs = new ArrayList<>();
-    s.kvLength = 0;
-    s.prefixLength = 0;
-  }
-
-  private long kvTokensInUse() {
-    long n = 0;
-    for (RequestState r : running) {
-      for (SpanState s : r.spans) {
-        n += s.kvLength;
-      }
-    }
-    return n;
   }
 
   // ---------------------------------------------------------------------------------------------- interpreter
@@ -877,7 +835,7 @@ public final class Engine implements AutoCloseable {
     s.pendingPositions.clear();
     s.status = Status.ENDED;
     if (s.parent == null) {
-      release(s);
+      s.dropCache();
     }
     tryJoin(s);
   }
@@ -906,36 +864,10 @@ public final class Engine implements AutoCloseable {
       call.accept(r.stops);
     }
     if (r.failure == null) {
-      guarded(r, () -> call.accept(r.listener));
+      r.guarded(() -> call.accept(r.listener));
     }
   }
 
-  /**
-   * Runs one request's own work (choosing and interpreting its tokens, copying its cache, telling its listener): what
-   * goes wrong there fails that request alone.
-   */
-  private void guarded(RequestState r, Runnable work) {
-    if (r.failure != null) {
-      return;
-    }
-    try {
-      work.run();
-    } catch (RuntimeException | Error e) {
-      fail(r, e);
-    }
-  }
-
-  /** Fails one request: its spans stop and drop their cache; it ends with ERROR this step. The others go on. */
-  private void fail(RequestState r, Throwable e) {
-    if (r.failure == null) {
-      log.warn("request {} failed: {}", r.id, e.toString(), e);
-      r.failure = e;
-    }
-    for (SpanState s : r.spans) {
-      s.status = Status.DONE;
-      release(s);
-    }
-  }
 
   private void detach(SpanState s) {
     if (s.inBatch()) {
@@ -957,11 +889,11 @@ public final class Engine implements AutoCloseable {
       int next = s.nextPosition;
       for (SpanState f : s.outstanding) {
         int own = f.kvLength - f.prefixLength;
-        runs.addAll(slice(currentRuns(f), f.prefixLength, own));
+        runs.addAll(Run.slice(currentRuns(f), f.prefixLength, own));
         s.kvLength += own;
         next = Math.max(next, f.nextPosition);
         kv.release(s.request, f.prefixReserved);
-        release(f);
+        f.dropCache();
       }
       s.runs = runs;
       s.outstanding.clear();
@@ -975,7 +907,7 @@ public final class Engine implements AutoCloseable {
       }
     }
     if (s.status == Status.ENDED) {
-      s.outstanding.forEach(this::release);
+      s.outstanding.forEach(SpanState::dropCache);
       s.outstanding.clear();
       spanDone(s);
     }
@@ -1000,7 +932,7 @@ public final class Engine implements AutoCloseable {
   private void finishRequests() {
     for (RequestState r : running) {
       if (r.failure != null && !r.done) {
-        fail(r, r.failure);
+        r.fail(r.failure);
         r.finishReason = FinishReason.ERROR;
         r.done = true;
       }
@@ -1012,7 +944,7 @@ public final class Engine implements AutoCloseable {
             flushText(s);
             s.status = Status.DONE;
           }
-          release(s);
+          s.dropCache();
         }
         r.done = true;
       }
@@ -1021,7 +953,7 @@ public final class Engine implements AutoCloseable {
       }
       if (r.done) {
         for (SpanState s : r.spans) {
-          release(s);
+          s.dropCache();
         }
         complete(r);
       }
@@ -1045,28 +977,6 @@ public final class Engine implements AutoCloseable {
 
   private GenerationResult result(RequestState r, FinishReason reason, String error) {
     return Answers.of(r, reason, error, limits, r.admittedStep < 0 ? 0 : steps - r.admittedStep);
-  }
-
-  private Map<String, int[]> forcedTokens(String transcript) {
-    return forcedTokens(transcript, limits, tokenizer, model.eosTokenId());
-  }
-
-  /**
-   * Replay: the tokens each span of a flat transcript's program is forced to decode, by span id path — its own
-   * output, the main span's followed by end of sequence.
-   */
-  static Map<String, int[]> forcedTokens(String transcript, PastaLimits limits, Tokenizer tokenizer, int eos) {
-    Program program = Program.fromTranscript(transcript, limits);
-    Map<String, int[]> forced = new HashMap<>();
-    for (Span span : program.spans()) {
-      int[] own = tokenizer.encode(span.ownOutput());
-      if (span.id().isMain()) {
-        own = Arrays.copyOf(own, own.length + 1);
-        own[own.length - 1] = eos;
-      }
-      forced.put(span.id().path(), own);
-    }
-    return forced;
   }
 
   private void ensureInputs(int tokens, int maskLength) {

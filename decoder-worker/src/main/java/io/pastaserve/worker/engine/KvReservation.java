@@ -28,6 +28,17 @@ final class KvReservation {
     return Math.max(r.kvReserved, held);
   }
 
+  /** Cache tokens the spans of {@code running} hold now. */
+  static long held(List<RequestState> running) {
+    long n = 0;
+    for (RequestState r : running) {
+      for (SpanState s : r.spans) {
+        n += s.kvLength;
+      }
+    }
+    return n;
+  }
+
   /** What the running requests count against the budget together. */
   static long committed(List<RequestState> running) {
     long total = 0;

@@ -4,9 +4,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** A running request: its spans, budget and outcome. Owned by the scheduler thread. */
 final class RequestState {
+
+  private static final Logger log = LoggerFactory.getLogger(RequestState.class);
 
   final String id;
   final GenerationRequest request;
@@ -56,6 +60,33 @@ final class RequestState {
     this.budget = new TokenBudget(request.sampling().maxTokens());
     this.kvReserved = promptTokens.length + expectedTokens;
     this.stops = request.sampling().stop().isEmpty() ? null : new StopWatch(request.sampling().stop());
+  }
+
+  /**
+   * Runs this request's own work (choosing and interpreting its tokens, copying its cache, telling its listener):
+   * what goes wrong there fails this request alone. Does nothing once it has failed.
+   */
+  void guarded(Runnable work) {
+    if (failure != null) {
+      return;
+    }
+    try {
+      work.run();
+    } catch (RuntimeException | Error e) {
+      fail(e);
+    }
+  }
+
+  /** Fails this request: its spans stop and drop their cache; it ends with ERROR. The other requests go on. */
+  void fail(Throwable e) {
+    if (failure == null) {
+      log.warn("request {} failed: {}", id, e.toString(), e);
+      failure = e;
+    }
+    for (SpanState s : spans) {
+      s.status = SpanState.Status.DONE;
+      s.dropCache();
+    }
   }
 
   /** The answer holds a stop string, or the token budget is spent: no span chooses another token. */

@@ -29,6 +29,27 @@ final class SpanState {
 
   /** Columns {@code [start, start + length)} of row {@code row} of {@code block}. */
   record Run(KvBlock block, int row, int start, int length) {
+
+    /** Columns {@code [from, from + length)} of a list of runs. */
+    static List<Run> slice(List<Run> runs, int from, int length) {
+      List<Run> out = new ArrayList<>();
+      int skip = from;
+      int left = length;
+      for (Run run : runs) {
+        if (left == 0) {
+          break;
+        }
+        if (skip >= run.length()) {
+          skip -= run.length();
+          continue;
+        }
+        int take = Math.min(run.length() - skip, left);
+        out.add(new Run(run.block(), run.row(), run.start() + skip, take));
+        left -= take;
+        skip = 0;
+      }
+      return out;
+    }
   }
 
   final RequestState request;
@@ -109,6 +130,14 @@ final class SpanState {
 
   boolean inBatch() {
     return row >= 0;
+  }
+
+  /** Forgets where its cache is: the blocks it used are someone else's, or nobody's, now. */
+  void dropCache() {
+    row = -1;
+    runs = new ArrayList<>();
+    kvLength = 0;
+    prefixLength = 0;
   }
 
   void feed(int token, int position) {

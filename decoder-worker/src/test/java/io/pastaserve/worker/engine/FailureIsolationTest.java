@@ -97,6 +97,28 @@ class FailureIsolationTest {
   }
 
   @Test
+  void aForwardPassThatFailsForOneRequestsRows_failsOnlyThatRequest_inPrefillAndInDecode() throws Exception {
+    String longPrompt = "Tell me about the garden. ".repeat(220);
+    int promptTokens = runner.tokenizer().encode(runner.config().applyChatTemplate(longPrompt)).length;
+    // a pass fails once it holds a position this far: the long prompt's rows reach it in a prefill chunk, or while
+    // decoding a little after its prompt; the others' never do
+    for (int limit : new int[] {promptTokens - 100, promptTokens + 15}) {
+      try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
+        engine.forwardPass((rows, seq, ids, positions, mask, past, present) -> {
+          for (int i = 0; i < rows * seq; i++) {
+            if (positions[i] >= limit) {
+              throw new IllegalStateException("forward pass failed: position " + positions[i] + " out of range");
+            }
+          }
+          return runner.forward(rows, seq, ids, positions, mask, past, present);
+        });
+        GenerationResult failed = besideTheOthers(engine, e -> e.submit(request("victim", longPrompt)));
+        assertThat(failed.error()).as("limit %d, prompt %d tokens", limit, promptTokens).contains("out of range");
+      }
+    }
+  }
+
+  @Test
   void aResumedRequestWithATokenOutsideTheVocabulary_failsOnlyItself() throws Exception {
     try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
       int[] start = runner.tokenizer().encode("Here are some tips");
