@@ -16,6 +16,7 @@ import java.nio.FloatBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
@@ -393,7 +394,7 @@ public final class Engine implements AutoCloseable {
       logits = forward.run(rows, 1, ids, positions, mask, cur, alt);
     } catch (RuntimeException | Error e) {
       // the batch is left as it was (its new cache went to the other block): it runs again without the culprit
-      isolation.isolate(batch, java.util.Collections.nCopies(rows, 1), e);
+      isolation.isolate(batch, Collections.nCopies(rows, 1), e);
       return;
     }
     swapBlocks();
@@ -542,6 +543,9 @@ public final class Engine implements AutoCloseable {
         gather(next);
         break;
       } catch (RuntimeException | Error e) {
+        if (next.isEmpty()) {
+          throw e;
+        }
         // the batch's rows cannot be gathered (no memory for the block, usually): the largest request fails
         isolation.failLargest(next, e);
         next.removeIf(s -> s.request.failure != null);
