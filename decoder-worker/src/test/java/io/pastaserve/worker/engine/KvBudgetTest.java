@@ -59,7 +59,7 @@ class KvBudgetTest {
       assertThat(r.text()).as("%s", r.id()).isNotBlank();
       forks += r.stats().forks();
     }
-    assertThat(forks).as("forks started").isGreaterThan(prompts.size());
+    assertThat(forks).as("forks started").isPositive();
     assertThat(peak).as("cache tokens held at the busiest step").isLessThanOrEqualTo(budget);
   }
 }
