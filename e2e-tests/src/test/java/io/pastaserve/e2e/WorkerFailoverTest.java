@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
  * Two decoder workers as real processes; one goes while requests are decoding — killed with SIGKILL (its heartbeat
  * expires and the interpreter hands its requests out again), or stopped with SIGTERM and a short drain (it hands
  * them over itself). The other resumes them from the token ids in Redis: every request ends with the text it would
- * have had, once.
+ * have had, once: greedy or seeded sampling, async or serial.
  */
 class WorkerFailoverTest {
 
@@ -42,6 +42,18 @@ class WorkerFailoverTest {
   }
 
   static final Sampling GREEDY = new Sampling(0, 1, 0, 0, 3000, List.of());
+  /** Seeded sampling: a resumed span must go on with the draws it would have had. */
+  static final Sampling SAMPLED = new Sampling(1.0, 1, 0, 4242, 3000, List.of());
+
+  /** One request of the test: its prompt, how its tokens are chosen, its mode. */
+  private record Case(String prompt, Sampling sampling, String mode) {
+
+    GenerationRequest toEngine(String id) {
+      Sampling s = sampling;
+      return GenerationRequest.of(id, prompt, new SamplingParams(s.temperature(), s.topP(), s.topK(), s.seed(),
+          s.maxTokens(), s.stop()), Mode.parse(mode));
+    }
+  }
 
   @Test
   void killingAWorkerMidSpan_losesAndDuplicatesNothing() throws Exception {
@@ -56,11 +68,20 @@ class WorkerFailoverTest {
   private void failover(boolean graceful) throws Exception {
     List<String> prompts = Files.readAllLines(Suite.MODEL.resolve("heldout-prompts.txt"), StandardCharsets.UTF_8)
         .subList(0, 6);
-    Map<String, String> expected = new HashMap<>();
+    // greedy and seeded sampling, async and serial: each ends with the text it has uninterrupted
+    List<Case> cases = new ArrayList<>();
+    for (int i = 0; i < prompts.size(); i++) {
+      cases.add(switch (i % 3) {
+        case 0 -> new Case(prompts.get(i), GREEDY, "async");
+        case 1 -> new Case(prompts.get(i), SAMPLED, "async");
+        default -> new Case(prompts.get(i), SAMPLED, "serial");
+      });
+    }
+    Map<Case, String> expected = new HashMap<>();
     try (ModelRunner runner = ModelRunner.open(Suite.MODEL, ExecutionProvider.CPU, 0);
         Engine engine = new Engine(runner, EngineConfig.defaults())) {
-      for (String p : prompts) {
-        expected.put(p, engine.generate(GenerationRequest.of("x", p, SamplingParams.greedy(3000), Mode.ASYNC)).text());
+      for (Case c : cases) {
+        expected.put(c, engine.generate(c.toEngine("x")).text());
       }
     }
     Path jar = Suite.ROOT.resolve("decoder-worker/target").resolve(
@@ -83,8 +104,8 @@ class WorkerFailoverTest {
             > a.log().lastIndexOf("pasta-workers: partitions revoked"));
         Thread.sleep(2000);
         List<GenerateCommand> commands = new ArrayList<>();
-        for (String p : prompts) {
-          GenerateCommand c = Suite.command(p, GREEDY, "async", "");
+        for (Case k : cases) {
+          GenerateCommand c = Suite.command(k.prompt(), k.sampling(), k.mode(), "");
           commands.add(c);
           suite.publish(c);
         }
@@ -109,7 +130,7 @@ class WorkerFailoverTest {
         for (int i = 0; i < commands.size(); i++) {
           GenerateCommand c = commands.get(i);
           Suite.Answer answer = suite.answerOf(c.requestId(), Duration.ofSeconds(120));
-          assertThat(answer.text()).as("request %d (%s)", i, prompts.get(i)).isEqualTo(expected.get(prompts.get(i)));
+          assertThat(answer.text()).as("request %d (%s)", i, cases.get(i)).isEqualTo(expected.get(cases.get(i)));
           assertThat(answer.done()).containsEntry("finishReason", "stop");
         }
         Thread.sleep(1000);

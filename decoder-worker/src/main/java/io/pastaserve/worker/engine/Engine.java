@@ -3,8 +3,6 @@ package io.pastaserve.worker.engine;
 import io.pastaserve.common.lang.PastaEvent;
 import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.common.lang.PastaParser;
-import io.pastaserve.common.lang.Program;
-import io.pastaserve.common.lang.Span;
 import io.pastaserve.common.lang.SpanId;
 import io.pastaserve.worker.engine.SpanState.Run;
 import io.pastaserve.worker.engine.SpanState.Status;
@@ -13,12 +11,13 @@ import io.pastaserve.worker.model.ModelConfig;
 import io.pastaserve.worker.model.ModelRunner;
 import io.pastaserve.worker.model.Tokenizer;
 import io.pastaserve.worker.sampling.Sampler;
+import io.pastaserve.worker.sampling.SpanDraws;
 import java.nio.FloatBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Deque;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -56,6 +55,12 @@ public final class Engine implements AutoCloseable {
   private final int vocab;
   private final int[] closerTokens;
   private final Sampler sampler = new Sampler();
+  private final KvReservation kv;
+  /** Where parked caches get their blocks; tests replace it to make an allocation fail. */
+  private volatile KvAllocator allocator;
+  /** The model's forward pass; tests wrap it to make a pass fail. */
+  private volatile ForwardPass forward;
+  private final FailureIsolation isolation = new FailureIsolation(this::probe, RequestState::fail);
   private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
   private final Thread loop;
   private volatile boolean closed;
@@ -90,12 +95,15 @@ public final class Engine implements AutoCloseable {
     this.tokenizer = runner.tokenizer();
     this.config = config;
     this.limits = config.limits();
+    this.kv = new KvReservation(config.kvBudgetTokens());
     this.vocab = model.vocabSize();
     this.closerTokens = tokenizer.encode(PastaEvent.AsyncClose.CANONICAL);
     this.cur = runner.newKvBlock();
     this.alt = runner.newKvBlock();
     this.prefillPast = runner.newKvBlock();
     this.prefillPresent = runner.newKvBlock();
+    this.allocator = KvAllocator.of(runner);
+    this.forward = runner::forward;
     cur.reshape(0, 0);
     this.loop = new Thread(this::run, "pasta-scheduler");
     this.loop.setDaemon(true);
@@ -113,6 +121,21 @@ public final class Engine implements AutoCloseable {
   /** Tests: feed a resumed request's known tokens one per step instead of in chunks. */
   void fastForward(boolean on) {
     this.fastForward = on;
+  }
+
+  /** Tests: parked caches get their blocks from {@code newAllocator}. */
+  void allocator(KvAllocator newAllocator) {
+    this.allocator = newAllocator;
+  }
+
+  /** Tests: forward passes run through {@code pass}. */
+  void forwardPass(ForwardPass pass) {
+    this.forward = pass;
+  }
+
+  /** Runs {@code rows}' pending input again, alone, output discarded: throws what the pass throws. */
+  private void probe(List<SpanState> rows, List<Integer> chunks) {
+    forwardPending(rows, chunks, false);
   }
 
   /** Sees every span's logits from now on (tests, diagnostics); null to stop. */
@@ -141,20 +164,9 @@ public final class Engine implements AutoCloseable {
           + " tokens; this model's context holds " + model.maxPositions()));
       return future;
     }
-    Map<String, int[]> forced = null;
-    boolean resume = false;
-    if (request.forcing().isPresent()) {
-      Forcing forcing = request.forcing().get();
-      if (forcing instanceof Forcing.Replay replay) {
-        forced = forcedTokens(replay.transcript());
-      } else if (forcing instanceof Forcing.Resume r) {
-        forced = new HashMap<>();
-        for (Map.Entry<String, List<Integer>> e : r.tokensBySpan().entrySet()) {
-          forced.put(e.getKey(), e.getValue().stream().mapToInt(Integer::intValue).toArray());
-        }
-        resume = true;
-      }
-    }
+    Map<String, int[]> forced = request.forcing().map(f -> ForcedTokens.bySpan(f, limits, tokenizer,
+        model.eosTokenId())).orElse(null);
+    boolean resume = request.forcing().filter(f -> f instanceof Forcing.Resume).isPresent();
     RequestState state = new RequestState(request, future, prompt, forced, resume, listener);
     inbox.add(() -> waiting.add(state));
     return future;
@@ -196,9 +208,7 @@ public final class Engine implements AutoCloseable {
   /** A snapshot of the scheduler's load, taken on the scheduler thread. */
   public CompletableFuture<EngineLoad> load() {
     CompletableFuture<EngineLoad> f = new CompletableFuture<>();
-    inbox.add(() -> f.complete(new EngineLoad(waiting.size(), running.size(),
-        (int) running.stream().flatMap(r -> r.spans.stream()).filter(s -> s.status != Status.DONE).count(),
-        kvTokensInUse(), batch.size())));
+    inbox.add(() -> f.complete(currentLoad()));
     return f;
   }
 
@@ -232,7 +242,9 @@ public final class Engine implements AutoCloseable {
       } catch (RuntimeException | Error e) {
         log.error("engine step failed; failing the running requests", e);
         for (RequestState r : running) {
-          r.future.complete(result(r, FinishReason.ERROR, String.valueOf(e.getMessage())));
+          if (!r.future.isDone()) {
+            r.future.complete(result(r, FinishReason.ERROR, describe(e)));
+          }
         }
         running.clear();
         batch = new ArrayList<>();
@@ -263,27 +275,29 @@ public final class Engine implements AutoCloseable {
     long t2 = System.nanoTime();
     for (RequestState r : running) {
       if (r.listener != SpanListener.NONE) {
-        try {
-          r.listener.onStep();
-        } catch (RuntimeException e) {
-          log.warn("span listener of request {} failed: {}", r.id, e.toString());
-        }
+        r.guarded(r.listener::onStep);
       }
     }
+    // the step's peak: finished requests have not given their cache back yet
+    long kvPeak = profiling ? KvReservation.held(running) : 0;
     finishRequests();
     boolean rebuilt = rebuild();
     long t3 = System.nanoTime();
     forksStarted.addAndGet(stepForks);
     joinsDone.addAndGet(stepJoins);
-    published = new EngineLoad(waiting.size(), running.size(),
-        (int) running.stream().flatMap(r -> r.spans.stream()).filter(s -> s.status != Status.DONE).count(),
-        kvTokensInUse(), batch.size());
+    published = currentLoad();
     if (profiling) {
       synchronized (profile) {
         profile.add(new StepProfile(rows, t1 - t0, prefillRows, t2 - t1, rebuilt, t3 - t2, stepForks, stepJoins,
-            stepAdmissions));
+            stepAdmissions, kvPeak));
       }
     }
+  }
+
+  private EngineLoad currentLoad() {
+    return new EngineLoad(waiting.size(), running.size(),
+        (int) running.stream().flatMap(r -> r.spans.stream()).filter(s -> s.status != Status.DONE).count(),
+        KvReservation.held(running), batch.size());
   }
 
   /** Starts or stops recording a {@link StepProfile} per step (benchmarks). */
@@ -312,9 +326,10 @@ public final class Engine implements AutoCloseable {
    * @param forks spans forked in this step
    * @param joins joins in this step
    * @param admissions requests admitted in this step
+   * @param kvTokens cache tokens the spans held after the passes, before finished requests gave theirs back
    */
   public record StepProfile(int decodeRows, long decodeNanos, int prefillRows, long prefillNanos, boolean rebuilt,
-      long rebuildNanos, int forks, int joins, int admissions) {
+      long rebuildNanos, int forks, int joins, int admissions, long kvTokens) {
 
     public long totalNanos() {
       return decodeNanos + prefillNanos + rebuildNanos;
@@ -326,7 +341,7 @@ public final class Engine implements AutoCloseable {
       if (r.cancelled && !r.done) {
         for (SpanState s : r.spans) {
           s.status = Status.DONE;
-          release(s);
+          s.dropCache();
         }
         r.finishReason = FinishReason.CANCELLED;
         r.done = true;
@@ -337,17 +352,10 @@ public final class Engine implements AutoCloseable {
   private void admit() {
     while (!waiting.isEmpty()) {
       RequestState r = waiting.peek();
-      long need = r.promptTokens.length + r.expectedTokens;
       int busy = (int) running.stream().flatMap(x -> x.spans.stream()).filter(SpanState::runnable).count();
       // what admitted requests may still grow to, not what they hold now: a request admitted a step ago holds
       // no cache yet, and counting only current use would let a burst in all at once
-      long reserved = 0;
-      for (RequestState x : running) {
-        reserved += Math.max(x.promptTokens.length + x.expectedTokens, x.spans.stream()
-            .mapToLong(sp -> sp.kvLength).sum());
-      }
-      boolean fits = reserved + need <= config.kvBudgetTokens() || running.isEmpty();
-      if (!fits || busy >= config.maxBatch()) {
+      if (!kv.admits(r, running) || busy >= config.maxBatch()) {
         return;
       }
       waiting.poll();
@@ -381,7 +389,14 @@ public final class Engine implements AutoCloseable {
       positions[r] = s.pendingPositions.get(0);
       Arrays.fill(mask, r * total + past - s.kvLength, r * total + total, 1L);
     }
-    FloatBuffer logits = runner.forward(rows, 1, ids, positions, mask, cur, alt);
+    FloatBuffer logits;
+    try {
+      logits = forward.run(rows, 1, ids, positions, mask, cur, alt);
+    } catch (RuntimeException | Error e) {
+      // the batch is left as it was (its new cache went to the other block): it runs again without the culprit
+      isolation.isolate(batch, Collections.nCopies(rows, 1), e);
+      return;
+    }
     swapBlocks();
     List<SpanState> fed = batch;
     for (SpanState s : fed) {
@@ -390,7 +405,9 @@ public final class Engine implements AutoCloseable {
       s.pendingPositions.removeFirst(1);
     }
     for (int r = 0; r < rows; r++) {
-      afterFeed(fed.get(r), logits, r * vocab);
+      SpanState s = fed.get(r);
+      int offset = r * vocab;
+      s.request.guarded(() -> afterFeed(s, logits, offset));
     }
   }
 
@@ -401,6 +418,9 @@ public final class Engine implements AutoCloseable {
     List<Integer> chunks = new ArrayList<>();
     int budget = config.prefillTokensPerStep();
     for (RequestState r : running) {
+      if (r.failure != null) {
+        continue;
+      }
       for (SpanState s : r.spans) {
         if (!s.runnable() || s.pendingTokens.size() < 2 || rows.size() >= config.maxBatch()) {
           continue;
@@ -417,17 +437,55 @@ public final class Engine implements AutoCloseable {
     if (rows.isEmpty()) {
       return 0;
     }
+    Prefill pass;
+    try {
+      pass = forwardPending(rows, chunks, true);
+    } catch (RuntimeException | Error e) {
+      isolation.isolate(rows, chunks, e);
+      return rows.size();
+    }
+    int n = rows.size();
+    for (int i = 0; i < n; i++) {
+      SpanState s = rows.get(i);
+      int chunk = chunks.get(i);
+      s.row = -1;
+      s.runs = new ArrayList<>(List.of(new Run(prefillPresent, i, pass.pastColumns() - s.kvLength,
+          s.kvLength + chunk)));
+      s.kvLength += chunk;
+      s.pendingTokens.removeFirst(chunk);
+      s.pendingPositions.removeFirst(chunk);
+    }
+    for (int i = 0; i < n; i++) {
+      SpanState s = rows.get(i);
+      int offset = (i * pass.seq() + chunks.get(i) - 1) * vocab;
+      if (s.pendingTokens.isEmpty() && s.runnable()) {
+        s.request.guarded(() -> afterFeed(s, pass.logits(), offset));
+      }
+    }
+    return n;
+  }
+
+  /** A prefill pass's output: logits of {@code rows x seq} tokens, over {@code pastColumns} gathered columns. */
+  private record Prefill(FloatBuffer logits, int pastColumns, int seq) {
+  }
+
+  /**
+   * Runs the first {@code chunks} pending tokens of each of {@code rows} on top of its cache, gathered into the prefill
+   * block (or, with {@code inPlace}, read in place when there is one row whose whole past is a batch row); the new
+   * cache goes to the prefill output block. Changes no span.
+   */
+  private Prefill forwardPending(List<SpanState> rows, List<Integer> chunks, boolean inPlace) {
     int n = rows.size();
     // one row whose whole past is a batch row (a fork of a span in the batch, usually): read that row in
     // place instead of gathering a copy; its masked left padding comes along, masked
-    List<Run> only = n == 1 ? currentRuns(rows.get(0)) : List.of();
-    boolean inPlace = only.size() == 1 && only.get(0).block() == cur
+    List<Run> only = n == 1 && inPlace ? currentRuns(rows.get(0)) : List.of();
+    boolean readInPlace = only.size() == 1 && only.get(0).block() == cur
         && only.get(0).start() + only.get(0).length() == cur.columns();
-    KvBlock past = inPlace ? KvBlock.rowOf(cur, only.get(0).row()) : prefillPast;
-    int pastColumns = inPlace ? cur.columns() : rows.stream().mapToInt(s -> s.kvLength).max().orElse(0);
+    KvBlock past = readInPlace ? KvBlock.rowOf(cur, only.get(0).row()) : prefillPast;
+    int pastColumns = readInPlace ? cur.columns() : rows.stream().mapToInt(s -> s.kvLength).max().orElse(0);
     int seq = chunks.stream().mapToInt(Integer::intValue).max().orElse(1);
     int total = pastColumns + seq;
-    if (!inPlace) {
+    if (!readInPlace) {
       prefillPast.reshape(n, pastColumns);
     }
     ensureInputs(n * seq, n * total);
@@ -436,7 +494,7 @@ public final class Engine implements AutoCloseable {
       SpanState s = rows.get(i);
       int chunk = chunks.get(i);
       int column = pastColumns - s.kvLength;
-      for (Run run : inPlace ? List.<Run>of() : currentRuns(s)) {
+      for (Run run : readInPlace ? List.<Run>of() : currentRuns(s)) {
         KvBlock.copyColumns(run.block(), run.row(), run.start(), prefillPast, i, column, run.length());
         column += run.length();
       }
@@ -447,23 +505,7 @@ public final class Engine implements AutoCloseable {
       }
       Arrays.fill(mask, i * total + pastColumns - s.kvLength, i * total + pastColumns + chunk, 1L);
     }
-    FloatBuffer logits = runner.forward(n, seq, ids, positions, mask, past, prefillPresent);
-    for (int i = 0; i < n; i++) {
-      SpanState s = rows.get(i);
-      int chunk = chunks.get(i);
-      s.row = -1;
-      s.runs = new ArrayList<>(List.of(new Run(prefillPresent, i, pastColumns - s.kvLength, s.kvLength + chunk)));
-      s.kvLength += chunk;
-      s.pendingTokens.removeFirst(chunk);
-      s.pendingPositions.removeFirst(chunk);
-    }
-    for (int i = 0; i < n; i++) {
-      SpanState s = rows.get(i);
-      if (s.pendingTokens.isEmpty() && s.runnable()) {
-        afterFeed(s, logits, (i * seq + chunks.get(i) - 1) * vocab);
-      }
-    }
-    return n;
+    return new Prefill(forward.run(n, seq, ids, positions, mask, past, prefillPresent), pastColumns, seq);
   }
 
   // ---------------------------------------------------------------------------------------------- phase C
@@ -491,21 +533,25 @@ public final class Engine implements AutoCloseable {
     for (RequestState r : running) {
       for (SpanState s : r.spans) {
         if (!next.contains(s) && (s.inBatch() || referencesTransient(s))) {
-          park(s);
+          r.guarded(() -> park(s));
         }
       }
     }
-    if (changed) {
-      int columns = next.stream().mapToInt(s -> s.kvLength).max().orElse(0);
-      alt.reshape(next.size(), columns);
-      for (int i = 0; i < next.size(); i++) {
-        SpanState s = next.get(i);
-        int column = columns - s.kvLength;
-        for (Run run : currentRuns(s)) {
-          KvBlock.copyColumns(run.block(), run.row(), run.start(), alt, i, column, run.length());
-          column += run.length();
+    changed |= next.removeIf(s -> s.request.failure != null);
+    while (changed) {
+      try {
+        gather(next);
+        break;
+      } catch (RuntimeException | Error e) {
+        if (next.isEmpty()) {
+          throw e;
         }
+        // the batch's rows cannot be gathered (no memory for the block, usually): the largest request fails
+        isolation.failLargest(next, e);
+        next.removeIf(s -> s.request.failure != null);
       }
+    }
+    if (changed) {
       for (int i = 0; i < next.size(); i++) {
         SpanState s = next.get(i);
         s.row = i;
@@ -515,6 +561,20 @@ public final class Engine implements AutoCloseable {
     }
     batch = next;
     return changed;
+  }
+
+  /** Copies the caches of the next batch's spans, right-aligned, into the spare block. */
+  private void gather(List<SpanState> next) {
+    int columns = next.stream().mapToInt(s -> s.kvLength).max().orElse(0);
+    alt.reshape(next.size(), columns);
+    for (int i = 0; i < next.size(); i++) {
+      SpanState s = next.get(i);
+      int column = columns - s.kvLength;
+      for (Run run : currentRuns(s)) {
+        KvBlock.copyColumns(run.block(), run.row(), run.start(), alt, i, column, run.length());
+        column += run.length();
+      }
+    }
   }
 
   private boolean referencesTransient(SpanState s) {
@@ -532,9 +592,8 @@ public final class Engine implements AutoCloseable {
     boolean ownOnly = s.status == Status.DONE && s.parent != null;
     int skip = ownOnly ? s.prefixLength : 0;
     int length = s.kvLength - skip;
-    List<Run> source = slice(currentRuns(s), skip, length);
-    KvBlock block = runner.newKvBlock();
-    block.reshape(1, length);
+    List<Run> source = Run.slice(currentRuns(s), skip, length);
+    KvBlock block = allocator.allocate(s.request.id, s.id, length);
     int column = 0;
     for (Run run : source) {
       KvBlock.copyColumns(run.block(), run.row(), run.start(), block, 0, column, run.length());
@@ -556,48 +615,10 @@ public final class Engine implements AutoCloseable {
     return s.runs;
   }
 
-  /** Columns {@code [from, from + length)} of a list of runs. */
-  private static List<Run> slice(List<Run> runs, int from, int length) {
-    List<Run> out = new ArrayList<>();
-    int skip = from;
-    int left = length;
-    for (Run run : runs) {
-      if (left == 0) {
-        break;
-      }
-      if (skip >= run.length()) {
-        skip -= run.length();
-        continue;
-      }
-      int take = Math.min(run.length() - skip, left);
-      out.add(new Run(run.block(), run.row(), run.start() + skip, take));
-      left -= take;
-      skip = 0;
-    }
-    return out;
-  }
-
   private void swapBlocks() {
     KvBlock t = cur;
     cur = alt;
     alt = t;
-  }
-
-  private void release(SpanState s) {
-    s.row = -1;
-    s.runs = new ArrayList<>();
-    s.kvLength = 0;
-    s.prefixLength = 0;
-  }
-
-  private long kvTokensInUse() {
-    long n = 0;
-    for (RequestState r : running) {
-      for (SpanState s : r.spans) {
-        n += s.kvLength;
-      }
-    }
-    return n;
   }
 
   // ---------------------------------------------------------------------------------------------- interpreter
@@ -605,7 +626,7 @@ public final class Engine implements AutoCloseable {
   private SpanState newSpan(RequestState r, SpanId id, SpanState parent, PastaEvent.AsyncOpen opener) {
     int[] forced = r.forced == null ? null : r.forced.getOrDefault(id.path(), new int[0]);
     SpanState s = new SpanState(r, id, parent, opener, new PastaParser(limits), tokenizer.newDetokenizer(),
-        Sampler.streamFor(r.request.sampling().seed(), id), forced);
+        SpanDraws.of(r.request.sampling().seed(), id), forced);
     r.spans.add(s);
     return s;
   }
@@ -616,6 +637,10 @@ public final class Engine implements AutoCloseable {
       spanEnded(s);
       return;
     }
+    if (s.request.halted()) {
+      // another span of the request spent the last token, or completed a stop string, earlier in this step
+      return;
+    }
     StepObserver o = observer;
     if (o != null) {
       float[] copy = new float[vocab];
@@ -623,16 +648,16 @@ public final class Engine implements AutoCloseable {
       o.logits(s.request.id, s.id, s.decoded, copy);
     }
     int token;
+    s.lastForced = s.forced != null && (s.forcedNext < s.forced.length || !s.request.sampleAfterForced);
     if (s.forced != null && s.forcedNext < s.forced.length) {
       token = s.forced[s.forcedNext++];
     } else if (s.forced != null && !s.request.sampleAfterForced) {
       token = model.eosTokenId();
     } else {
-      token = sampler.sample(logits, offset, vocab, s.request.request.sampling(), s.random);
+      token = sampler.sample(logits, offset, vocab, s.request.request.sampling(), s.draws.uniform(s.decoded));
     }
-    RequestState r = s.request;
     s.decoded++;
-    r.decoded++;
+    s.request.budget.spend();
     tokensDecoded.incrementAndGet();
     if (s.syncArmed) {
       // the first token after a sync: chosen from the sync's logits, fed once the forks are joined
@@ -655,11 +680,12 @@ public final class Engine implements AutoCloseable {
   private void fastForward(SpanState s) {
     int limit = config.prefillTokensPerStep();
     while (fastForward && s.request.sampleAfterForced && s.forcedNext < s.forced.length && s.status == Status.ACTIVE
-        && !s.syncArmed && s.pendingTokens.size() < limit && !s.request.exhausted) {
+        && !s.syncArmed && s.pendingTokens.size() < limit && !s.request.halted()) {
       int forksBefore = s.children.size();
       int token = s.forced[s.forcedNext++];
+      s.lastForced = true;
       s.decoded++;
-      s.request.decoded++;
+      s.request.budget.spend();
       interpret(s, token);
       if (s.children.size() != forksBefore || token == model.eosTokenId()) {
         return;
@@ -682,24 +708,26 @@ public final class Engine implements AutoCloseable {
     s.nextPosition = position + 1;
     boolean closeFork = false;
     boolean sync = false;
+    boolean cacheFull = false;
     for (PastaEvent e : events) {
       s.transcript.add(e.raw());
       if (e instanceof PastaEvent.Text text) {
         notify(s, l -> l.onText(s.id, text.text()));
-        if (s.text != null) {
-          s.text.append(text.text());
-        }
       } else if (e instanceof PastaEvent.Promise promise) {
-        if (canFork(s)) {
+        PastaEvent.AsyncOpen opener = PastaEvent.AsyncOpen.of(promise.topic());
+        int[] openerTokens = tokenizer.encode(opener.raw());
+        if (canFork(s) && reserve(s, s.kvLength + s.pendingTokens.size() + openerTokens.length
+            + closerTokens.length)) {
           fork(s, promise, position);
-        } else {
-          // over a limit: the span writes the chunk itself, inline
-          PastaEvent.AsyncOpen opener = PastaEvent.AsyncOpen.of(promise.topic());
+        } else if (reserve(s, openerTokens.length)) {
+          // over a limit (spans, nesting, cache): the span writes the chunk itself, inline
           s.transcript.add(opener.raw());
           s.inlineDepth++;
-          for (int t : tokenizer.encode(opener.raw())) {
+          for (int t : openerTokens) {
             s.feed(t, s.nextPosition++);
           }
+        } else {
+          cacheFull = true;
         }
       } else if (e instanceof PastaEvent.AsyncOpen) {
         s.inlineDepth++;
@@ -718,15 +746,15 @@ public final class Engine implements AutoCloseable {
       s.status = Status.FINISHING;
       return;
     }
-    if (s.text != null && stopHit(s)) {
-      endDecoding(s, FinishReason.STOP);
+    if (cacheFull) {
+      // not even an inline opener fits in the cache budget: the span ends here
+      endDecoding(s, FinishReason.LENGTH);
+      return;
+    }
+    if (r.halted()) {
       return;
     }
     boolean spanBudget = s.decoded >= config.maxSpanTokens() || s.nextPosition >= model.maxPositions() - 1;
-    if (r.decoded >= r.request.sampling().maxTokens()) {
-      r.exhausted = true;
-      return;
-    }
     if (spanBudget) {
       endDecoding(s, FinishReason.LENGTH);
       return;
@@ -746,6 +774,18 @@ public final class Engine implements AutoCloseable {
     return s.depth + 1 <= limits.maxDepth() && s.request.spans.size() < limits.maxSpans();
   }
 
+  /**
+   * Reserves {@code tokens} of the cache budget for what span {@code s} is about to add, if they fit. A forced token
+   * (replay, resume) always gets them: it did the same before, and the tokens forced after it depend on that.
+   */
+  private boolean reserve(SpanState s, long tokens) {
+    if (s.lastForced) {
+      kv.reserve(s.request, tokens);
+      return true;
+    }
+    return kv.tryReserve(s.request, tokens, running);
+  }
+
   /** Starts a fork at a promise whose last token the parent feeds at {@code position}. */
   private void fork(SpanState parent, PastaEvent.Promise promise, int position) {
     PastaEvent.AsyncOpen opener = PastaEvent.AsyncOpen.of(promise.topic());
@@ -758,6 +798,7 @@ public final class Engine implements AutoCloseable {
       child.feed(parent.pendingTokens.get(i), parent.pendingPositions.get(i));
     }
     child.prefixLength = parent.kvLength + parent.pendingTokens.size();
+    child.prefixReserved = child.prefixLength;
     int[] openerTokens = tokenizer.encode(opener.raw());
     for (int i = 0; i < openerTokens.length; i++) {
       child.feed(openerTokens[i], position + 1 + i);
@@ -773,12 +814,15 @@ public final class Engine implements AutoCloseable {
     notify(parent, l -> l.onFork(parent.id, child.id, promise.topic()));
   }
 
-  /** The span stops decoding (end of sequence, stop string, budget). A fork still feeds a closer. */
+  /**
+   * The span stops decoding (end of sequence, stop string, budget). A fork still feeds a closer. Any span cut by a
+   * limit makes the request's answer incomplete: its finish reason becomes LENGTH.
+   */
   private void endDecoding(SpanState s, FinishReason reason) {
+    if (reason == FinishReason.LENGTH) {
+      s.request.finishReason = FinishReason.LENGTH;
+    }
     if (s.parent == null) {
-      if (reason == FinishReason.LENGTH) {
-        s.request.finishReason = FinishReason.LENGTH;
-      }
       spanEnded(s);
       return;
     }
@@ -795,7 +839,7 @@ public final class Engine implements AutoCloseable {
     s.pendingPositions.clear();
     s.status = Status.ENDED;
     if (s.parent == null) {
-      release(s);
+      s.dropCache();
     }
     tryJoin(s);
   }
@@ -817,13 +861,17 @@ public final class Engine implements AutoCloseable {
     notify(s, l -> l.onSpanEnd(s.id));
   }
 
+  /** Tells the request's stop watch and listener; a listener that throws fails its request (its output is lost). */
   private void notify(SpanState s, java.util.function.Consumer<SpanListener> call) {
-    try {
-      call.accept(s.request.listener);
-    } catch (RuntimeException e) {
-      log.warn("span listener of request {} failed: {}", s.request.id, e.toString());
+    RequestState r = s.request;
+    if (r.stops != null) {
+      call.accept(r.stops);
+    }
+    if (r.failure == null) {
+      r.guarded(() -> call.accept(r.listener));
     }
   }
+
 
   private void detach(SpanState s) {
     if (s.inBatch()) {
@@ -845,10 +893,11 @@ public final class Engine implements AutoCloseable {
       int next = s.nextPosition;
       for (SpanState f : s.outstanding) {
         int own = f.kvLength - f.prefixLength;
-        runs.addAll(slice(currentRuns(f), f.prefixLength, own));
+        runs.addAll(Run.slice(currentRuns(f), f.prefixLength, own));
         s.kvLength += own;
         next = Math.max(next, f.nextPosition);
-        release(f);
+        kv.release(s.request, f.prefixReserved);
+        f.dropCache();
       }
       s.runs = runs;
       s.outstanding.clear();
@@ -862,7 +911,7 @@ public final class Engine implements AutoCloseable {
       }
     }
     if (s.status == Status.ENDED) {
-      s.outstanding.forEach(this::release);
+      s.outstanding.forEach(SpanState::dropCache);
       s.outstanding.clear();
       spanDone(s);
     }
@@ -882,29 +931,25 @@ public final class Engine implements AutoCloseable {
     }
   }
 
-  private boolean stopHit(SpanState main) {
-    for (String stop : main.request.request.sampling().stop()) {
-      int from = Math.max(0, main.text.length() - 64 - stop.length());
-      if (main.text.indexOf(stop, from) >= 0) {
-        return true;
-      }
-    }
-    return false;
-  }
-
   // ---------------------------------------------------------------------------------------------- results
 
   private void finishRequests() {
     for (RequestState r : running) {
-      if (r.exhausted && !r.done) {
+      if (r.failure != null && !r.done) {
+        r.fail(r.failure);
+        r.finishReason = FinishReason.ERROR;
+        r.done = true;
+      }
+      if (r.halted() && !r.done) {
+        // a stop string in the answer ends it complete; a spent budget leaves it cut short
+        r.finishReason = r.stops != null && r.stops.matched() ? FinishReason.STOP : FinishReason.LENGTH;
         for (SpanState s : r.spans) {
           if (s.status != Status.DONE) {
             flushText(s);
             s.status = Status.DONE;
           }
-          release(s);
+          s.dropCache();
         }
-        r.finishReason = FinishReason.LENGTH;
         r.done = true;
       }
       if (!r.done && r.main.status == Status.DONE) {
@@ -912,92 +957,30 @@ public final class Engine implements AutoCloseable {
       }
       if (r.done) {
         for (SpanState s : r.spans) {
-          release(s);
+          s.dropCache();
         }
-        r.future.complete(result(r, r.finishReason, ""));
+        complete(r);
       }
     }
     running.removeIf(r -> r.done);
   }
 
+  /** Completes a finished request's future with its answer (exceptionally if even that cannot be built). */
+  private void complete(RequestState r) {
+    try {
+      r.future.complete(result(r, r.finishReason, r.failure == null ? "" : describe(r.failure)));
+    } catch (RuntimeException | Error e) {
+      log.warn("request {}: its answer cannot be built: {}", r.id, e.toString());
+      r.future.completeExceptionally(e);
+    }
+  }
+
+  private static String describe(Throwable e) {
+    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+  }
+
   private GenerationResult result(RequestState r, FinishReason reason, String error) {
-    String annotated = r.main == null ? "" : render(r.main);
-    String text = Program.fromTranscript(annotated, limits).assembledText();
-    for (String stop : r.request.sampling().stop()) {
-      int at = text.indexOf(stop);
-      if (at >= 0) {
-        text = text.substring(0, at);
-      }
-    }
-    long total = r.spans.stream().mapToLong(s -> s.decoded).sum();
-    long critical = r.main == null ? 0 : finishTime(r.main, 0);
-    double wallMs = (System.nanoTime() - r.submittedNanos) / 1e6;
-    GenerationStats stats = new GenerationStats(r.promptTokens.length, Math.max(0, r.spans.size() - 1), total,
-        critical, critical == 0 ? 1.0 : (double) total / critical, r.admittedStep < 0 ? 0 : steps - r.admittedStep,
-        wallMs, r.admittedNanos < 0 ? wallMs : (r.admittedNanos - r.submittedNanos) / 1e6, r.joinWaitNanos / 1e6);
-    return new GenerationResult(r.id, text, annotated, reason, error, stats);
-  }
-
-  private static String render(SpanState s) {
-    StringBuilder sb = new StringBuilder();
-    for (Object o : s.transcript) {
-      if (o instanceof SpanState child) {
-        sb.append(child.opener.raw()).append(render(child));
-        if (!child.closedByModel) {
-          sb.append(PastaEvent.AsyncClose.CANONICAL);
-        }
-      } else {
-        sb.append((String) o);
-      }
-    }
-    return sb.toString();
-  }
-
-  /** Decode steps from {@code start} until the span and its forks are done, one token per step per span. */
-  private static long finishTime(SpanState s, long start) {
-    long t = start;
-    int done = 0;
-    int child = 0;
-    List<Long> outstanding = new ArrayList<>();
-    for (int[] mark : s.marks) {
-      t += mark[0] - done;
-      done = mark[0];
-      if (mark[1] == 0) {
-        outstanding.add(finishTime(s.children.get(child++), t));
-      } else {
-        for (long f : outstanding) {
-          t = Math.max(t, f);
-        }
-        outstanding.clear();
-      }
-    }
-    t += s.decoded - done;
-    for (long f : outstanding) {
-      t = Math.max(t, f);
-    }
-    return t;
-  }
-
-  private Map<String, int[]> forcedTokens(String transcript) {
-    return forcedTokens(transcript, limits, tokenizer, model.eosTokenId());
-  }
-
-  /**
-   * Replay: the tokens each span of a flat transcript's program is forced to decode, by span id path — its own
-   * output, the main span's followed by end of sequence.
-   */
-  static Map<String, int[]> forcedTokens(String transcript, PastaLimits limits, Tokenizer tokenizer, int eos) {
-    Program program = Program.fromTranscript(transcript, limits);
-    Map<String, int[]> forced = new HashMap<>();
-    for (Span span : program.spans()) {
-      int[] own = tokenizer.encode(span.ownOutput());
-      if (span.id().isMain()) {
-        own = Arrays.copyOf(own, own.length + 1);
-        own[own.length - 1] = eos;
-      }
-      forced.put(span.id().path(), own);
-    }
-    return forced;
+    return Answers.of(r, reason, error, limits, r.admittedStep < 0 ? 0 : steps - r.admittedStep);
   }
 
   private void ensureInputs(int tokens, int maskLength) {

@@ -8,6 +8,6 @@ public enum FinishReason {
   LENGTH,
   /** Cancelled by the caller. */
   CANCELLED,
-  /** The engine failed; the message says why. */
+  /** The request failed in the engine (its own work, or a forward pass only it fails); the message says why. */
   ERROR
 }

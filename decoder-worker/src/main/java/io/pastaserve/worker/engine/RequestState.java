@@ -4,9 +4,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** A running request: its spans, budget and outcome. Owned by the scheduler thread. */
 final class RequestState {
+
+  private static final Logger log = LoggerFactory.getLogger(RequestState.class);
 
   final String id;
   final GenerationRequest request;
@@ -27,11 +31,16 @@ final class RequestState {
   long admittedNanos = -1;
   /** Time its spans spent waiting for forks at a sync (or, serial mode, for a child), in nanoseconds. */
   long joinWaitNanos;
-  long decoded;
+  /** Cache tokens reserved ({@link KvReservation}): prompt and expected tokens, forks' prefixes, openers. */
+  long kvReserved;
+  /** Tokens the model may still choose ({@code max_tokens}); once spent, every span stops. */
+  final TokenBudget budget;
+  /** Looks for the stop strings in the answer in final order; null when the request has none. */
+  final StopWatch stops;
   FinishReason finishReason = FinishReason.STOP;
-  /** The request's token budget ran out: every span stops. */
-  boolean exhausted;
   boolean cancelled;
+  /** What failed this request alone (its own work, or a forward pass only it fails), or null. */
+  Throwable failure;
   boolean done;
 
   RequestState(GenerationRequest request, CompletableFuture<GenerationResult> future, int[] promptTokens,
@@ -48,5 +57,40 @@ final class RequestState {
     this.expectedTokens = forced != null && !sampleAfterForced
         ? Math.min(request.sampling().maxTokens(), forcedTotal)
         : request.sampling().maxTokens();
+    this.budget = new TokenBudget(request.sampling().maxTokens());
+    this.kvReserved = promptTokens.length + expectedTokens;
+    this.stops = request.sampling().stop().isEmpty() ? null : new StopWatch(request.sampling().stop());
+  }
+
+  /**
+   * Runs this request's own work (choosing and interpreting its tokens, copying its cache, telling its listener):
+   * what goes wrong there fails this request alone. Does nothing once it has failed.
+   */
+  void guarded(Runnable work) {
+    if (failure != null) {
+      return;
+    }
+    try {
+      work.run();
+    } catch (RuntimeException | Error e) {
+      fail(e);
+    }
+  }
+
+  /** Fails this request: its spans stop and drop their cache; it ends with ERROR. The other requests go on. */
+  void fail(Throwable e) {
+    if (failure == null) {
+      log.warn("request {} failed: {}", id, e.toString(), e);
+      failure = e;
+    }
+    for (SpanState s : spans) {
+      s.status = SpanState.Status.DONE;
+      s.dropCache();
+    }
+  }
+
+  /** The answer holds a stop string, or the token budget is spent: no span chooses another token. */
+  boolean halted() {
+    return (stops != null && stops.matched()) || !budget.hasRoom();
   }
 }

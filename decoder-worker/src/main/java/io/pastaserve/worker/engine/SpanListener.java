@@ -4,7 +4,8 @@ import io.pastaserve.common.lang.SpanId;
 
 /**
  * Follows a request as it decodes, span by span. Called on the scheduler thread, in order for each span: keep it
- * quick and never block (hand work to another thread). Exceptions are logged and otherwise ignored.
+ * quick and never block (hand work to another thread). A listener that throws fails its request (what it was to
+ * pass on is lost), and only that request.
  *
  * <p>The answer's text in final order is each span's text with every fork's text in the place its {@link
  * #onFork} event stands ({@code io.pastaserve.common.lang.OrderedAssembler} does exactly that).

@@ -5,9 +5,9 @@ import io.pastaserve.common.lang.PastaParser;
 import io.pastaserve.common.lang.SpanId;
 import io.pastaserve.worker.kv.KvBlock;
 import io.pastaserve.worker.model.Detokenizer;
+import io.pastaserve.worker.sampling.SpanDraws;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
 
 /** One span of a running request: its program state, its pending input and where its cache lives. */
 final class SpanState {
@@ -29,6 +29,27 @@ final class SpanState {
 
   /** Columns {@code [start, start + length)} of row {@code row} of {@code block}. */
   record Run(KvBlock block, int row, int start, int length) {
+
+    /** Columns {@code [from, from + length)} of a list of runs. */
+    static List<Run> slice(List<Run> runs, int from, int length) {
+      List<Run> out = new ArrayList<>();
+      int skip = from;
+      int left = length;
+      for (Run run : runs) {
+        if (left == 0) {
+          break;
+        }
+        if (skip >= run.length()) {
+          skip -= run.length();
+          continue;
+        }
+        int take = Math.min(run.length() - skip, left);
+        out.add(new Run(run.block(), run.row(), run.start() + skip, take));
+        left -= take;
+        skip = 0;
+      }
+      return out;
+    }
   }
 
   final RequestState request;
@@ -37,10 +58,13 @@ final class SpanState {
   final int depth;
   final PastaParser parser;
   final Detokenizer detokenizer;
-  final SplittableRandom random;
+  /** The random number for each token it chooses, by index. */
+  final SpanDraws draws;
   /** Forced tokens (replay), or null. */
   final int[] forced;
   int forcedNext;
+  /** The token being interpreted was forced: what it leads to (a fork, an inline chunk) has happened before. */
+  boolean lastForced;
 
   Status status = Status.ACTIVE;
   /** When it began waiting for forks (System.nanoTime). */
@@ -55,6 +79,8 @@ final class SpanState {
   int kvLength;
   /** Columns inherited from the parent (and the duplicated promise token): not the fork's own. */
   int prefixLength;
+  /** The prefix this fork reserved of the cache budget, given back when it is joined. */
+  int prefixReserved;
   /** Row in the decode batch, or -1. */
   int row = -1;
   /** Where the cache lives when not in the batch. */
@@ -84,11 +110,9 @@ final class SpanState {
   /** Critical-path marks: {decodedAt, kind (0 fork, 1 sync), fork index}. */
   final List<int[]> marks = new ArrayList<>();
   final List<SpanState> children = new ArrayList<>();
-  /** Main span only: text written so far, for stop strings. */
-  final StringBuilder text;
 
   SpanState(RequestState request, SpanId id, SpanState parent, PastaEvent.AsyncOpen opener, PastaParser parser,
-      Detokenizer detokenizer, SplittableRandom random, int[] forced) {
+      Detokenizer detokenizer, SpanDraws draws, int[] forced) {
     this.request = request;
     this.id = id;
     this.parent = parent;
@@ -96,9 +120,8 @@ final class SpanState {
     this.opener = opener;
     this.parser = parser;
     this.detokenizer = detokenizer;
-    this.random = random;
+    this.draws = draws;
     this.forced = forced;
-    this.text = parent == null ? new StringBuilder() : null;
   }
 
   boolean runnable() {
@@ -107,6 +130,14 @@ final class SpanState {
 
   boolean inBatch() {
     return row >= 0;
+  }
+
+  /** Forgets where its cache is: the blocks it used are someone else's, or nobody's, now. */
+  void dropCache() {
+    row = -1;
+    runs = new ArrayList<>();
+    kvLength = 0;
+    prefixLength = 0;
   }
 
   void feed(int token, int position) {

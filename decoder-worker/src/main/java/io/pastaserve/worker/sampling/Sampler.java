@@ -1,28 +1,16 @@
 package io.pastaserve.worker.sampling;
 
-import io.pastaserve.common.lang.SpanId;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
-import java.util.SplittableRandom;
 
 /**
- * Picks a token from one row of logits. Stateless: the randomness comes from the span's own stream ({@link
- * #streamFor}), so a span draws the same numbers whatever else shares its batch.
+ * Picks a token from one row of logits. Stateless: the randomness is the one number the caller draws for this
+ * token ({@link SpanDraws}), so a span chooses the same tokens whatever else shares its batch.
  */
 public final class Sampler {
 
   private float[] scratch = new float[0];
   private Integer[] order = new Integer[0];
-
-  /** The random stream of one span: derived from the request seed and the span's place in the program only. */
-  public static SplittableRandom streamFor(long seed, SpanId span) {
-    long h = 0x9E3779B97F4A7C15L;
-    for (String ordinal : span.path().split("\\.")) {
-      h = (h ^ Long.parseLong(ordinal)) * 0xBF58476D1CE4E5B9L;
-      h ^= h >>> 31;
-    }
-    return new SplittableRandom(seed ^ h);
-  }
 
   /** Greedy choice: the highest logit, the lowest id on ties. */
   public static int argmax(FloatBuffer logits, int offset, int vocab) {
@@ -38,8 +26,11 @@ public final class Sampler {
     return best;
   }
 
-  /** Chooses a token from {@code vocab} logits at {@code offset}. One thread per sampler. */
-  public int sample(FloatBuffer logits, int offset, int vocab, SamplingParams params, SplittableRandom random) {
+  /**
+   * Chooses a token from {@code vocab} logits at {@code offset}; {@code uniform}, in {@code [0, 1)}, picks among the
+   * candidates (unused when greedy). One thread per sampler.
+   */
+  public int sample(FloatBuffer logits, int offset, int vocab, SamplingParams params, double uniform) {
     if (params.isGreedy()) {
       return argmax(logits, offset, vocab);
     }
@@ -75,7 +66,7 @@ public final class Sampler {
         break;
       }
     }
-    double r = random.nextDouble() * kept;
+    double r = uniform * kept;
     double acc = 0;
     for (int i = 0; i < n; i++) {
       acc += p[order[i]];

@@ -10,7 +10,8 @@ import java.util.List;
  * @param topK keep the k most likely tokens (0 keeps all)
  * @param seed seeds every span's random stream (with the span's id); equal seeds give equal text
  * @param maxTokens tokens decoded by the whole request, all spans together
- * @param stop strings that end the answer (checked on the main span's text; the answer is cut before them)
+ * @param stop strings that end the answer (looked for in the answer in final order, every fork's text in its
+ *     place; the answer is cut before the first)
  */
 public record SamplingParams(double temperature, double topP, int topK, long seed, int maxTokens,
     List<String> stop) {

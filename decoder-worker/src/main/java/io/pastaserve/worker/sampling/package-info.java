@@ -1,2 +1,2 @@
-/** Choosing the next token from logits: greedy, temperature, top-k, top-p, with per-span random streams. */
+/** Choosing the next token from logits: greedy, temperature, top-k, top-p, with a random number per span and token ({@link SpanDraws}). */
 package io.pastaserve.worker.sampling;

@@ -49,7 +49,7 @@ final class ReferenceExecutor {
   }
 
   void run(String prompt, String transcript) {
-    Map<String, int[]> forced = Engine.forcedTokens(transcript, limits, tokenizer, cfg.eosTokenId());
+    Map<String, int[]> forced = ForcedTokens.ofTranscript(transcript, limits, tokenizer, cfg.eosTokenId());
     int[] promptTokens = tokenizer.encode(cfg.applyChatTemplate(prompt));
     int[] positions = new int[promptTokens.length];
     for (int i = 0; i < positions.length; i++) {
