@@ -91,7 +91,8 @@ class InterpreterWiring {
   LeaseWatchdog leaseWatchdog(StringRedisTemplate redis, KafkaTemplate<String, String> kafka,
       InterpreterProperties properties, MeterRegistry registry, RequestTracker tracker, Cancellations cancels) {
     Counter redispatched = Counter.builder("pasta.requests.redispatched")
-        .description("jobs sent again: their worker had gone, no worker took them, or tokens of theirs were lost").register(registry);
+        .description("jobs sent again: their worker had gone, no worker took them, or tokens of theirs were lost")
+        .register(registry);
     LeaseWatchdog watchdog = new LeaseWatchdog(redis, properties.workerLeaseGrace(), properties.claimTimeout(),
         properties.leaseCheckInterval(), (id, job) -> {
           redispatched.increment();
