@@ -65,21 +65,26 @@ class InterpreterWiring {
 
       @Override
       public void onPartitionsAssigned(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
-        forget(partitions);
+        List<Integer> assigned = forget(partitions);
+        if (!assigned.isEmpty()) {
+          log.info("span-event partitions assigned: {}", assigned);
+        }
       }
 
-      private void forget(Collection<TopicPartition> partitions) {
+      private List<Integer> forget(Collection<TopicPartition> partitions) {
         List<Integer> moved = partitions.stream().filter(p -> p.topic().equals(properties.spanEventsTopic()))
             .map(TopicPartition::partition).toList();
         if (!moved.isEmpty()) {
           tracker.forgetPartitions(moved);
         }
+        return moved;
       }
     };
   }
 
   @Bean
-  Cancellations cancellations(KafkaTemplate<String, String> kafka, ObjectMapper json, InterpreterProperties properties) {
+  Cancellations cancellations(KafkaTemplate<String, String> kafka, ObjectMapper json,
+      InterpreterProperties properties) {
     return new Cancellations(kafka, json, properties.cancelTopic(), properties.sendTimeout());
   }
 

@@ -141,7 +141,10 @@ public final class RequestTracker {
       return true;
     }
     if (view.gapOpen() || (view.heldFinish != null && view.missesTokensOf(view.heldFinish))) {
-      view.gapSince = view.gapSince == 0 ? System.nanoTime() : view.gapSince;
+      if (view.gapSince == 0) {
+        log.warn("request {}: {} is missing; what came after it waits", view.id, view.firstGap());
+        view.gapSince = System.nanoTime();
+      }
       return false;
     }
     view.gapSince = 0;
@@ -159,10 +162,6 @@ public final class RequestTracker {
     String span = event.spanId();
     int first = view.span(span).next;
     List<TokenItem> fresh = view.accept(event);
-    if (view.span(span).gapOpen() && !event.items().isEmpty()) {
-      log.warn("request {} span {}: tokens from {} are missing; holding {} tokens after them", id, span,
-          view.span(span).next + fresh.size(), view.span(span).held.size());
-    }
     List<String> tokens = new ArrayList<>();
     List<String> pieces = new ArrayList<>();
     for (TokenItem item : fresh) {
