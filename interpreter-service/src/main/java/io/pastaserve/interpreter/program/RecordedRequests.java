@@ -60,7 +60,12 @@ final class RecordedRequests {
         view.end(span, (String) ended.get(span));
       }
     }
-    log.info("request {}: state rebuilt from Redis ({} spans)", id, order.size());
+    if (view.tokens() > 0) {
+      log.info("request {}: state rebuilt from Redis ({} spans, {} tokens)", id, order.size(), view.tokens());
+    } else {
+      // a request whose first events come here: what another instance (or this one) recorded at its start
+      log.debug("request {}: state read from Redis (nothing decoded yet)", id);
+    }
     return view;
   }
 

@@ -216,7 +216,9 @@ public final class RequestTracker {
         view = recorded.rebuild(id, -1);
         views.put(view);
       }
-      if (!"cancelled".equals(event.finishReason()) && view.missesTokensOf(event)) {
+      // an answer that ends "stop" or "length" must be whole; a cancelled or failed one ends as it is
+      boolean whole = "stop".equals(event.finishReason()) || "length".equals(event.finishReason());
+      if (whole && view.missesTokensOf(event)) {
         log.warn("request {}: the worker finished it ({}), but {} is missing here; waiting for it", id,
             event.finishReason(), view.firstGap());
         view.heldFinish = event;
