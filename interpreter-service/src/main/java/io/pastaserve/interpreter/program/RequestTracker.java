@@ -132,8 +132,14 @@ public final class RequestTracker {
     }
   }
 
-  /** What a recorded event leads to: a stop string ends the request; a gap that filled releases a held finish. */
+  /**
+   * What a recorded event leads to: a stop string ends the request, and so do tokens that can no longer be put in
+   * place (with an error); a gap that filled releases a held finish.
+   */
   private boolean afterRecord(RequestView view) {
+    if (view.misplaced != null) {
+      return fail(view.id, "tokens were lost: " + view.misplaced);
+    }
     if (view.stop.matched()) {
       done(view, List.of("type", "done", "finishReason", "stop", "error", "", "promptTokens", "0",
           "completionTokens", Long.toString(view.tokens()), "criticalPathTokens", "0",
@@ -218,6 +224,11 @@ public final class RequestTracker {
       }
       // an answer that ends "stop" or "length" must be whole; a cancelled or failed one ends as it is
       boolean whole = "stop".equals(event.finishReason()) || "length".equals(event.finishReason());
+      String lostBeforeEnd = whole ? view.missingBeforeAnEnd(event) : null;
+      if (lostBeforeEnd != null) {
+        fail(id, "tokens were lost: " + lostBeforeEnd);
+        return;
+      }
       if (whole && view.missesTokensOf(event)) {
         log.warn("request {}: the worker finished it ({}), but {} is missing here; waiting for it", id,
             event.finishReason(), view.firstGap());

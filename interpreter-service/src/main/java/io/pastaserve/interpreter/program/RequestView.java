@@ -111,6 +111,11 @@ final class RequestView {
     SpanProgress p = span(event.spanId());
     p.parent = event.parentSpanId();
     for (TokenItem item : event.items()) {
+      if (item.index() >= p.next && p.ended) {
+        // the span ended here before this token: what followed the span may have streamed already
+        misplaced = "span " + event.spanId() + " from token " + p.next + ", after the span had ended";
+        return List.of();
+      }
       if (item.index() >= p.next) {
         p.held.putIfAbsent(item.index(), item);
       }
@@ -158,6 +163,19 @@ final class RequestView {
       }
     }
     return "stop".equals(finished.finishReason()) && !assembler.complete();
+  }
+
+  /**
+   * Tokens that cannot be put in place any more, or null: they belong to a span that has ended here, after text that
+   * follows the span may have streamed — the answer can only end with an error.
+   */
+  String misplaced;
+
+  /** Tokens the worker's finish counts for a span that has already ended here (see {@link #misplaced}), or null. */
+  String missingBeforeAnEnd(RequestFinishedEvent finished) {
+    return finished.spans().stream().filter(t -> t.tokens() > recorded(t.spanId()) && span(t.spanId()).ended)
+        .findFirst().map(t -> "span " + t.spanId() + " from token " + recorded(t.spanId()) + ", before its end")
+        .orElse(null);
   }
 
   /** What is missing, for the log and the error that ends a request whose gap never filled. */

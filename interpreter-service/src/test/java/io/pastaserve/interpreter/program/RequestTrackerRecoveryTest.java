@@ -158,6 +158,32 @@ class RequestTrackerRecoveryTest {
   }
 
   @Test
+  void tokensLostBeforeASpansEndOnlyEvent_endTheRequestWithAnError_neverAShortStop() {
+    RequestTracker t = tracker();
+    String id = started(t);
+    t.apply(main(id, false, WORDS[0]));
+    // the event with tokens 1 to 3 was lost; the span's end came alone, then the finish counting 4 tokens: what
+    // followed the span may have streamed already, so no resume can put them back in place
+    t.apply(main(id, true));
+    t.finish(finished(id, "stop", 4));
+    assertThat(dones(id)).singleElement().satisfies(d -> assertThat(d).containsEntry("finishReason", "error")
+        .extractingByKey("error").asString().contains("span 0"));
+    assertThat(t.checkGaps(Duration.ZERO, recovery)).isZero();
+    assertThat(t.views()).isZero();
+  }
+
+  @Test
+  void aTokenAfterItsSpansEnd_endsTheRequestWithAnError() {
+    RequestTracker t = tracker();
+    String id = started(t);
+    t.apply(main(id, false, WORDS[0]));
+    t.apply(main(id, true));
+    assertThat(t.apply(main(id, false, WORDS[1]))).as("its spans are to stop").isTrue();
+    assertThat(dones(id)).singleElement().satisfies(d -> assertThat(d).containsEntry("finishReason", "error"));
+    assertThat(text(id)).isEqualTo("One");
+  }
+
+  @Test
   void twoInstancesApplyingOneRequestsEvents_recordEachTokenOnce() {
     RequestTracker a = tracker();
     RequestTracker b = tracker();
