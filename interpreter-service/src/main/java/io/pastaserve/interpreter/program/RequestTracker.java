@@ -372,14 +372,4 @@ public final class RequestTracker {
       throw new IllegalStateException(e);
     }
   }
-
-  /**
-   * A {@code span} entry of the output stream: what one span decoded since its last entry, token by token, with
-   * the forks each token started — enough to draw each span's lane as it fills.
-   */
-  record SpanEntry(String span, String parent, List<Piece> pieces, String trailing, boolean ended) {
-
-    record Piece(String text, List<String> forks) {
-    }
-  }
 }
