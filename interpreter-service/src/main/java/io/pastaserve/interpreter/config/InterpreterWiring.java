@@ -9,10 +9,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.pastaserve.interpreter.program.LeaseWatchdog;
 import io.pastaserve.interpreter.program.RequestTracker;
 import io.pastaserve.interpreter.messaging.Cancellations;
-import java.util.Collection;
-import java.util.List;
+import io.pastaserve.interpreter.messaging.SpanEventPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.common.TopicPartition;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -22,7 +20,6 @@ import org.springframework.kafka.core.KafkaAdmin;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.kafka.listener.ConsumerAwareRebalanceListener;
 import org.springframework.kafka.listener.DeadLetterPublishingRecoverer;
 import org.springframework.kafka.listener.DefaultErrorHandler;
 import org.springframework.util.backoff.FixedBackOff;
@@ -46,40 +43,10 @@ class InterpreterWiring {
     return tracker;
   }
 
-  /**
-   * Span events of a request come on one partition: when partitions move between instances, the views of their
-   * requests are dropped (the instance that reads them next rebuilds them from Redis), here and where they arrive.
-   */
+  /** Drops the views of span-event partitions that move (the consumer factory picks this listener up). */
   @Bean
-  ConsumerAwareRebalanceListener spanEventPartitions(RequestTracker tracker, InterpreterProperties properties) {
-    return new ConsumerAwareRebalanceListener() {
-      @Override
-      public void onPartitionsRevokedAfterCommit(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
-        forget(partitions);
-      }
-
-      @Override
-      public void onPartitionsLost(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
-        forget(partitions);
-      }
-
-      @Override
-      public void onPartitionsAssigned(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
-        List<Integer> assigned = forget(partitions);
-        if (!assigned.isEmpty()) {
-          log.info("span-event partitions assigned: {}", assigned);
-        }
-      }
-
-      private List<Integer> forget(Collection<TopicPartition> partitions) {
-        List<Integer> moved = partitions.stream().filter(p -> p.topic().equals(properties.spanEventsTopic()))
-            .map(TopicPartition::partition).toList();
-        if (!moved.isEmpty()) {
-          tracker.forgetPartitions(moved);
-        }
-        return moved;
-      }
-    };
+  SpanEventPartitions spanEventPartitions(RequestTracker tracker, InterpreterProperties properties) {
+    return new SpanEventPartitions(tracker, properties.spanEventsTopic());
   }
 
   @Bean
