@@ -90,6 +90,12 @@ final class Suite implements AutoCloseable {
     }
   }
 
+  /** Kills Redis and starts it again on its port, empty: a Redis without persistence restarted. */
+  void restartRedisEmpty() throws Exception {
+    redisServer.kill();
+    redisServer.launch();
+  }
+
   record Answer(String text, Map<Object, Object> done) {
   }
 

@@ -59,6 +59,15 @@ class InterpreterApplicationTest {
         .jsonPath("$.measurements[0].value").isNumber();
   }
 
+  /** How many running requests this instance keeps a view of: what shows that views do not pile up. */
+  @Test
+  void viewsOfRunningRequests_areMeasured() {
+    client.get().uri("/actuator/metrics/pasta.interpreter.views").exchange()
+        .expectStatus().isOk()
+        .expectBody()
+        .jsonPath("$.measurements[0].value").isEqualTo(0.0);
+  }
+
   @Test
   void limits_bindFromConfiguration() {
     assertThat(properties.limits()).isEqualTo(new PastaLimits(8, 1, 64));

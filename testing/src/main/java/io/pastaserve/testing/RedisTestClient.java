@@ -27,6 +27,15 @@ public final class RedisTestClient implements AutoCloseable {
     return new RedisTestClient(RedisTestServer.start());
   }
 
+  /**
+   * Kills the server (SIGKILL) and starts it again on the same port: without persistence it comes back empty, as a
+   * production Redis without persistence would after a restart. The client reconnects by itself.
+   */
+  public void restartEmpty() throws IOException, InterruptedException {
+    server.kill();
+    server.launch();
+  }
+
   public StringRedisTemplate template() {
     return template;
   }

@@ -26,6 +26,11 @@ import org.springframework.validation.annotation.Validated;
  * @param workerLeaseGrace how long a worker's heartbeat must stay missing before the requests it ran are handed
  *     to other workers (on top of the heartbeat's own expiry, three of the worker's heartbeat intervals)
  * @param leaseCheckInterval how often running requests are checked for a gone worker
+ * @param claimTimeout how long a span job may stay unclaimed by any worker before it is sent again (the send failed
+ *     or the job was lost; jobs also wait while every worker is full, so this is generous)
+ * @param gapTimeout how long a span's tokens may stay missing (later ones arrived) before the request is sent to the
+ *     workers again, and, still missing after as long again, ended with an error
+ * @param sendTimeout how long sending a span job or a cancellation to Kafka may take before it counts as failed
  */
 @Validated
 @ConfigurationProperties("pasta.interpreter")
@@ -41,7 +46,10 @@ public record InterpreterProperties(
     @DefaultValue("1h") Duration runningTtl,
     @DefaultValue("10m") Duration finishedTtl,
     @DefaultValue("2s") Duration workerLeaseGrace,
-    @DefaultValue("1s") Duration leaseCheckInterval) {
+    @DefaultValue("1s") Duration leaseCheckInterval,
+    @DefaultValue("60s") Duration claimTimeout,
+    @DefaultValue("10s") Duration gapTimeout,
+    @DefaultValue("10s") Duration sendTimeout) {
 
   public PastaLimits limits() {
     return new PastaLimits(maxSpans, maxDepth, maxTopicLength);

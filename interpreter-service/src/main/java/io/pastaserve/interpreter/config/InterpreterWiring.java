@@ -8,6 +8,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.pastaserve.interpreter.program.LeaseWatchdog;
 import io.pastaserve.interpreter.program.RequestTracker;
+import io.pastaserve.interpreter.messaging.Cancellations;
+import io.pastaserve.interpreter.messaging.SpanEventPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.TopicPartition;
 import org.springframework.context.annotation.Bean;
@@ -16,17 +18,41 @@ import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.kafka.config.TopicBuilder;
 import org.springframework.kafka.core.KafkaAdmin;
 import org.springframework.kafka.core.KafkaTemplate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.kafka.listener.DeadLetterPublishingRecoverer;
 import org.springframework.kafka.listener.DefaultErrorHandler;
 import org.springframework.util.backoff.FixedBackOff;
 
-/** The request tracker, the lease watchdog, the topics, and dead-letter handling of unparseable messages. */
+/**
+ * The request tracker, the lease watchdog (which also bounds how long a request's tokens may stay missing), the
+ * topics, and dead-letter handling of unparseable messages.
+ */
 @Configuration(proxyBeanMethods = false)
 class InterpreterWiring {
 
+  private static final Logger log = LoggerFactory.getLogger(InterpreterWiring.class);
+
   @Bean
-  RequestTracker requestTracker(StringRedisTemplate redis, ObjectMapper json, InterpreterProperties properties) {
-    return new RequestTracker(redis, json, properties.runningTtl(), properties.finishedTtl());
+  RequestTracker requestTracker(StringRedisTemplate redis, ObjectMapper json, InterpreterProperties properties,
+      MeterRegistry registry) {
+    RequestTracker tracker = new RequestTracker(redis, json, properties.runningTtl(), properties.finishedTtl());
+    Gauge.builder("pasta.interpreter.views", tracker, RequestTracker::views)
+        .description("requests this instance holds a view of (running requests whose events come here)")
+        .register(registry);
+    return tracker;
+  }
+
+  /** Drops the views of span-event partitions that move (the consumer factory picks this listener up). */
+  @Bean
+  SpanEventPartitions spanEventPartitions(RequestTracker tracker, InterpreterProperties properties) {
+    return new SpanEventPartitions(tracker, properties.spanEventsTopic());
+  }
+
+  @Bean
+  Cancellations cancellations(KafkaTemplate<String, String> kafka, ObjectMapper json,
+      InterpreterProperties properties) {
+    return new Cancellations(kafka, json, properties.cancelTopic(), properties.sendTimeout());
   }
 
   /**
@@ -35,14 +61,32 @@ class InterpreterWiring {
    */
   @Bean(destroyMethod = "close")
   LeaseWatchdog leaseWatchdog(StringRedisTemplate redis, KafkaTemplate<String, String> kafka,
-      InterpreterProperties properties, MeterRegistry registry) {
+      InterpreterProperties properties, MeterRegistry registry, RequestTracker tracker, Cancellations cancels) {
     Counter redispatched = Counter.builder("pasta.requests.redispatched")
-        .description("requests handed to another worker because theirs had gone").register(registry);
-    LeaseWatchdog watchdog = new LeaseWatchdog(redis, properties.workerLeaseGrace(), properties.leaseCheckInterval(),
-        (id, job) -> {
+        .description("jobs sent again: their worker had gone, no worker took them, or tokens of theirs were lost")
+        .register(registry);
+    LeaseWatchdog watchdog = new LeaseWatchdog(redis, properties.workerLeaseGrace(), properties.claimTimeout(),
+        properties.leaseCheckInterval(), (id, job) -> {
           redispatched.increment();
-          kafka.send(properties.spanJobsTopic(), id, job);
+          // a failed send leaves the request unclaimed: the watchdog sends it again after the claim timeout
+          kafka.send(properties.spanJobsTopic(), id, job).whenComplete((r, e) -> {
+            if (e != null) {
+              log.warn("request {}: its job could not be sent again: {}", id, e.toString());
+            }
+          });
         });
+    RequestTracker.Recovery recovery = new RequestTracker.Recovery() {
+      @Override
+      public void redispatch(String requestId) {
+        watchdog.redispatch(requestId);
+      }
+
+      @Override
+      public void cancel(String requestId) {
+        cancels.send(requestId, "tokens lost");
+      }
+    };
+    watchdog.alsoEachCheck(() -> tracker.checkGaps(properties.gapTimeout(), recovery));
     Gauge.builder("pasta.requests.running", watchdog, LeaseWatchdog::running)
         .description("requests running in the suite, waiting in Kafka or held by a worker (all interpreters agree)")
         .register(registry);

@@ -9,11 +9,16 @@ import io.pastaserve.common.messaging.SpanEventEnvelope;
 import io.pastaserve.common.messaging.SpanTokensEvent;
 import io.pastaserve.interpreter.config.InterpreterProperties;
 import io.pastaserve.interpreter.program.RequestTracker;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.springframework.kafka.annotation.KafkaListener;
 import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.support.KafkaHeaders;
+import org.springframework.messaging.handler.annotation.Header;
 import org.springframework.stereotype.Component;
 
 /**
@@ -29,18 +34,20 @@ class InterpreterListeners {
   private final KafkaTemplate<String, String> kafka;
   private final ObjectMapper json;
   private final InterpreterProperties properties;
+  private final Cancellations cancellations;
 
   InterpreterListeners(RequestTracker tracker, KafkaTemplate<String, String> kafka, ObjectMapper json,
-      InterpreterProperties properties) {
+      InterpreterProperties properties, Cancellations cancellations) {
     this.tracker = tracker;
     this.kafka = kafka;
     this.json = json;
     this.properties = properties;
+    this.cancellations = cancellations;
   }
 
   @KafkaListener(id = "requests", topics = "${pasta.interpreter.requests-topic:pasta.requests}",
       groupId = "pasta-interpreters")
-  void onRequest(String value) throws JsonProcessingException {
+  void onRequest(String value) throws JsonProcessingException, InterruptedException {
     GenerateCommand command = json.readValue(value, GenerateCommand.class);
     MDC.put("requestId", command.requestId());
     try {
@@ -52,8 +59,15 @@ class InterpreterListeners {
         return;
       }
       // a request redelivered while it runs is dispatched again: the worker that runs it drops the copy (its claim
-      // on the request holds), and the tokens are recorded once either way
-      kafka.send(properties.spanJobsTopic(), command.requestId(), job);
+      // on the request holds), and the tokens are recorded once either way. The send is awaited: a failure is
+      // retried by the error handler (this handler is idempotent), and a job lost anyway is sent again by the lease
+      // watchdog when no worker has claimed it
+      try {
+        kafka.send(properties.spanJobsTopic(), command.requestId(), job).get(properties.sendTimeout().toMillis(),
+            TimeUnit.MILLISECONDS);
+      } catch (ExecutionException | TimeoutException e) {
+        throw new IllegalStateException("the span job could not be sent: " + e, e);
+      }
       log.debug("dispatched request ({})", start);
     } finally {
       MDC.remove("requestId");
@@ -66,15 +80,14 @@ class InterpreterListeners {
    */
   @KafkaListener(id = "span-events", topics = "${pasta.interpreter.span-events-topic:pasta.span-events}",
       groupId = "pasta-interpreters", concurrency = "${pasta.interpreter.span-events-concurrency:4}")
-  void onSpanEvent(String value) throws JsonProcessingException {
+  void onSpanEvent(String value, @Header(KafkaHeaders.RECEIVED_PARTITION) int partition)
+      throws JsonProcessingException {
     SpanEventEnvelope envelope = json.readValue(value, SpanEventEnvelope.class);
     if (!envelope.tokensEvents().isEmpty()) {
       for (SpanTokensEvent event : envelope.tokensEvents()) {
-        if (tracker.apply(event)) {
-          // the answer reached a stop string across spans: it has ended; its spans stop now
-          String id = event.requestId();
-          kafka.send(properties.cancelTopic(), id, json.writeValueAsString(new CancelCommand(CancelCommand.VERSION,
-              id, "stop string")));
+        if (tracker.apply(event, partition)) {
+          // the request has ended here (a stop string across spans, or its state is gone): its spans stop now
+          cancellations.send(event.requestId(), "ended by the interpreter");
           break;
         }
       }

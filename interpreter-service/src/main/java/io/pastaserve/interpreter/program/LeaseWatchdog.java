@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -18,11 +19,12 @@ import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.data.redis.core.script.RedisScript;
 
 /**
- * Hands out again the requests of workers that have gone. A worker records itself as a running request's owner when
- * it takes the request's job; when that worker's heartbeat has been missing for {@code grace} (it died, or lost
- * Redis for longer than its heartbeat's expiry), the request is released and its job sent again, and the worker that
- * takes it resumes it from the token ids recorded in Redis. Every interpreter instance runs a watchdog; releasing is
- * compare-and-set, so one of them sends the job.
+ * Hands out again the requests of workers that have gone, and the jobs no worker took. A worker records itself as a
+ * running request's owner when it takes the request's job; when that worker's heartbeat has been missing for {@code
+ * grace} (it died, or lost Redis for longer than its heartbeat's expiry), the request is released and its job sent
+ * again, and the worker that takes it resumes it from the token ids recorded in Redis. A job no worker has claimed
+ * {@code claimTimeout} after it was sent (the send failed, or the job was lost on the way) is sent again too. Every
+ * interpreter instance runs a watchdog; releasing and re-sending are compare-and-set, so one of them sends the job.
  */
 public final class LeaseWatchdog implements AutoCloseable {
 
@@ -30,8 +32,28 @@ public final class LeaseWatchdog implements AutoCloseable {
 
   private static final RedisScript<Long> SWAP = RedisScript.of(RequestOwner.SWAP_SCRIPT, Long.class);
 
+  /**
+   * KEYS[1] the request hash, ARGV[1] when its job was sent as this instance read it, ARGV[2] now (epoch ms): takes the
+   * re-sending of a job still unclaimed (1), or leaves it to the instance that took it first (0).
+   */
+  private static final RedisScript<Long> RESEND = RedisScript.of("""
+      if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
+      if (redis.call('HGET', KEYS[1], 'worker') or '') ~= '' then return 0 end
+      if (redis.call('HGET', KEYS[1], 'dispatched') or '') ~= ARGV[1] then return 0 end
+      redis.call('HSET', KEYS[1], 'dispatched', ARGV[2])
+      return 1
+      """, Long.class);
+
+  /** KEYS[1] the request hash, ARGV[1] now (epoch ms): when its job was last sent, if it still runs. */
+  private static final RedisScript<Long> MARK_SENT = RedisScript.of("""
+      if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
+      redis.call('HSET', KEYS[1], 'dispatched', ARGV[1])
+      return 1
+      """, Long.class);
+
   private final StringRedisTemplate redis;
   private final Duration grace;
+  private final Duration claimTimeout;
   private final BiConsumer<String, String> dispatch;
   /** Requests whose owner's heartbeat is missing, with when this instance first saw it missing (nanoTime). */
   private final Map<String, Long> suspects = new ConcurrentHashMap<>();
@@ -42,25 +64,35 @@ public final class LeaseWatchdog implements AutoCloseable {
   });
   private volatile boolean failing;
   private volatile int running;
+  private final List<Runnable> alsoEachCheck = new CopyOnWriteArrayList<>();
 
   /**
    * @param grace how long an owner's heartbeat must stay missing before its requests are handed out again (a
    *     restarted Redis, or one away for a moment, gets the heartbeats back within an interval)
+   * @param claimTimeout how long a sent job may stay unclaimed before it is sent again (jobs wait in Kafka while
+   *     every worker is full, so this is longer than a request usually waits)
    * @param interval how often running requests are checked
    * @param dispatch sends a request's span job again: (request id, job as JSON)
    */
-  public LeaseWatchdog(StringRedisTemplate redis, Duration grace, Duration interval,
+  public LeaseWatchdog(StringRedisTemplate redis, Duration grace, Duration claimTimeout, Duration interval,
       BiConsumer<String, String> dispatch) {
     this.redis = redis;
     this.grace = grace;
+    this.claimTimeout = claimTimeout;
     this.dispatch = dispatch;
     timer.scheduleWithFixedDelay(this::checkQuietly, interval.toMillis(), interval.toMillis(),
         TimeUnit.MILLISECONDS);
   }
 
+  /** Runs {@code task} after each periodic check, on the watchdog's thread. */
+  public void alsoEachCheck(Runnable task) {
+    alsoEachCheck.add(task);
+  }
+
   private void checkQuietly() {
     try {
       check();
+      alsoEachCheck.forEach(Runnable::run);
       if (failing) {
         log.info("checking running requests again");
         failing = false;
@@ -87,7 +119,7 @@ public final class LeaseWatchdog implements AutoCloseable {
     int stillRunning = 0;
     for (String id : ids) {
       List<Object> fields = redis.opsForHash().multiGet(RedisKeys.request(id),
-          List.of("status", RequestOwner.FIELD, "job"));
+          List.of("status", RequestOwner.FIELD, "job", "dispatched"));
       Object status = fields.get(0);
       if (status == null || "finished".equals(status)) {
         // ended (its owner removes it too) or expired
@@ -96,9 +128,15 @@ public final class LeaseWatchdog implements AutoCloseable {
       }
       stillRunning++;
       String owner = fields.get(1) == null ? "" : (String) fields.get(1);
-      if (owner.isEmpty()
-          || alive.computeIfAbsent(owner, w -> Boolean.TRUE.equals(redis.hasKey(RedisKeys.worker(w))))) {
-        // waiting in Kafka for a worker, or running on a live one
+      if (owner.isEmpty()) {
+        // waiting in Kafka for a worker, unless its job was lost on the way
+        suspects.remove(id);
+        if (unclaimedTooLong(id, (String) fields.get(3), (String) fields.get(2))) {
+          dispatched++;
+        }
+        continue;
+      }
+      if (alive.computeIfAbsent(owner, w -> Boolean.TRUE.equals(redis.hasKey(RedisKeys.worker(w))))) {
         suspects.remove(id);
         continue;
       }
@@ -110,12 +148,49 @@ public final class LeaseWatchdog implements AutoCloseable {
       Long released = redis.execute(SWAP, List.of(RedisKeys.request(id)), owner, "");
       if (released != null && released == 1 && fields.get(2) != null) {
         log.warn("request {}: worker {} is gone; its job is sent again", id, owner);
-        dispatch.accept(id, (String) fields.get(2));
+        send(id, (String) fields.get(2));
         dispatched++;
       }
     }
     running = stillRunning;
     return dispatched;
+  }
+
+  /** Sends the job of a request no worker claimed within the bound again; true when this instance sent it. */
+  private boolean unclaimedTooLong(String id, String sentAt, String job) {
+    long now = System.currentTimeMillis();
+    if (sentAt == null || job == null || now - Long.parseLong(sentAt) < claimTimeout.toMillis()) {
+      return false;
+    }
+    Long taken = redis.execute(RESEND, List.of(RedisKeys.request(id)), sentAt, Long.toString(now));
+    if (taken == null || taken != 1) {
+      return false;
+    }
+    log.warn("request {}: no worker took its job within {}; it is sent again", id, claimTimeout);
+    dispatch.accept(id, job);
+    return true;
+  }
+
+  /**
+   * Releases a running request from its worker, whichever it is, and sends its job again: the worker that takes it
+   * resumes from the tokens recorded in Redis (what fills tokens an interpreter never received). Returns true when
+   * the job was sent.
+   */
+  public boolean redispatch(String id) {
+    List<Object> fields = redis.opsForHash().multiGet(RedisKeys.request(id), List.of(RequestOwner.FIELD, "job"));
+    String owner = fields.get(0) == null ? "" : (String) fields.get(0);
+    Long released = redis.execute(SWAP, List.of(RedisKeys.request(id)), owner, "");
+    if (released == null || released != 1 || fields.get(1) == null) {
+      return false;
+    }
+    send(id, (String) fields.get(1));
+    return true;
+  }
+
+  /** Sends a job, recording when (the claim bound counts from there). */
+  private void send(String id, String job) {
+    redis.execute(MARK_SENT, List.of(RedisKeys.request(id)), Long.toString(System.currentTimeMillis()));
+    dispatch.accept(id, job);
   }
 
   /**

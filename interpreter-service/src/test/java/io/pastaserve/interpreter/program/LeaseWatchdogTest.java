@@ -42,7 +42,8 @@ class LeaseWatchdogTest {
 
   /** A watchdog that never checks by itself (the test calls {@code check()}). */
   LeaseWatchdog watchdog(Duration grace) {
-    return new LeaseWatchdog(redis, grace, Duration.ofHours(1), (id, job) -> sent.add(List.of(id, job)));
+    return new LeaseWatchdog(redis, grace, Duration.ofHours(1), Duration.ofHours(1),
+        (id, job) -> sent.add(List.of(id, job)));
   }
 
   static String running(String owner) {
@@ -96,6 +97,37 @@ class LeaseWatchdogTest {
       assertThat(redis.opsForZSet().range(RedisKeys.RUNNING, 0, -1)).as("an ended request leaves the set")
           .containsExactlyInAnyOrder(owned, waiting);
       assertThat(w.running()).as("running requests, waiting or held").isEqualTo(2);
+    }
+  }
+
+  @Test
+  void aJobNoWorkerClaimed_isSentAgainOnce_afterTheClaimTimeout() {
+    String waiting = running("");
+    String fresh = running("");
+    long longAgo = System.currentTimeMillis() - 60_000;
+    redis.opsForHash().put(RedisKeys.request(waiting), "dispatched", Long.toString(longAgo));
+    redis.opsForHash().put(RedisKeys.request(fresh), "dispatched", Long.toString(System.currentTimeMillis()));
+    try (LeaseWatchdog a = new LeaseWatchdog(redis, Duration.ofHours(1), Duration.ofSeconds(30), Duration.ofHours(1),
+        (id, job) -> sent.add(List.of(id, job)));
+        LeaseWatchdog b = new LeaseWatchdog(redis, Duration.ofHours(1), Duration.ofSeconds(30), Duration.ofHours(1),
+        (id, job) -> sent.add(List.of(id, job)))) {
+      // two interpreters find it unclaimed: one of them sends it; the bound then starts again
+      assertThat(a.check() + b.check()).isEqualTo(1);
+      assertThat(sent).containsExactly(List.of(waiting, "{\"job\":\"" + waiting + "\"}"));
+      assertThat(Long.parseLong((String) redis.opsForHash().get(RedisKeys.request(waiting), "dispatched")))
+          .isGreaterThan(longAgo);
+      assertThat(a.check()).isZero();
+    }
+  }
+
+  @Test
+  void redispatch_releasesTheRequestFromItsLiveWorker_andSendsItsJob() {
+    redis.opsForValue().set(RedisKeys.worker("live"), "{}", Duration.ofSeconds(30));
+    String id = running("live");
+    try (LeaseWatchdog w = watchdog(Duration.ofHours(1))) {
+      assertThat(w.redispatch(id)).isTrue();
+      assertThat(sent).containsExactly(List.of(id, "{\"job\":\"" + id + "\"}"));
+      assertThat(redis.opsForHash().get(RedisKeys.request(id), "worker")).isEqualTo("");
     }
   }
 }
