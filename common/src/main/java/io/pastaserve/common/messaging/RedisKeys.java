@@ -5,8 +5,10 @@ package io.pastaserve.common.messaging;
  *
  * <ul>
  *   <li>{@link #request}: hash — prompt, mode, stop strings, status ({@code running}, {@code finished}), emitted
- *       characters, the span job as dispatched ({@code job}), and the worker running it ({@code worker}, empty
- *       while the job waits in Kafka)</li>
+ *       characters, the span job as dispatched ({@code job}), when it was last sent ({@code dispatched}, epoch
+ *       milliseconds: what the interpreters' watchdog reads to send again a job no worker claimed), the worker
+ *       running it ({@code worker}, empty while the job waits in Kafka), and a change count ({@code seq}, raised by
+ *       every recorded event: an interpreter whose view of the request is older rebuilds it first)</li>
  *   <li>{@link #spans}: hash — span id → parent span id ("" for the main span)</li>
  *   <li>{@link #tokens}: list — the span's token ids, in order (what a worker resumes from)</li>
  *   <li>{@link #pieces}: list — per token, parallel to {@link #tokens}: a {@link TokenItem} as JSON (what the
