@@ -254,6 +254,7 @@ class GatewayApiTest {
     stopped.remove("max_tokens");
     stopped.put("max_completion_tokens", 3000);
     JsonNode answer = json(post("/v1/chat/completions", stopped.toString()).body());
+    assertThat(answer.path("choices").size()).as("%s", answer).isEqualTo(1);
     assertThat(answer.path("choices").get(0).path("finish_reason").asText()).isEqualTo("stop");
     assertThat(answer.path("choices").get(0).path("message").path("content").asText())
         .isEqualTo(full.substring(0, full.indexOf(stop)));
