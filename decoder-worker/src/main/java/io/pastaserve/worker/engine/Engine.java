@@ -40,7 +40,6 @@ public final class Engine implements AutoCloseable {
   private final PastaLimits limits;
   /** Where parked caches get their blocks; tests replace it to make an allocation fail. */
   private volatile KvAllocator allocator;
-  private final KvReservation kv;
   private final Admission admission;
   private final SpanProgram program;
   private final BatchRunner batch;
@@ -66,7 +65,7 @@ public final class Engine implements AutoCloseable {
     this.tokenizer = runner.tokenizer();
     this.config = config;
     this.limits = config.limits();
-    this.kv = new KvReservation(config.kvBudgetTokens());
+    KvReservation kv = new KvReservation(config.kvBudgetTokens());
     this.admission = new Admission(kv, config.maxBatch());
     this.allocator = KvAllocator.of(runner::newKvBlock);
     KvCache cache = new HostKvCache(runner::newKvBlock,
