@@ -40,6 +40,7 @@ final class RequestState {
   final TokenBudget budget;
   /** Looks for the stop strings in the answer in final order; null when the request has none. */
   final StopWatch stops;
+  /** Waiting, running or finished (with why): set by the step loop as it admits, cancels and completes it. */
   RequestStatus status = RequestStatus.WAITING;
   /** A span was cut by a limit (span tokens, context, cache budget): the answer, once complete, is cut short. */
   boolean cutShort;
@@ -86,15 +87,16 @@ final class RequestState {
       log.warn("request {} failed: {}", id, e.toString(), e);
       failure = e;
     }
-    for (SpanState s : spans) {
-      s.status = SpanState.Status.DONE;
-      s.dropCache();
-    }
+    stopSpans();
   }
 
   /** Ends this request with {@code finished}; its spans stop and drop their cache. */
   void end(RequestStatus finished) {
     status = finished;
+    stopSpans();
+  }
+
+  private void stopSpans() {
     for (SpanState s : spans) {
       s.status = SpanState.Status.DONE;
       s.dropCache();
