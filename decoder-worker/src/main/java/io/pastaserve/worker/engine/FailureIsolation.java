@@ -68,7 +68,7 @@ final class FailureIsolation {
   void failLargest(List<SpanState> rows, Throwable error) {
     Map<RequestState, Long> held = new LinkedHashMap<>();
     for (SpanState s : rows) {
-      held.merge(s.request, (long) s.kvLength + s.pendingTokens.size(), Long::sum);
+      held.merge(s.request, (long) s.kv.length() + s.pendingTokens.size(), Long::sum);
     }
     held.entrySet().stream().max(Comparator.comparingLong(Map.Entry::getValue))
         .ifPresent(e -> fail.accept(e.getKey(), error));

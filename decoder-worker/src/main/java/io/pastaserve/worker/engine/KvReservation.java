@@ -23,7 +23,7 @@ final class KvReservation {
   static long committed(RequestState r) {
     long held = 0;
     for (SpanState s : r.spans) {
-      held += s.kvLength;
+      held += s.kv.length();
     }
     return Math.max(r.kvReserved, held);
   }
@@ -33,7 +33,7 @@ final class KvReservation {
     long n = 0;
     for (RequestState r : running) {
       for (SpanState s : r.spans) {
-        n += s.kvLength;
+        n += s.kv.length();
       }
     }
     return n;

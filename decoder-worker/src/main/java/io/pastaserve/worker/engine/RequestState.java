@@ -7,7 +7,10 @@ import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** A running request: its spans, budget and outcome. Owned by the scheduler thread. */
+/**
+ * A request in the engine: its spans, budget and status. Created by {@code Engine.submit}; from then on owned and
+ * mutated by the scheduler thread alone (the admission queue, the span program and the step loop all run there).
+ */
 final class RequestState {
 
   private static final Logger log = LoggerFactory.getLogger(RequestState.class);
@@ -37,11 +40,12 @@ final class RequestState {
   final TokenBudget budget;
   /** Looks for the stop strings in the answer in final order; null when the request has none. */
   final StopWatch stops;
-  FinishReason finishReason = FinishReason.STOP;
-  boolean cancelled;
+  /** Waiting, running or finished (with why): set by the step loop as it admits, cancels and completes it. */
+  RequestStatus status = RequestStatus.WAITING;
+  /** A span was cut by a limit (span tokens, context, cache budget): the answer, once complete, is cut short. */
+  boolean cutShort;
   /** What failed this request alone (its own work, or a forward pass only it fails), or null. */
   Throwable failure;
-  boolean done;
 
   RequestState(GenerationRequest request, CompletableFuture<GenerationResult> future, int[] promptTokens,
       Map<String, int[]> forced, boolean sampleAfterForced, SpanListener listener) {
@@ -83,6 +87,16 @@ final class RequestState {
       log.warn("request {} failed: {}", id, e.toString(), e);
       failure = e;
     }
+    stopSpans();
+  }
+
+  /** Ends this request with {@code finished}; its spans stop and drop their cache. */
+  void end(RequestStatus finished) {
+    status = finished;
+    stopSpans();
+  }
+
+  private void stopSpans() {
     for (SpanState s : spans) {
       s.status = SpanState.Status.DONE;
       s.dropCache();

@@ -3,13 +3,18 @@ package io.pastaserve.worker.engine;
 import io.pastaserve.common.lang.PastaEvent;
 import io.pastaserve.common.lang.PastaParser;
 import io.pastaserve.common.lang.SpanId;
-import io.pastaserve.worker.kv.KvBlock;
+import io.pastaserve.worker.kv.KvCache;
+import io.pastaserve.worker.kv.KvSeq;
 import io.pastaserve.worker.model.Detokenizer;
 import io.pastaserve.worker.sampling.SpanDraws;
 import java.util.ArrayList;
 import java.util.List;
 
-/** One span of a running request: its program state, its pending input and where its cache lives. */
+/**
+ * One span of a running request: its program state, its pending input and the handle of its cache. The span program
+ * ({@link SpanProgram}) mutates the program state, the step loop ({@link Engine}) the pending input as it is fed, and
+ * the cache manager the handle; all on the scheduler thread.
+ */
 final class SpanState {
 
   enum Status {
@@ -25,31 +30,6 @@ final class SpanState {
     ENDED,
     /** Finished; a fork's cache waits for its parent's join. */
     DONE
-  }
-
-  /** Columns {@code [start, start + length)} of row {@code row} of {@code block}. */
-  record Run(KvBlock block, int row, int start, int length) {
-
-    /** Columns {@code [from, from + length)} of a list of runs. */
-    static List<Run> slice(List<Run> runs, int from, int length) {
-      List<Run> out = new ArrayList<>();
-      int skip = from;
-      int left = length;
-      for (Run run : runs) {
-        if (left == 0) {
-          break;
-        }
-        if (skip >= run.length()) {
-          skip -= run.length();
-          continue;
-        }
-        int take = Math.min(run.length() - skip, left);
-        out.add(new Run(run.block(), run.row(), run.start() + skip, take));
-        left -= take;
-        skip = 0;
-      }
-      return out;
-    }
   }
 
   final RequestState request;
@@ -75,16 +55,11 @@ final class SpanState {
   /** Position of the next token this span decodes. */
   int nextPosition;
 
-  /** Cache columns this span sees (its past). */
-  int kvLength;
-  /** Columns inherited from the parent (and the duplicated promise token): not the fork's own. */
-  int prefixLength;
+  /** Its cache, as the engine's cache manager keeps it (the manager alone mutates it). */
+  final KvSeq kv;
+  private final KvCache cache;
   /** The prefix this fork reserved of the cache budget, given back when it is joined. */
   int prefixReserved;
-  /** Row in the decode batch, or -1. */
-  int row = -1;
-  /** Where the cache lives when not in the batch. */
-  List<Run> runs = new ArrayList<>();
 
   /** Forks started and not yet joined, in promise order. */
   final List<SpanState> outstanding = new ArrayList<>();
@@ -112,7 +87,7 @@ final class SpanState {
   final List<SpanState> children = new ArrayList<>();
 
   SpanState(RequestState request, SpanId id, SpanState parent, PastaEvent.AsyncOpen opener, PastaParser parser,
-      Detokenizer detokenizer, SpanDraws draws, int[] forced) {
+      Detokenizer detokenizer, SpanDraws draws, int[] forced, KvCache cache, KvSeq kv) {
     this.request = request;
     this.id = id;
     this.parent = parent;
@@ -122,22 +97,17 @@ final class SpanState {
     this.detokenizer = detokenizer;
     this.draws = draws;
     this.forced = forced;
+    this.cache = cache;
+    this.kv = kv;
   }
 
   boolean runnable() {
     return status == Status.ACTIVE || status == Status.FINISHING;
   }
 
-  boolean inBatch() {
-    return row >= 0;
-  }
-
-  /** Forgets where its cache is: the blocks it used are someone else's, or nobody's, now. */
+  /** Frees its cache: the storage it used is someone else's, or nobody's, now. */
   void dropCache() {
-    row = -1;
-    runs = new ArrayList<>();
-    kvLength = 0;
-    prefixLength = 0;
+    cache.free(kv);
   }
 
   void feed(int token, int position) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pastaserve.common.lang.SpanId;
 import io.pastaserve.worker.TestModels;
+import io.pastaserve.worker.kv.KvAllocator;
 import io.pastaserve.worker.model.ModelRunner;
 import io.pastaserve.worker.sampling.SamplingParams;
 import java.nio.charset.StandardCharsets;
@@ -84,7 +85,7 @@ class FailureIsolationTest {
   @Test
   void aForkWhoseCacheCannotBeAllocated_failsOnlyItsRequest() throws Exception {
     try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
-      KvAllocator real = KvAllocator.of(runner);
+      KvAllocator real = KvAllocator.of(runner::newKvBlock);
       engine.allocator((requestId, span, columns) -> {
         if (requestId.equals("victim") && !span.isMain()) {
           throw new OutOfMemoryError("Cannot reserve " + columns + " columns of direct buffer memory");

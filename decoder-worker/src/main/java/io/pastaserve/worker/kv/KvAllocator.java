@@ -1,23 +1,22 @@
-package io.pastaserve.worker.engine;
+package io.pastaserve.worker.kv;
 
 import io.pastaserve.common.lang.SpanId;
-import io.pastaserve.worker.kv.KvBlock;
-import io.pastaserve.worker.model.ModelRunner;
+import java.util.function.Supplier;
 
 /**
- * Gives a span a block of its own for its cache when it leaves the batch (it is parked). Allocating off the Java
+ * Gives a sequence a block of its own for its cache when it leaves the batch (it is parked). Allocating off the Java
  * heap can fail ({@code OutOfMemoryError} for direct memory): only the span's request fails then.
  */
 @FunctionalInterface
-interface KvAllocator {
+public interface KvAllocator {
 
   /** A new block of one row of {@code columns} columns for span {@code span} of request {@code requestId}. */
   KvBlock allocate(String requestId, SpanId span, int columns);
 
-  /** Blocks from the model's runner, in its cache layout. */
-  static KvAllocator of(ModelRunner runner) {
+  /** Blocks from {@code blocks} (the model's runner, in its cache layout), shaped to one row. */
+  static KvAllocator of(Supplier<KvBlock> blocks) {
     return (requestId, span, columns) -> {
-      KvBlock block = runner.newKvBlock();
+      KvBlock block = blocks.get();
       block.reshape(1, columns);
       return block;
     };

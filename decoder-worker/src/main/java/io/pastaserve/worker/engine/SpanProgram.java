@@ -1,0 +1,378 @@
+package io.pastaserve.worker.engine;
+
+import io.pastaserve.common.lang.PastaEvent;
+import io.pastaserve.common.lang.PastaLimits;
+import io.pastaserve.common.lang.PastaParser;
+import io.pastaserve.common.lang.SpanId;
+import io.pastaserve.worker.engine.SpanState.Status;
+import io.pastaserve.worker.kv.KvCache;
+import io.pastaserve.worker.kv.KvSeq;
+import io.pastaserve.worker.model.ModelConfig;
+import io.pastaserve.worker.model.Tokenizer;
+import io.pastaserve.worker.sampling.Sampler;
+import io.pastaserve.worker.sampling.SpanDraws;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * The span program: what each span does with the tokens it chooses. It chooses a span's next token from its logits
+ * (sampled, or forced in a replay or resume), feeds it to the span's PASTA-LANG parser and acts on the events: a
+ * promise forks a span (or, over a limit, opens the chunk inline), a sync parks the span until its forks are done and
+ * then joins their caches, a closer or end of sequence ends a span, a budget or the context cuts it. Positions and
+ * visibility follow {@code docs/pasta-lang.md}.
+ *
+ * <p>The step loop ({@link Engine}) calls {@link #start} when a request is admitted and {@link #afterFeed} when a
+ * span's pending input has been fed. This class mutates the spans' program state and pending input, the requests'
+ * token budgets and cache reservations; it asks the {@link KvCache} to fork, park and join their caches. It runs on
+ * the scheduler thread only, except the settings tests change ({@link #observe}, {@link #fastForward(boolean)}).
+ */
+final class SpanProgram {
+
+  private final ModelConfig model;
+  private final Tokenizer tokenizer;
+  private final EngineConfig config;
+  private final PastaLimits limits;
+  private final int vocab;
+  private final int[] closerTokens;
+  private final Sampler sampler = new Sampler();
+  private final KvCache cache;
+  private final KvReservation kv;
+  /** The running requests (the step loop's list): what a reservation must fit beside. */
+  private final List<RequestState> running;
+  private volatile StepObserver observer;
+  /** Resumed requests feed their known tokens in prefill chunks (off: one per step, as first decoded). */
+  private volatile boolean fastForward = true;
+  /** Tokens chosen since the engine started. */
+  final AtomicLong tokensDecoded = new AtomicLong();
+  /** Forks started and joins done since the step loop last reset them (once a step). */
+  int forks;
+  int joins;
+
+  SpanProgram(ModelConfig model, Tokenizer tokenizer, EngineConfig config, KvCache cache, KvReservation kv,
+      List<RequestState> running) {
+    this.model = model;
+    this.tokenizer = tokenizer;
+    this.config = config;
+    this.limits = config.limits();
+    this.vocab = model.vocabSize();
+    this.closerTokens = tokenizer.encode(PastaEvent.AsyncClose.CANONICAL);
+    this.cache = cache;
+    this.kv = kv;
+    this.running = running;
+  }
+
+  void observe(StepObserver newObserver) {
+    this.observer = newObserver;
+  }
+
+  void fastForward(boolean on) {
+    this.fastForward = on;
+  }
+
+  /** Admits {@code r}: its main span, with the prompt to feed. */
+  void start(RequestState r) {
+    SpanState main = newSpan(r, SpanId.MAIN, null, null, cache.open());
+    for (int i = 0; i < r.promptTokens.length; i++) {
+      main.feed(r.promptTokens[i], i);
+    }
+    main.nextPosition = r.promptTokens.length;
+    r.main = main;
+  }
+
+  private SpanState newSpan(RequestState r, SpanId id, SpanState parent, PastaEvent.AsyncOpen opener, KvSeq kv) {
+    int[] forced = r.forced == null ? null : r.forced.getOrDefault(id.path(), new int[0]);
+    SpanState s = new SpanState(r, id, parent, opener, new PastaParser(limits), tokenizer.newDetokenizer(),
+        SpanDraws.of(r.request.sampling().seed(), id), forced, cache, kv);
+    r.spans.add(s);
+    return s;
+  }
+
+  /** A span's pending input has all been fed; {@code offset} locates the logits of its last token. */
+  void afterFeed(SpanState s, FloatBuffer logits, int offset) {
+    if (s.status == Status.FINISHING) {
+      spanEnded(s);
+      return;
+    }
+    if (s.request.halted()) {
+      // another span of the request spent the last token, or completed a stop string, earlier in this step
+      return;
+    }
+    StepObserver o = observer;
+    if (o != null) {
+      float[] copy = new float[vocab];
+      logits.get(offset, copy);
+      o.logits(s.request.id, s.id, s.decoded, copy);
+    }
+    int token;
+    s.lastForced = s.forced != null && (s.forcedNext < s.forced.length || !s.request.sampleAfterForced);
+    if (s.forced != null && s.forcedNext < s.forced.length) {
+      token = s.forced[s.forcedNext++];
+    } else if (s.forced != null && !s.request.sampleAfterForced) {
+      token = model.eosTokenId();
+    } else {
+      token = sampler.sample(logits, offset, vocab, s.request.request.sampling(), s.draws.uniform(s.decoded));
+    }
+    s.decoded++;
+    s.request.budget.spend();
+    tokensDecoded.incrementAndGet();
+    if (s.syncArmed) {
+      // the first token after a sync: chosen from the sync's logits, fed once the forks are joined
+      s.syncArmed = false;
+      s.status = Status.WAIT_FORKS;
+      s.waitSince = System.nanoTime();
+      s.deferredToken = token;
+      cache.leaveBatch(s.kv);
+      tryJoin(s);
+      return;
+    }
+    interpret(s, token);
+    fastForward(s);
+  }
+
+  /**
+   * Known tokens of a resumed request need no logits in between: they are interpreted at once and fed together as one
+   * prefill chunk, up to the next point where the program needs the model (a fork, a sync, an end).
+   */
+  private void fastForward(SpanState s) {
+    int limit = config.prefillTokensPerStep();
+    while (fastForward && s.request.sampleAfterForced && s.forcedNext < s.forced.length && s.status == Status.ACTIVE
+        && !s.syncArmed && s.pendingTokens.size() < limit && !s.request.halted()) {
+      int forksBefore = s.children.size();
+      int token = s.forced[s.forcedNext++];
+      s.lastForced = true;
+      s.decoded++;
+      s.request.budget.spend();
+      interpret(s, token);
+      if (s.children.size() != forksBefore || token == model.eosTokenId()) {
+        return;
+      }
+    }
+  }
+
+  /** Acts on a chosen token: the text it completes, the tags in it, its budget. */
+  private void interpret(SpanState s, int token) {
+    RequestState r = s.request;
+    if (token == model.eosTokenId()) {
+      endDecoding(s, FinishReason.STOP);
+      return;
+    }
+    notify(s, l -> l.onToken(s.id, s.reported++, token));
+    String piece = s.detokenizer.next(token);
+    List<PastaEvent> events = s.parser.feed(piece);
+    int position = s.nextPosition;
+    s.feed(token, position);
+    s.nextPosition = position + 1;
+    boolean closeFork = false;
+    boolean sync = false;
+    boolean cacheFull = false;
+    for (PastaEvent e : events) {
+      s.transcript.add(e.raw());
+      if (e instanceof PastaEvent.Text text) {
+        notify(s, l -> l.onText(s.id, text.text()));
+      } else if (e instanceof PastaEvent.Promise promise) {
+        PastaEvent.AsyncOpen opener = PastaEvent.AsyncOpen.of(promise.topic());
+        int[] openerTokens = tokenizer.encode(opener.raw());
+        if (canFork(s) && reserve(s, s.kv.length() + s.pendingTokens.size() + openerTokens.length
+            + closerTokens.length)) {
+          fork(s, promise, position);
+        } else if (reserve(s, openerTokens.length)) {
+          // over a limit (spans, nesting, cache): the span writes the chunk itself, inline
+          s.transcript.add(opener.raw());
+          s.inlineDepth++;
+          for (int t : openerTokens) {
+            s.feed(t, s.nextPosition++);
+          }
+        } else {
+          cacheFull = true;
+        }
+      } else if (e instanceof PastaEvent.AsyncOpen) {
+        s.inlineDepth++;
+      } else if (e instanceof PastaEvent.AsyncClose) {
+        if (s.inlineDepth > 0) {
+          s.inlineDepth--;
+        } else if (s.parent != null) {
+          closeFork = true;
+          s.closedByModel = true;
+        }
+      } else if (e instanceof PastaEvent.Sync && !s.outstanding.isEmpty()) {
+        sync = true;
+      }
+    }
+    if (closeFork) {
+      s.status = Status.FINISHING;
+      return;
+    }
+    if (cacheFull) {
+      // not even an inline opener fits in the cache budget: the span ends here
+      endDecoding(s, FinishReason.LENGTH);
+      return;
+    }
+    if (r.halted()) {
+      return;
+    }
+    boolean spanBudget = s.decoded >= config.maxSpanTokens() || s.nextPosition >= model.maxPositions() - 1;
+    if (spanBudget) {
+      endDecoding(s, FinishReason.LENGTH);
+      return;
+    }
+    if (sync) {
+      s.marks.add(new int[] {s.decoded, 1});
+      s.syncArmed = true;
+    }
+    if (r.request.mode() == Mode.SERIAL && !s.outstanding.isEmpty() && s.outstanding.stream()
+        .anyMatch(f -> f.status != Status.DONE)) {
+      s.status = Status.WAIT_CHILD;
+      s.waitSince = System.nanoTime();
+    }
+  }
+
+  private boolean canFork(SpanState s) {
+    return s.depth + 1 <= limits.maxDepth() && s.request.spans.size() < limits.maxSpans();
+  }
+
+  /**
+   * Reserves {@code tokens} of the cache budget for what span {@code s} is about to add, if they fit. A forced token
+   * (replay, resume) always gets them: it did the same before, and the tokens forced after it depend on that.
+   */
+  private boolean reserve(SpanState s, long tokens) {
+    if (s.lastForced) {
+      kv.reserve(s.request, tokens);
+      return true;
+    }
+    return kv.tryReserve(s.request, tokens, running);
+  }
+
+  /** Starts a fork at a promise whose last token the parent feeds at {@code position}. */
+  private void fork(SpanState parent, PastaEvent.Promise promise, int position) {
+    PastaEvent.AsyncOpen opener = PastaEvent.AsyncOpen.of(promise.topic());
+    SpanState child = newSpan(parent.request, parent.id.child(++parent.forkCount), parent, opener,
+        cache.fork(parent.kv, parent.pendingTokens.size()));
+    // the parent's tokens not yet fed (the promise's last one at least) are fed by the fork too: same context,
+    // same positions, so the same cache; they are not the fork's own
+    for (int i = 0; i < parent.pendingTokens.size(); i++) {
+      child.feed(parent.pendingTokens.get(i), parent.pendingPositions.get(i));
+    }
+    child.prefixReserved = child.kv.prefixLength();
+    int[] openerTokens = tokenizer.encode(opener.raw());
+    for (int i = 0; i < openerTokens.length; i++) {
+      child.feed(openerTokens[i], position + 1 + i);
+    }
+    child.nextPosition = position + 1 + openerTokens.length;
+    parent.nextPosition += config.reservation().reserve(promise.predictedTokens(), model.defaultReservedTokens(),
+        openerTokens.length, closerTokens.length, model.maxPositions());
+    forks++;
+    parent.outstanding.add(child);
+    parent.children.add(child);
+    parent.transcript.add(child);
+    parent.marks.add(new int[] {parent.decoded, 0});
+    notify(parent, l -> l.onFork(parent.id, child.id, promise.topic()));
+  }
+
+  /**
+   * The span stops decoding (end of sequence, stop string, budget). A fork still feeds a closer. Any span cut by a
+   * limit makes the request's answer incomplete: its finish reason becomes LENGTH.
+   */
+  private void endDecoding(SpanState s, FinishReason reason) {
+    if (reason == FinishReason.LENGTH) {
+      s.request.cutShort = true;
+    }
+    if (s.parent == null) {
+      spanEnded(s);
+      return;
+    }
+    for (int t : closerTokens) {
+      s.feed(t, s.nextPosition++);
+    }
+    s.status = Status.FINISHING;
+  }
+
+  /** The span has written everything it will; done once its own forks are. */
+  private void spanEnded(SpanState s) {
+    flushText(s);
+    s.pendingTokens.clear();
+    s.pendingPositions.clear();
+    s.status = Status.ENDED;
+    if (s.parent == null) {
+      s.dropCache();
+    }
+    tryJoin(s);
+  }
+
+  void flushText(SpanState s) {
+    if (s.flushed) {
+      return;
+    }
+    s.flushed = true;
+    String rest = s.detokenizer.finish();
+    List<PastaEvent> events = new ArrayList<>(s.parser.feed(rest));
+    s.parser.finish(events::add);
+    for (PastaEvent e : events) {
+      s.transcript.add(e.raw());
+      if (e instanceof PastaEvent.Text text) {
+        notify(s, l -> l.onText(s.id, text.text()));
+      }
+    }
+    notify(s, l -> l.onSpanEnd(s.id));
+  }
+
+  /** Tells the request's stop watch and listener; a listener that throws fails its request (its output is lost). */
+  private void notify(SpanState s, Consumer<SpanListener> call) {
+    RequestState r = s.request;
+    if (r.stops != null) {
+      call.accept(r.stops);
+    }
+    if (r.failure == null) {
+      r.guarded(() -> call.accept(r.listener));
+    }
+  }
+
+  /** Joins a span waiting at a sync (or at its end) once all its outstanding forks are done. */
+  private void tryJoin(SpanState s) {
+    for (SpanState f : s.outstanding) {
+      if (f.status != Status.DONE) {
+        return;
+      }
+    }
+    if (s.status == Status.WAIT_FORKS || (s.status == Status.ENDED && s.parent != null)) {
+      int next = s.nextPosition;
+      List<KvSeq> forks = new ArrayList<>();
+      for (SpanState f : s.outstanding) {
+        next = Math.max(next, f.nextPosition);
+        kv.release(s.request, f.prefixReserved);
+        forks.add(f.kv);
+      }
+      cache.join(s.kv, forks);
+      s.outstanding.clear();
+      joins++;
+      if (s.status == Status.WAIT_FORKS) {
+        s.nextPosition = next;
+        s.status = Status.ACTIVE;
+        s.request.joinWaitNanos += System.nanoTime() - s.waitSince;
+        interpret(s, s.deferredToken);
+        return;
+      }
+    }
+    if (s.status == Status.ENDED) {
+      s.outstanding.forEach(SpanState::dropCache);
+      s.outstanding.clear();
+      spanDone(s);
+    }
+  }
+
+  private void spanDone(SpanState s) {
+    s.status = Status.DONE;
+    SpanState p = s.parent;
+    if (p == null) {
+      return;
+    }
+    if (p.status == Status.WAIT_CHILD && p.outstanding.stream().allMatch(f -> f.status == Status.DONE)) {
+      p.status = Status.ACTIVE;
+      p.request.joinWaitNanos += System.nanoTime() - p.waitSince;
+    } else if (p.status == Status.WAIT_FORKS || p.status == Status.ENDED) {
+      tryJoin(p);
+    }
+  }
+}
