@@ -159,7 +159,8 @@ final class SpanProgram {
       endDecoding(s, FinishReason.STOP);
       return;
     }
-    notify(s, l -> l.onToken(s.id, s.reported++, token));
+    int index = s.reported++;
+    notify(s, l -> l.onToken(s.id, index, token));
     String piece = s.detokenizer.next(token);
     List<PastaEvent> events = s.parser.feed(piece);
     int position = s.nextPosition;
@@ -318,7 +319,10 @@ final class SpanProgram {
     notify(s, l -> l.onSpanEnd(s.id));
   }
 
-  /** Tells the request's stop watch and listener; a listener that throws fails its request (its output is lost). */
+  /**
+   * Tells the request's stop watch and its listener the same thing; a listener that throws fails its request (its
+   * output is lost). {@code call} runs once for each of them, so it must not change state itself.
+   */
   private void notify(SpanState s, Consumer<SpanListener> call) {
     RequestState r = s.request;
     if (r.stops != null) {

@@ -5,7 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
 import io.pastaserve.worker.sampling.SamplingParams;
+import io.pastaserve.common.lang.SpanId;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -66,6 +70,23 @@ class StopStringTest {
       assertThat(result.text()).as("%s", mode).isEqualTo("Hello Ami");
       assertThat(result.stats().totalTokens()).as("%s: tokens decoded", mode)
           .isLessThan(whole.stats().totalTokens() / 2);
+    }
+  }
+
+  @Test
+  void aRequestWithStopStrings_tellsItsListenerEveryTokenOnce_atConsecutiveIndices() throws Exception {
+    for (Mode mode : Mode.values()) {
+      Map<SpanId, List<Integer>> indices = new LinkedHashMap<>();
+      engine.submit(new GenerationRequest("i" + mode, "p", new SamplingParams(0, 1, 0, 0, 100_000,
+          List.of("no such text")), mode, Optional.of(new Forcing.Replay(TRANSCRIPT))), new SpanListener() {
+            @Override
+            public void onToken(SpanId span, int index, int token) {
+              indices.computeIfAbsent(span, x -> new ArrayList<>()).add(index);
+            }
+          }).get();
+      assertThat(indices).as("%s", mode).hasSize(2);
+      indices.forEach((span, seen) -> assertThat(seen).as("%s span %s", mode, span)
+          .isEqualTo(java.util.stream.IntStream.range(0, seen.size()).boxed().toList()));
     }
   }
 }
