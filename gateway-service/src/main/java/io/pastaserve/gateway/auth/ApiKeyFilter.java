@@ -16,8 +16,8 @@ import reactor.core.publisher.Mono;
  * Asks every request under {@code /v1} for {@code Authorization: Bearer KEY}: 401 with the OpenAI envelope when it
  * is missing or unknown. Whether a path is under {@code /v1} is judged as routing reads it ({@link ApiPath}:
  * decoded, matrix parameters dropped, dot segments applied, any case), and a path under {@code /v1} that is not
- * written plainly ({@code /v1;a/models}, {@code /%76%31/models}, {@code //v1/models}) is refused with 400 before
- * anything else, so no spelling reaches a route without the check. The key's name goes into the exchange's
+ * written plainly ({@code /v1;a/models}, {@code /%76%31/models}, {@code //v1/models}) is refused: 401 without a
+ * valid key like any other, 400 with one, so no spelling reaches a route. The key's name goes into the exchange's
  * attributes under {@link #KEY_NAME} (anonymous when keys are off); {@link #requireKeyName()} guards the routes
  * themselves with it.
  */
@@ -47,14 +47,8 @@ public final class ApiKeyFilter implements WebFilter, Ordered {
     if (!path.underApi()) {
       return chain.filter(exchange);
     }
-    if (!path.plain()) {
-      return errors.write(exchange.getResponse(), new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error",
-          "invalid_path", null, "API paths must be written plainly: no ';' parameters, percent-encoding, empty or "
-              + "dot segments", null));
-    }
     if (!enabled) {
-      exchange.getAttributes().put(KEY_NAME, "anonymous");
-      return chain.filter(exchange);
+      return plainly(exchange, chain, path, "anonymous");
     }
     String header = exchange.getRequest().getHeaders().getFirst(HttpHeaders.AUTHORIZATION);
     if (header == null || header.isBlank()) {
@@ -63,10 +57,22 @@ public final class ApiKeyFilter implements WebFilter, Ordered {
     if (!header.regionMatches(true, 0, "Bearer ", 0, 7)) {
       return reject(exchange, "invalid_api_key", "the Authorization header must be 'Bearer KEY'");
     }
-    return keys.match(header.substring(7).strip()).map(name -> {
-      exchange.getAttributes().put(KEY_NAME, name);
-      return chain.filter(exchange);
-    }).orElseGet(() -> reject(exchange, "invalid_api_key", "the API key is not valid"));
+    return keys.match(header.substring(7).strip()).map(name -> plainly(exchange, chain, path, name))
+        .orElseGet(() -> reject(exchange, "invalid_api_key", "the API key is not valid"));
+  }
+
+  /**
+   * Passes a request whose caller is known on as {@code keyName}, if its path is written plainly: the key is checked
+   * first, so a caller without one learns nothing about paths but 401.
+   */
+  private Mono<Void> plainly(ServerWebExchange exchange, WebFilterChain chain, ApiPath path, String keyName) {
+    if (!path.plain()) {
+      return errors.write(exchange.getResponse(), new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error",
+          "invalid_path", null, "API paths must be written plainly: no ';' parameters, percent-encoding, empty or "
+              + "dot segments", null));
+    }
+    exchange.getAttributes().put(KEY_NAME, keyName);
+    return chain.filter(exchange);
   }
 
   /**
