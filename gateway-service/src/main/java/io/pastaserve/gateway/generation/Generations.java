@@ -116,14 +116,19 @@ public final class Generations {
     java.util.concurrent.atomic.AtomicBoolean detached = new java.util.concurrent.atomic.AtomicBoolean();
     java.util.concurrent.atomic.AtomicReference<String> lastRead = new java.util.concurrent.atomic.AtomicReference<>(
         "0-0");
+    java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
     return outputs.read(id, "0-0")
         .doOnNext(entry -> {
           if (!entry.isIdle()) {
             lastRead.set(entry.id());
           }
+          if (entry.isDone()) {
+            ended.set(true);
+          }
         })
         .doOnCancel(() -> {
-          if (!cancelled.compareAndSet(false, true)) {
+          // a reader gone after the final entry was read leaves nothing running behind it
+          if (ended.get() || !cancelled.compareAndSet(false, true)) {
             return;
           }
           boolean deadlinePassed = System.nanoTime() >= deadlineAt;
@@ -174,9 +179,12 @@ public final class Generations {
         .filter(OutputEntry::isDone)
         .next()
         .timeout(remaining(deadlineAt))
-        .doOnError(java.util.concurrent.TimeoutException.class, e -> {
-          log.debug("request {}: detached past its deadline; cancelled", id);
-          queue.cancel(id, "deadline");
+        .doOnError(e -> {
+          // past its deadline, or its output unreadable (Redis away): either way nobody can read the rest, and a
+          // generation that no longer holds a place in the bulkhead must not run on uncounted
+          boolean deadline = e instanceof java.util.concurrent.TimeoutException;
+          log.debug("request {}: detached and {}; cancelled", id, deadline ? "past its deadline" : "unreadable");
+          queue.cancel(id, deadline ? "deadline" : "client");
         })
         .doFinally(signal -> permit.release())
         .subscribe(done -> log.debug("request {}: detached generation ended", id), e -> { });
