@@ -153,6 +153,9 @@ public final class RequestTracker {
       }
       return false;
     }
+    if (view.gapSince != 0) {
+      recorded.clearGap(view.id);
+    }
     view.gapSince = 0;
     view.redispatched = false;
     if (view.heldFinish != null) {
@@ -206,6 +209,15 @@ public final class RequestTracker {
    * that says tokens are missing here waits for them (bounded: {@link #checkGaps}).
    */
   public void finish(RequestFinishedEvent event) {
+    finish(event, -1);
+  }
+
+  /**
+   * The worker finished the request (see {@link #finish(RequestFinishedEvent)}).
+   *
+   * @param partition the span-events partition the finish came from, so the view goes when that partition moves
+   */
+  public void finish(RequestFinishedEvent event, int partition) {
     String id = event.requestId();
     synchronized (views.lock(id)) {
       String status = recorded.status(id);
@@ -219,7 +231,7 @@ public final class RequestTracker {
         return;
       }
       if (view == null) {
-        view = recorded.rebuild(id, -1);
+        view = recorded.rebuild(id, partition);
         views.put(view);
       }
       // an answer that ends "stop" or "length" must be whole; a cancelled or failed one ends as it is
@@ -234,6 +246,7 @@ public final class RequestTracker {
             event.finishReason(), view.firstGap());
         view.heldFinish = event;
         view.gapSince = view.gapSince == 0 ? System.nanoTime() : view.gapSince;
+        recorded.hold(view);
         return;
       }
       finishNow(view, event);
@@ -314,10 +327,14 @@ public final class RequestTracker {
    * Requests whose tokens have been missing for {@code bound}: each is sent to the workers again once (a worker
    * resumes it from the tokens recorded before the gap, so the missing ones come again), then, if the gap is still
    * open after another {@code bound}, ended with an error. An answer with text missing never ends {@code stop}.
-   * Returns how many requests were acted on.
+   * Besides the views in memory, this looks at the requests whose held finish Redis keeps and no instance holds a view
+   * of now (its partition moved, or applying failed): the worker has finished them and sends nothing more. What to do
+   * is decided under each request's lock; the recovery (Kafka sends) runs after it is released. Returns how many
+   * requests were acted on.
    */
   public int checkGaps(Duration bound, Recovery recovery) {
-    int acted = 0;
+    adoptHeldGaps(bound);
+    List<Runnable> actions = new ArrayList<>();
     long now = System.nanoTime();
     for (RequestView candidate : views.snapshot()) {
       synchronized (views.lock(candidate.id)) {
@@ -325,20 +342,43 @@ public final class RequestTracker {
         if (view == null || view.gapSince == 0 || now - view.gapSince < bound.toNanos()) {
           continue;
         }
-        acted++;
         if (!view.redispatched) {
-          log.warn("request {}: {} still missing; sending it to the workers again", view.id, view.firstGap());
+          if (recorded.redispatching(view, bound)) {
+            log.warn("request {}: {} still missing; sending it to the workers again", view.id, view.firstGap());
+            actions.add(() -> recovery.redispatch(view.id));
+          }
           view.redispatched = true;
           view.missing = view.firstGap();
           view.heldFinish = null;
           view.gapSince = now;
-          recovery.redispatch(view.id);
+        } else if (!recorded.gapKept(view.id)) {
+          // the gap filled on another instance (which reads the request's events now), or the request ended
+          log.debug("request {}: its gap is no longer open; the view is dropped", view.id);
+          views.remove(view.id);
         } else if (fail(view.id, "tokens were lost: " + view.firstGap() + " never came")) {
-          recovery.cancel(view.id);
+          actions.add(() -> recovery.cancel(view.id));
         }
       }
     }
-    return acted;
+    actions.forEach(Runnable::run);
+    return actions.size();
+  }
+
+  /** Takes up the requests whose gap Redis keeps past {@code bound} and of which no view is held here. */
+  private void adoptHeldGaps(Duration bound) {
+    for (String id : recorded.gapsOlderThan(bound)) {
+      synchronized (views.lock(id)) {
+        if (views.get(id) != null) {
+          continue;
+        }
+        if (!"running".equals(recorded.status(id))) {
+          recorded.forgetGap(id);
+          continue;
+        }
+        log.info("request {}: its gap is open and no view of it is held; taking it up", id);
+        views.put(recorded.rebuild(id, -1));
+      }
+    }
   }
 
   /** What {@link #checkGaps} does to a request: send it to the workers again, or stop its spans. */
