@@ -18,10 +18,10 @@ import org.springframework.data.redis.core.StringRedisTemplate;
 
 /**
  * What Redis holds of a request, read back: its status, a {@link RequestView} rebuilt from the recorded tokens, and
- * the deletion of its program state once it has ended. A worker's finish held behind a gap is kept here too (in the
- * request hash, and the request in {@link #HELD}), with the gap's clock: the worker sends nothing more, so the view
- * that holds it in memory must not be the only trace of it (a view is dropped when its partition moves, rebuilt when
- * it is out of date, forgotten when applying fails).
+ * the deletion of its program state once it has ended. An open gap is kept here too (in the request hash, and the
+ * request in {@link #HELD}) with its clock and the worker's finish held behind it: once the worker has finished it
+ * sends nothing more, so the view that holds the gap in memory must not be its only trace (a view is dropped when its
+ * partition moves, rebuilt when it is out of date, forgotten when applying fails).
  */
 final class RecordedRequests {
 
@@ -95,21 +95,21 @@ final class RecordedRequests {
     redis.opsForZSet().remove(HELD, id);
   }
 
-  /** Keeps the view's held finish and gap clock in Redis (see the class comment). */
+  /** Keeps the view's open gap — its clock, and the worker's finish held behind it if any — in Redis. */
   void hold(RequestView view) {
     redis.execute(RequestScripts.HOLD, List.of(RedisKeys.request(view.id), HELD), view.id,
-        write(view.heldFinish), Long.toString(epochMillis(view.gapSince)));
+        view.heldFinish == null ? "" : write(view.heldFinish), Long.toString(epochMillis(view.gapSince)));
   }
 
   /**
-   * Records that the view's request is sent to the workers again; false when another instance did so within
-   * {@code bound}, or the request no longer runs.
+   * Records that the view's request is sent to the workers again: 1 when this instance sends it, 0 when another one
+   * did so within {@code bound}, -1 when Redis keeps no open gap for it (filled elsewhere) or it no longer runs.
    */
-  boolean redispatching(RequestView view, Duration bound) {
+  long redispatching(RequestView view, Duration bound) {
     long now = System.currentTimeMillis();
     Long result = redis.execute(RequestScripts.REDISPATCH, List.of(RedisKeys.request(view.id), HELD), view.id,
         Long.toString(now - bound.toMillis()), Long.toString(now), view.firstGap());
-    return result != null && result == 1;
+    return result == null ? -1 : result;
   }
 
   /** The request's gap has filled: nothing of it is kept any more. */

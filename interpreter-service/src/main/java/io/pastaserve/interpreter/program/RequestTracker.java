@@ -150,6 +150,7 @@ public final class RequestTracker {
       if (view.gapSince == 0) {
         log.warn("request {}: {} is missing; what came after it waits", view.id, view.firstGap());
         view.gapSince = System.nanoTime();
+        recorded.hold(view);
       }
       return false;
     }
@@ -327,10 +328,10 @@ public final class RequestTracker {
    * Requests whose tokens have been missing for {@code bound}: each is sent to the workers again once (a worker
    * resumes it from the tokens recorded before the gap, so the missing ones come again), then, if the gap is still
    * open after another {@code bound}, ended with an error. An answer with text missing never ends {@code stop}.
-   * Besides the views in memory, this looks at the requests whose held finish Redis keeps and no instance holds a view
-   * of now (its partition moved, or applying failed): the worker has finished them and sends nothing more. What to do
-   * is decided under each request's lock; the recovery (Kafka sends) runs after it is released. Returns how many
-   * requests were acted on.
+   * Besides the views in memory, this looks at the open gaps Redis keeps of requests this instance holds no view of
+   * (the view was dropped when its partition moved, or when applying failed): once the worker has finished, nothing
+   * else would end them. What to do is decided under each request's lock; the recovery (Kafka sends) runs after it
+   * is released. Returns how many requests were acted on.
    */
   public int checkGaps(Duration bound, Recovery recovery) {
     adoptHeldGaps(bound);
@@ -343,7 +344,14 @@ public final class RequestTracker {
           continue;
         }
         if (!view.redispatched) {
-          if (recorded.redispatching(view, bound)) {
+          long marked = recorded.redispatching(view, bound);
+          if (marked < 0) {
+            // the gap filled on another instance (which reads the request's events now), or the request ended
+            log.debug("request {}: its gap is no longer open; the view is dropped", view.id);
+            views.remove(view.id);
+            continue;
+          }
+          if (marked == 1) {
             log.warn("request {}: {} still missing; sending it to the workers again", view.id, view.firstGap());
             actions.add(() -> recovery.redispatch(view.id));
           }

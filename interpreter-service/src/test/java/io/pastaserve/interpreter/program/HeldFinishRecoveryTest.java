@@ -17,8 +17,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * A worker's finish held behind a gap outlives the view that held it: the view dropped when its partition moved, or
- * rebuilt because another instance recorded the request meanwhile. The worker has finished and sends nothing more,
+ * A gap, and a worker's finish held behind it, outlive the view that held them: the view dropped when its partition
+ * moved, or rebuilt because another instance recorded the request meanwhile. The worker has finished and sends nothing more,
  * so nothing but the gap check can end such a request: it is sent to the workers again once, and ends {@code stop}
  * when the missing tokens come, or with an error when they never do.
  */
@@ -85,6 +85,25 @@ class HeldFinishRecoveryTest {
     assertThat(dones(id)).singleElement().satisfies(d -> assertThat(d).containsEntry("finishReason", "error")
         .extractingByKey("error").asString().contains("span 0 from token 2"));
     assertThat(t.checkGaps(Duration.ZERO, recovery)).as("ended once").isZero();
+  }
+
+  @Test
+  void tokensHeldBehindAGapWhosePartitionMoved_areSentAgain_evenIfNothingMoreComes() {
+    RequestTracker t = tracker();
+    String id = started(t);
+    t.apply(main(id, false, WORDS[0]), 4);
+    t.apply(main(id, false, WORDS[2]), 4);
+    t.forgetPartitions(List.of(4));
+    RequestTracker other = tracker();
+    other.checkGaps(Duration.ZERO, recovery);
+    assertThat(recoveries).containsExactly("redispatch " + id);
+    // the worker that takes the job again resumes after token 0
+    other.apply(main(id, false, WORDS[1], WORDS[2]), 4);
+    other.apply(main(id, true, WORDS[3]), 4);
+    other.finish(finished(id, "stop", 4), 4);
+    assertThat(text(id)).isEqualTo("One two three four.");
+    assertThat(dones(id)).singleElement().satisfies(d -> assertThat(d).containsEntry("finishReason", "stop"));
+    assertThat(t.checkGaps(Duration.ZERO, recovery) + other.checkGaps(Duration.ZERO, recovery)).isZero();
   }
 
   @Test
