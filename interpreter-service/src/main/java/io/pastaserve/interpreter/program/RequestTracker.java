@@ -38,6 +38,7 @@ public final class RequestTracker {
   private final Duration finishedTtl;
   private final RequestViews views = new RequestViews();
   private final RecordedRequests recorded;
+  private final GapChecks gaps;
 
   public RequestTracker(StringRedisTemplate redis, ObjectMapper json, Duration runningTtl, Duration finishedTtl) {
     this.redis = redis;
@@ -45,6 +46,7 @@ public final class RequestTracker {
     this.runningTtl = runningTtl;
     this.finishedTtl = finishedTtl;
     this.recorded = new RecordedRequests(redis, json);
+    this.gaps = new GapChecks(views, recorded, this::fail);
   }
 
   /** Where a request stood when it was (re)delivered. */
@@ -334,59 +336,7 @@ public final class RequestTracker {
    * is released. Returns how many requests were acted on.
    */
   public int checkGaps(Duration bound, Recovery recovery) {
-    adoptHeldGaps(bound);
-    List<Runnable> actions = new ArrayList<>();
-    long now = System.nanoTime();
-    for (RequestView candidate : views.snapshot()) {
-      synchronized (views.lock(candidate.id)) {
-        RequestView view = views.get(candidate.id);
-        if (view == null || view.gapSince == 0 || now - view.gapSince < bound.toNanos()) {
-          continue;
-        }
-        if (!view.redispatched) {
-          long marked = recorded.redispatching(view, bound);
-          if (marked < 0) {
-            // the gap filled on another instance (which reads the request's events now), or the request ended
-            log.debug("request {}: its gap is no longer open; the view is dropped", view.id);
-            views.remove(view.id);
-            continue;
-          }
-          if (marked == 1) {
-            log.warn("request {}: {} still missing; sending it to the workers again", view.id, view.firstGap());
-            actions.add(() -> recovery.redispatch(view.id));
-          }
-          view.redispatched = true;
-          view.missing = view.firstGap();
-          view.heldFinish = null;
-          view.gapSince = now;
-        } else if (!recorded.gapKept(view.id)) {
-          // the gap filled on another instance (which reads the request's events now), or the request ended
-          log.debug("request {}: its gap is no longer open; the view is dropped", view.id);
-          views.remove(view.id);
-        } else if (fail(view.id, "tokens were lost: " + view.firstGap() + " never came")) {
-          actions.add(() -> recovery.cancel(view.id));
-        }
-      }
-    }
-    actions.forEach(Runnable::run);
-    return actions.size();
-  }
-
-  /** Takes up the requests whose gap Redis keeps past {@code bound} and of which no view is held here. */
-  private void adoptHeldGaps(Duration bound) {
-    for (String id : recorded.gapsOlderThan(bound)) {
-      synchronized (views.lock(id)) {
-        if (views.get(id) != null) {
-          continue;
-        }
-        if (!"running".equals(recorded.status(id))) {
-          recorded.forgetGap(id);
-          continue;
-        }
-        log.info("request {}: its gap is open and no view of it is held; taking it up", id);
-        views.put(recorded.rebuild(id, -1));
-      }
-    }
+    return gaps.check(bound, recovery);
   }
 
   /** What {@link #checkGaps} does to a request: send it to the workers again, or stop its spans. */
