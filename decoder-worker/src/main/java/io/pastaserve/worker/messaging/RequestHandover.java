@@ -1,24 +1,44 @@
 package io.pastaserve.worker.messaging;
 
+import io.pastaserve.common.messaging.RedisKeys;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.data.redis.core.StringRedisTemplate;
+import org.springframework.data.redis.core.script.RedisScript;
 import org.springframework.kafka.core.KafkaTemplate;
 
 /**
  * Requests this worker gives up while they still run — their span events could not be sent in time — and hands to
  * other workers: the lease is released and the job sent again, and whichever worker takes it resumes the request
  * from what the interpreter recorded. Tried again until the broker takes the job; a request that ended meanwhile, or
- * that another worker took, is forgotten. Thread-safe.
+ * that another worker took, is forgotten. Releasing the lease also records when the job is dispatched, in the same
+ * step: the interpreter's watchdog counts the claim bound from then, and would otherwise take the job, unclaimed for
+ * a moment, for one lost long ago and send a second copy. Thread-safe.
  */
 final class RequestHandover {
 
   private static final Logger log = LoggerFactory.getLogger(RequestHandover.class);
 
+  /**
+   * KEYS[1] the request hash; ARGV[1] this worker, ARGV[2] now (epoch ms). Releases a running request owned here or
+   * by nobody, and records that its job is dispatched now: 1 when done, 0 when another worker owns it or it no longer
+   * runs.
+   */
+  private static final RedisScript<Long> HAND_OUT = RedisScript.of("""
+      if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
+      local owner = redis.call('HGET', KEYS[1], 'worker') or ''
+      if owner ~= '' and owner ~= ARGV[1] then return 0 end
+      redis.call('HSET', KEYS[1], 'worker', '', 'dispatched', ARGV[2])
+      return 1
+      """, Long.class);
+
   private final RequestLeases leases;
+  private final StringRedisTemplate redis;
   private final KafkaTemplate<String, String> kafka;
   private final String jobsTopic;
   /** Requests to hand over: request id → job as received. */
@@ -26,8 +46,10 @@ final class RequestHandover {
   /** Of {@link #waiting}, those whose job is being sent now. */
   private final Set<String> sending = ConcurrentHashMap.newKeySet();
 
-  RequestHandover(RequestLeases leases, KafkaTemplate<String, String> kafka, String jobsTopic) {
+  RequestHandover(RequestLeases leases, StringRedisTemplate redis, KafkaTemplate<String, String> kafka,
+      String jobsTopic) {
     this.leases = leases;
+    this.redis = redis;
     this.kafka = kafka;
     this.jobsTopic = jobsTopic;
   }
@@ -50,10 +72,9 @@ final class RequestHandover {
         continue;
       }
       try {
-        RequestLeases.Owner owner = leases.owner(id);
-        boolean ours = owner.running() && (owner.worker().isEmpty()
-            || owner.worker().equals(leases.workerId()) && leases.release(id));
-        if (!ours) {
+        Long handedOut = redis.execute(HAND_OUT, List.of(RedisKeys.request(id)), leases.workerId(),
+            Long.toString(System.currentTimeMillis()));
+        if (handedOut == null || handedOut != 1) {
           waiting.remove(id);
           sending.remove(id);
           continue;

@@ -94,7 +94,7 @@ class SpanJobListener implements SmartLifecycle {
     this.leases = new RequestLeases(redis, heartbeats.id());
     this.listeners = listeners;
     this.sender = sender;
-    this.handover = new RequestHandover(leases, kafka, properties.spanJobsTopic());
+    this.handover = new RequestHandover(leases, redis, kafka, properties.spanJobsTopic());
     this.sweeper.scheduleWithFixedDelay(this::sweep, 500, 500, TimeUnit.MILLISECONDS);
   }
 

@@ -31,6 +31,12 @@ import org.springframework.validation.annotation.Validated;
  * @param gapTimeout how long a span's tokens may stay missing (later ones arrived) before the request is sent to the
  *     workers again, and, still missing after as long again, ended with an error
  * @param sendTimeout how long sending a span job or a cancellation to Kafka may take before it counts as failed
+ * @param kafkaMaxBlock the producer's {@code max.block.ms}: how long a send may wait for metadata or buffer room
+ *     before it fails (the lease watchdog's and the gap check's sends run on the watchdog's thread)
+ * @param kafkaDeliveryTimeout the producer's {@code delivery.timeout.ms}: when a send's result is known at the latest
+ * @param kafkaRequestTimeout the producer's and the admin client's {@code request.timeout.ms}
+ * @param kafkaAdminTimeout how long an admin operation (creating topics at start, the cluster id that tracing asks
+ *     for) may take
  */
 @Validated
 @ConfigurationProperties("pasta.interpreter")
@@ -49,7 +55,21 @@ public record InterpreterProperties(
     @DefaultValue("1s") Duration leaseCheckInterval,
     @DefaultValue("60s") Duration claimTimeout,
     @DefaultValue("10s") Duration gapTimeout,
-    @DefaultValue("10s") Duration sendTimeout) {
+    @DefaultValue("10s") Duration sendTimeout,
+    @DefaultValue("3s") Duration kafkaMaxBlock,
+    @DefaultValue("30s") Duration kafkaDeliveryTimeout,
+    @DefaultValue("10s") Duration kafkaRequestTimeout,
+    @DefaultValue("5s") Duration kafkaAdminTimeout) {
+
+  public InterpreterProperties {
+    if (kafkaDeliveryTimeout.compareTo(kafkaRequestTimeout) < 0) {
+      throw new IllegalArgumentException("pasta.interpreter.kafka-delivery-timeout (" + kafkaDeliveryTimeout
+          + ") must be at least pasta.interpreter.kafka-request-timeout (" + kafkaRequestTimeout + ")");
+    }
+    if (kafkaAdminTimeout.toSeconds() < 1) {
+      throw new IllegalArgumentException("pasta.interpreter.kafka-admin-timeout must be at least 1s");
+    }
+  }
 
   public PastaLimits limits() {
     return new PastaLimits(maxSpans, maxDepth, maxTopicLength);

@@ -92,7 +92,7 @@ class InterpreterListeners {
         }
       }
     } else if (envelope.finished() != null) {
-      tracker.finish(envelope.finished());
+      tracker.finish(envelope.finished(), partition);
     } else {
       throw new IllegalArgumentException("span event of unknown type '" + envelope.type() + "'");
     }

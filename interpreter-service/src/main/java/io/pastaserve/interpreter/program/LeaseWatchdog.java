@@ -32,6 +32,9 @@ public final class LeaseWatchdog implements AutoCloseable {
 
   private static final RedisScript<Long> SWAP = RedisScript.of(RequestOwner.SWAP_SCRIPT, Long.class);
 
+  /** The owner of a request taken from its worker to be decoded afresh ({@link #redispatch}): never has a heartbeat. */
+  static final String REFILL = "interpreter-refill";
+
   /**
    * KEYS[1] the request hash, ARGV[1] when its job was sent as this instance read it, ARGV[2] now (epoch ms): takes the
    * re-sending of a job still unclaimed (1), or leaves it to the instance that took it first (0).
@@ -147,7 +150,11 @@ public final class LeaseWatchdog implements AutoCloseable {
       suspects.remove(id);
       Long released = redis.execute(SWAP, List.of(RedisKeys.request(id)), owner, "");
       if (released != null && released == 1 && fields.get(2) != null) {
-        log.warn("request {}: worker {} is gone; its job is sent again", id, owner);
+        if (REFILL.equals(owner)) {
+          log.info("request {}: its job is sent again, to be decoded afresh", id);
+        } else {
+          log.warn("request {}: worker {} is gone; its job is sent again", id, owner);
+        }
         send(id, (String) fields.get(2));
         dispatched++;
       }
@@ -172,19 +179,21 @@ public final class LeaseWatchdog implements AutoCloseable {
   }
 
   /**
-   * Releases a running request from its worker, whichever it is, and sends its job again: the worker that takes it
-   * resumes from the tokens recorded in Redis (what fills tokens an interpreter never received). Returns true when
-   * the job was sent.
+   * Takes a running request from its worker, whichever it is, so that a worker decodes it afresh: the worker that
+   * takes the job then resumes from the tokens recorded in Redis (what fills tokens an interpreter never received).
+   * The owner becomes {@link #REFILL}, a worker without a heartbeat: a worker still running the request sees another
+   * owner and stops it without finishing (its sweep), and this watchdog's gone-owner path sends the job once
+   * {@code grace} has passed — by then the worker has stopped the request, so a copy that reaches it is taken as a
+   * new job instead of being dropped as one of a request running there. Returns true when the request was taken.
    */
   public boolean redispatch(String id) {
     List<Object> fields = redis.opsForHash().multiGet(RedisKeys.request(id), List.of(RequestOwner.FIELD, "job"));
     String owner = fields.get(0) == null ? "" : (String) fields.get(0);
-    Long released = redis.execute(SWAP, List.of(RedisKeys.request(id)), owner, "");
-    if (released == null || released != 1 || fields.get(1) == null) {
+    if (fields.get(1) == null || REFILL.equals(owner)) {
       return false;
     }
-    send(id, (String) fields.get(1));
-    return true;
+    Long taken = redis.execute(SWAP, List.of(RedisKeys.request(id)), owner, REFILL);
+    return taken != null && taken == 1;
   }
 
   /** Sends a job, recording when (the claim bound counts from there). */

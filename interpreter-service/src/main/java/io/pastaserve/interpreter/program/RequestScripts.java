@@ -107,4 +107,34 @@ final class RequestScripts {
       if status then return %d end
       return %d
       """.formatted(ENDED, STALE, RedisKeys.OUTPUT_READY, DONE, GONE), Long.class);
+
+  /**
+   * Keeps an open gap where any instance finds it: its clock, and the worker's finish held behind it. KEYS: request
+   * hash, held set; ARGV: 1 request id, 2 the finish (JSON) or "", 3 when the gap was first seen (epoch ms; a clock
+   * already kept goes on). Only while the request runs (the hash keeps its expiry). Returns 1 when kept.
+   */
+  static final RedisScript<Long> HOLD = RedisScript.of("""
+      if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
+      if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'gapFinish', ARGV[2]) end
+      redis.call('HSETNX', KEYS[1], 'gapSince', ARGV[3])
+      redis.call('ZADD', KEYS[2], 'NX', redis.call('HGET', KEYS[1], 'gapSince'), ARGV[1])
+      return 1
+      """, Long.class);
+
+  /**
+   * Records that a request whose gap outlived its bound is sent to the workers again — unless another instance did so
+   * within the bound. KEYS: request hash, held set; ARGV: 1 request id, 2 the bound's start (epoch ms: a mark newer
+   * than it is another instance's), 3 now (epoch ms), 4 what is missing. Returns 1 when this instance sends it, 0
+   * when another one did, -1 when no gap is kept for it (it filled elsewhere) or the request no longer runs.
+   */
+  static final RedisScript<Long> REDISPATCH = RedisScript.of("""
+      if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return -1 end
+      local since = redis.call('ZSCORE', KEYS[2], ARGV[1])
+      if not since then return -1 end
+      if tonumber(since) > tonumber(ARGV[2]) then return 0 end
+      redis.call('HDEL', KEYS[1], 'gapFinish')
+      redis.call('HSET', KEYS[1], 'gapSince', ARGV[3], 'gapRedispatched', '1', 'gapMissing', ARGV[4])
+      redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+      return 1
+      """, Long.class);
 }

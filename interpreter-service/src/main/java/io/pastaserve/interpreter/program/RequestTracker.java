@@ -38,6 +38,7 @@ public final class RequestTracker {
   private final Duration finishedTtl;
   private final RequestViews views = new RequestViews();
   private final RecordedRequests recorded;
+  private final GapChecks gaps;
 
   public RequestTracker(StringRedisTemplate redis, ObjectMapper json, Duration runningTtl, Duration finishedTtl) {
     this.redis = redis;
@@ -45,6 +46,7 @@ public final class RequestTracker {
     this.runningTtl = runningTtl;
     this.finishedTtl = finishedTtl;
     this.recorded = new RecordedRequests(redis, json);
+    this.gaps = new GapChecks(views, recorded, this::fail);
   }
 
   /** Where a request stood when it was (re)delivered. */
@@ -150,8 +152,12 @@ public final class RequestTracker {
       if (view.gapSince == 0) {
         log.warn("request {}: {} is missing; what came after it waits", view.id, view.firstGap());
         view.gapSince = System.nanoTime();
+        recorded.hold(view);
       }
       return false;
+    }
+    if (view.gapSince != 0) {
+      recorded.clearGap(view.id);
     }
     view.gapSince = 0;
     view.redispatched = false;
@@ -206,6 +212,15 @@ public final class RequestTracker {
    * that says tokens are missing here waits for them (bounded: {@link #checkGaps}).
    */
   public void finish(RequestFinishedEvent event) {
+    finish(event, -1);
+  }
+
+  /**
+   * The worker finished the request (see {@link #finish(RequestFinishedEvent)}).
+   *
+   * @param partition the span-events partition the finish came from, so the view goes when that partition moves
+   */
+  public void finish(RequestFinishedEvent event, int partition) {
     String id = event.requestId();
     synchronized (views.lock(id)) {
       String status = recorded.status(id);
@@ -219,7 +234,7 @@ public final class RequestTracker {
         return;
       }
       if (view == null) {
-        view = recorded.rebuild(id, -1);
+        view = recorded.rebuild(id, partition);
         views.put(view);
       }
       // an answer that ends "stop" or "length" must be whole; a cancelled or failed one ends as it is
@@ -234,6 +249,7 @@ public final class RequestTracker {
             event.finishReason(), view.firstGap());
         view.heldFinish = event;
         view.gapSince = view.gapSince == 0 ? System.nanoTime() : view.gapSince;
+        recorded.hold(view);
         return;
       }
       finishNow(view, event);
@@ -314,31 +330,13 @@ public final class RequestTracker {
    * Requests whose tokens have been missing for {@code bound}: each is sent to the workers again once (a worker
    * resumes it from the tokens recorded before the gap, so the missing ones come again), then, if the gap is still
    * open after another {@code bound}, ended with an error. An answer with text missing never ends {@code stop}.
-   * Returns how many requests were acted on.
+   * Besides the views in memory, this looks at the open gaps Redis keeps of requests this instance holds no view of
+   * (the view was dropped when its partition moved, or when applying failed): once the worker has finished, nothing
+   * else would end them. What to do is decided under each request's lock; the recovery (Kafka sends) runs after it
+   * is released. Returns how many requests were acted on.
    */
   public int checkGaps(Duration bound, Recovery recovery) {
-    int acted = 0;
-    long now = System.nanoTime();
-    for (RequestView candidate : views.snapshot()) {
-      synchronized (views.lock(candidate.id)) {
-        RequestView view = views.get(candidate.id);
-        if (view == null || view.gapSince == 0 || now - view.gapSince < bound.toNanos()) {
-          continue;
-        }
-        acted++;
-        if (!view.redispatched) {
-          log.warn("request {}: {} still missing; sending it to the workers again", view.id, view.firstGap());
-          view.redispatched = true;
-          view.missing = view.firstGap();
-          view.heldFinish = null;
-          view.gapSince = now;
-          recovery.redispatch(view.id);
-        } else if (fail(view.id, "tokens were lost: " + view.firstGap() + " never came")) {
-          recovery.cancel(view.id);
-        }
-      }
-    }
-    return acted;
+    return gaps.check(bound, recovery);
   }
 
   /** What {@link #checkGaps} does to a request: send it to the workers again, or stop its spans. */

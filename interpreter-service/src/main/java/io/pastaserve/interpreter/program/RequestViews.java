@@ -41,9 +41,16 @@ final class RequestViews {
 
   /** Drops the views of requests whose events come on {@code partitions}, or on a partition not known; how many. */
   int removePartitions(Collection<Integer> partitions) {
-    int before = views.size();
-    views.values().removeIf(v -> v.partition < 0 || partitions.contains(v.partition));
-    return before - views.size();
+    int dropped = 0;
+    for (RequestView view : snapshot()) {
+      if (view.partition < 0 || partitions.contains(view.partition)) {
+        // under the request's lock: a consumer thread applying an event of it finishes first
+        synchronized (lock(view.id)) {
+          dropped += views.remove(view.id, view) ? 1 : 0;
+        }
+      }
+    }
+    return dropped;
   }
 
   List<RequestView> snapshot() {

@@ -1,6 +1,7 @@
 package io.pastaserve.interpreter.program;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.pastaserve.common.messaging.RedisKeys;
 import io.pastaserve.testing.RedisTestClient;
@@ -121,11 +122,17 @@ class LeaseWatchdogTest {
   }
 
   @Test
-  void redispatch_releasesTheRequestFromItsLiveWorker_andSendsItsJob() {
+  void redispatch_takesTheRequestFromItsLiveWorker_andSendsItsJobOnlyAfterTheGrace() {
     redis.opsForValue().set(RedisKeys.worker("live"), "{}", Duration.ofSeconds(30));
     String id = running("live");
-    try (LeaseWatchdog w = watchdog(Duration.ofHours(1))) {
+    try (LeaseWatchdog w = watchdog(Duration.ofMillis(300))) {
       assertThat(w.redispatch(id)).isTrue();
+      // the worker that runs it sees another owner and stops it; a copy of the job that reached it now would be
+      // dropped as one of a request running there, and nothing would fill the gap
+      assertThat(redis.opsForHash().get(RedisKeys.request(id), "worker")).isNotIn("live", "");
+      assertThat(sent).isEmpty();
+      assertThat(w.check()).as("within the grace").isZero();
+      await().until(() -> w.check() == 1);
       assertThat(sent).containsExactly(List.of(id, "{\"job\":\"" + id + "\"}"));
       assertThat(redis.opsForHash().get(RedisKeys.request(id), "worker")).isEqualTo("");
     }
