@@ -129,7 +129,8 @@ public final class Engine implements AutoCloseable {
     Map<String, int[]> forced = request.forcing().map(f -> ForcedTokens.bySpan(f, limits, tokenizer,
         model.eosTokenId())).orElse(null);
     boolean resume = request.forcing().filter(f -> f instanceof Forcing.Resume).isPresent();
-    RequestState state = new RequestState(request, future, prompt, forced, resume, listener);
+    Map<String, int[]> forks = request.forcing().map(ForcedTokens::forksBySpan).orElse(null);
+    RequestState state = new RequestState(request, future, prompt, forced, forks, resume, listener);
     inbox.add(() -> admission.add(state));
     return future;
   }

@@ -22,6 +22,8 @@ final class RequestState {
   final int[] promptTokens;
   /** Forced tokens per span id path (replay, resume), or null. */
   final Map<String, int[]> forced;
+  /** Where each span forked before, by span id path ({@link RecordedForks}), or null: the cache budget decides. */
+  final Map<String, int[]> recordedForks;
   /** After its forced tokens a span chooses (resume) rather than ends (replay). */
   final boolean sampleAfterForced;
   final SpanListener listener;
@@ -48,13 +50,15 @@ final class RequestState {
   Throwable failure;
 
   RequestState(GenerationRequest request, CompletableFuture<GenerationResult> future, int[] promptTokens,
-      Map<String, int[]> forced, boolean sampleAfterForced, SpanListener listener) {
+      Map<String, int[]> forced, Map<String, int[]> recordedForks, boolean sampleAfterForced,
+      SpanListener listener) {
     this.id = request.id();
     this.request = request;
     this.future = future;
     this.submittedNanos = System.nanoTime();
     this.promptTokens = promptTokens;
     this.forced = forced;
+    this.recordedForks = recordedForks;
     this.sampleAfterForced = sampleAfterForced;
     this.listener = listener;
     long forcedTotal = forced == null ? 0 : forced.values().stream().mapToLong(t -> t.length + 2L).sum();
