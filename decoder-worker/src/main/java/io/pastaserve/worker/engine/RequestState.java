@@ -103,7 +103,21 @@ final class RequestState {
   private void stopSpans() {
     for (SpanState s : spans) {
       s.status = SpanState.Status.DONE;
-      s.dropCache();
+    }
+    releaseCache();
+  }
+
+  /**
+   * Drops every span's cache. A cache that cannot be dropped is left to the collector (it is logged); the other
+   * spans' caches are dropped all the same, and nothing is thrown: this is what every way out of the engine calls.
+   */
+  void releaseCache() {
+    for (SpanState s : spans) {
+      try {
+        s.dropCache();
+      } catch (RuntimeException | Error e) {
+        log.warn("request {}: the cache of span {} cannot be dropped: {}", id, s.id, e.toString());
+      }
     }
   }
 

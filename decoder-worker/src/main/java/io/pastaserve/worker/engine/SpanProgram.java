@@ -340,17 +340,15 @@ final class SpanProgram {
   }
 
   /**
-   * Tells the request's stop watch and its listener the same thing; a listener that throws fails its request (its
+   * Tells the request's stop watch and its listener the same thing; either one throwing fails its request alone (its
    * output is lost). {@code call} runs once for each of them, so it must not change state itself.
    */
   private void notify(SpanState s, Consumer<SpanListener> call) {
     RequestState r = s.request;
     if (r.stops != null) {
-      call.accept(r.stops);
+      r.guarded(() -> call.accept(r.stops));
     }
-    if (r.failure == null) {
-      r.guarded(() -> call.accept(r.listener));
-    }
+    r.guarded(() -> call.accept(r.listener));
   }
 
   /** Joins a span waiting at a sync (or at its end) once all its outstanding forks are done. */
