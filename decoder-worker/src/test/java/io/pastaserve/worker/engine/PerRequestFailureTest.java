@@ -76,6 +76,21 @@ class PerRequestFailureTest {
   }
 
   @Test
+  void aListenerThatThrowsAsItsSpentRequestIsFlushed_failsThatRequest_withError() throws Exception {
+    try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
+      GenerationResult victim = besideTheOthers(engine, e -> e.submit(GenerationRequest.of("victim",
+          prompts.get(1), SamplingParams.greedy(20), Mode.ASYNC), new SpanListener() {
+            @Override
+            public void onSpanEnd(SpanId span) {
+              throw new IllegalStateException("the listener cannot take the end of span " + span);
+            }
+          }));
+      assertThat(victim.finishReason()).isEqualTo(FinishReason.ERROR);
+      assertThat(victim.error()).contains("cannot take the end");
+    }
+  }
+
+  @Test
   void aCancelledRequestWhoseCacheCannotBeDropped_endsAlone() throws Exception {
     FaultyCache faulty = new FaultyCache();
     faulty.poisonOpen = prompts.size() + 1;
