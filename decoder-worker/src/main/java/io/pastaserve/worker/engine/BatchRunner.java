@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The decode batch and the forward passes of a step. <b>Decode</b>: every span in the batch feeds its one pending
@@ -21,6 +23,8 @@ import java.util.List;
  * cache) their cache handles. The forward pass seam is the only field another thread sets (tests).
  */
 final class BatchRunner {
+
+  private static final Logger log = LoggerFactory.getLogger(BatchRunner.class);
 
   private final ModelConfig model;
   private final int vocab;
@@ -226,7 +230,12 @@ final class BatchRunner {
         break;
       } catch (RuntimeException | Error e) {
         if (next.isEmpty()) {
-          throw e;
+          // not a request's doing: no row is left to blame. The batch stays empty; the spans waiting for it
+          // are gathered again at the next rebuild
+          log.warn("an empty decode batch cannot be gathered ({}); the batch stays empty", e.toString());
+          clear();
+          batch = next;
+          return true;
         }
         // the batch's rows cannot be gathered (no memory for the block, usually): the largest request fails
         isolation.failLargest(next, e);

@@ -14,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,6 +61,11 @@ public final class Engine implements AutoCloseable {
   private int stepAdmissions;
 
   public Engine(ModelRunner runner, EngineConfig config) {
+    this(runner, config, UnaryOperator.identity());
+  }
+
+  /** Tests: the spans' caches are kept by what {@code cacheSeam} makes of the engine's own cache. */
+  Engine(ModelRunner runner, EngineConfig config, UnaryOperator<KvCache> cacheSeam) {
     this.runner = runner;
     this.model = runner.config();
     this.tokenizer = runner.tokenizer();
@@ -68,8 +74,8 @@ public final class Engine implements AutoCloseable {
     KvReservation kv = new KvReservation(config.kvBudgetTokens());
     this.admission = new Admission(kv, config.maxBatch());
     this.allocator = KvAllocator.of(runner::newKvBlock);
-    KvCache cache = new HostKvCache(runner::newKvBlock,
-        (requestId, span, columns) -> allocator.allocate(requestId, span, columns));
+    KvCache cache = cacheSeam.apply(new HostKvCache(runner::newKvBlock,
+        (requestId, span, columns) -> allocator.allocate(requestId, span, columns)));
     this.program = new SpanProgram(model, tokenizer, config, cache, kv, running);
     this.batch = new BatchRunner(model, config, cache, program, running, runner::forward);
     this.loop = new Thread(this::run, "pasta-scheduler");
@@ -129,7 +135,8 @@ public final class Engine implements AutoCloseable {
     Map<String, int[]> forced = request.forcing().map(f -> ForcedTokens.bySpan(f, limits, tokenizer,
         model.eosTokenId())).orElse(null);
     boolean resume = request.forcing().filter(f -> f instanceof Forcing.Resume).isPresent();
-    RequestState state = new RequestState(request, future, prompt, forced, resume, listener);
+    Map<String, int[]> forks = request.forcing().map(ForcedTokens::forksBySpan).orElse(null);
+    RequestState state = new RequestState(request, future, prompt, forced, forks, resume, listener);
     inbox.add(() -> admission.add(state));
     return future;
   }
@@ -200,6 +207,7 @@ public final class Engine implements AutoCloseable {
       } catch (RuntimeException | Error e) {
         log.error("engine step failed; failing the running requests", e);
         for (RequestState r : running) {
+          r.releaseCache();
           if (!r.future.isDone()) {
             finish(r, RequestStatus.FINISHED_ERROR, describe(e));
           }
@@ -263,7 +271,7 @@ public final class Engine implements AutoCloseable {
   private void dropCancelled() {
     for (RequestState r : cancelling) {
       if (!r.status.isFinished()) {
-        r.end(RequestStatus.FINISHED_CANCELLED);
+        r.guarded(() -> r.end(RequestStatus.FINISHED_CANCELLED));
       }
     }
     cancelling.clear();
@@ -277,7 +285,9 @@ public final class Engine implements AutoCloseable {
       r.status = RequestStatus.RUNNING;
       r.admittedStep = steps;
       r.admittedNanos = System.nanoTime();
-      program.start(r);
+      RequestState admitted = r;
+      // a request that cannot even start fails alone, at the end of this step
+      r.guarded(() -> program.start(admitted));
       running.add(r);
     }
   }
@@ -323,30 +333,42 @@ public final class Engine implements AutoCloseable {
   /** Ends the requests that finished in this step and completes their answers; they leave the running list. */
   private void finishRequests() {
     for (RequestState r : running) {
-      if (r.failure != null && !r.status.isFinished()) {
-        r.fail(r.failure);
+      try {
+        finishIfDone(r);
+      } catch (RuntimeException | Error e) {
+        // ending it went wrong: it fails, alone
+        r.fail(e);
         r.status = RequestStatus.FINISHED_ERROR;
-      }
-      if (r.halted() && !r.status.isFinished()) {
-        // a stop string in the answer ends it complete; a spent budget leaves it cut short
-        for (SpanState s : r.spans) {
-          if (s.status != SpanState.Status.DONE) {
-            program.flushText(s);
-          }
-        }
-        r.end(r.stops != null && r.stops.matched() ? RequestStatus.FINISHED_STOPPED : RequestStatus.FINISHED_LENGTH);
-      }
-      if (!r.status.isFinished() && r.main.status == SpanState.Status.DONE) {
-        r.status = r.cutShort ? RequestStatus.FINISHED_LENGTH : RequestStatus.FINISHED_STOPPED;
-      }
-      if (r.status.isFinished()) {
-        for (SpanState s : r.spans) {
-          s.dropCache();
-        }
         complete(r);
       }
     }
     running.removeIf(r -> r.status.isFinished());
+  }
+
+  /** Ends {@code r} if it failed, is halted or its main span is done, and completes its answer. */
+  private void finishIfDone(RequestState r) {
+    if (r.halted() && !r.status.isFinished() && r.failure == null) {
+      // a stop string in the answer ends it complete; a spent budget leaves it cut short
+      for (SpanState s : r.spans) {
+        if (s.status != SpanState.Status.DONE) {
+          r.guarded(() -> program.flushText(s));
+        }
+      }
+      if (r.failure == null) {
+        r.end(r.stops != null && r.stops.matched() ? RequestStatus.FINISHED_STOPPED : RequestStatus.FINISHED_LENGTH);
+      }
+    }
+    if (r.failure != null && !r.status.isFinished()) {
+      r.fail(r.failure);
+      r.status = RequestStatus.FINISHED_ERROR;
+    }
+    if (!r.status.isFinished() && r.main.status == SpanState.Status.DONE) {
+      r.status = r.cutShort ? RequestStatus.FINISHED_LENGTH : RequestStatus.FINISHED_STOPPED;
+    }
+    if (r.status.isFinished()) {
+      r.releaseCache();
+      complete(r);
+    }
   }
 
   /** Completes a finished request's future with its answer (exceptionally if even that cannot be built). */

@@ -27,6 +27,21 @@ final class ForcedTokens {
   }
 
   /**
+   * Where each span of a resumed request forked before, by span id path (sorted token indices, one per fork); null
+   * when the forcing has no such record (a replay, or a resume that did not say): the cache budget decides then.
+   */
+  static Map<String, int[]> forksBySpan(Forcing forcing) {
+    if (!(forcing instanceof Forcing.Resume resume) || resume.forksBySpan().isEmpty()) {
+      return null;
+    }
+    Map<String, int[]> forks = new HashMap<>();
+    for (Map.Entry<String, List<Integer>> e : resume.forksBySpan().get().entrySet()) {
+      forks.put(e.getKey(), e.getValue().stream().mapToInt(Integer::intValue).sorted().toArray());
+    }
+    return forks;
+  }
+
+  /**
    * Replay: the tokens each span of a flat transcript's program is forced to decode — its own output, the main
    * span's followed by end of sequence.
    */

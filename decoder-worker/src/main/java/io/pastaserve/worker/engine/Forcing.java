@@ -3,6 +3,7 @@ package io.pastaserve.worker.engine;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /** Tokens a request is made to decode instead of choosing them. The model still runs on every one. */
 public sealed interface Forcing {
@@ -20,10 +21,22 @@ public sealed interface Forcing {
    * Resumes a request from token ids (another worker decoded them, or the cache was lost): each span first
    * decodes its known tokens, by span id path, then goes on choosing tokens. The cache is rebuilt with the
    * visibility each token had, so the continuation is the same as if it had never stopped.
+   *
+   * <p>{@code forksBySpan} says, per span id path, which of its known tokens started forks: the index of each such
+   * token, once per fork it started. A known promise forks exactly where it forked before and runs inline
+   * everywhere else, whatever room the cache budget has now; without it (empty: nothing was recorded) a known
+   * promise forks when the budget lets it, which gives the same answer only if the budget does not decide.
    */
-  record Resume(Map<String, List<Integer>> tokensBySpan) implements Forcing {
+  record Resume(Map<String, List<Integer>> tokensBySpan, Optional<Map<String, List<Integer>>> forksBySpan)
+      implements Forcing {
     public Resume {
       tokensBySpan = Map.copyOf(tokensBySpan);
+      forksBySpan = forksBySpan.map(Map::copyOf);
+    }
+
+    /** Resumes from token ids alone: each known promise forks when the cache budget lets it. */
+    public Resume(Map<String, List<Integer>> tokensBySpan) {
+      this(tokensBySpan, Optional.empty());
     }
   }
 }

@@ -22,6 +22,8 @@ final class RequestState {
   final int[] promptTokens;
   /** Forced tokens per span id path (replay, resume), or null. */
   final Map<String, int[]> forced;
+  /** Where each span forked before, by span id path ({@link RecordedForks}), or null: the cache budget decides. */
+  final Map<String, int[]> recordedForks;
   /** After its forced tokens a span chooses (resume) rather than ends (replay). */
   final boolean sampleAfterForced;
   final SpanListener listener;
@@ -48,13 +50,15 @@ final class RequestState {
   Throwable failure;
 
   RequestState(GenerationRequest request, CompletableFuture<GenerationResult> future, int[] promptTokens,
-      Map<String, int[]> forced, boolean sampleAfterForced, SpanListener listener) {
+      Map<String, int[]> forced, Map<String, int[]> recordedForks, boolean sampleAfterForced,
+      SpanListener listener) {
     this.id = request.id();
     this.request = request;
     this.future = future;
     this.submittedNanos = System.nanoTime();
     this.promptTokens = promptTokens;
     this.forced = forced;
+    this.recordedForks = recordedForks;
     this.sampleAfterForced = sampleAfterForced;
     this.listener = listener;
     long forcedTotal = forced == null ? 0 : forced.values().stream().mapToLong(t -> t.length + 2L).sum();
@@ -99,7 +103,21 @@ final class RequestState {
   private void stopSpans() {
     for (SpanState s : spans) {
       s.status = SpanState.Status.DONE;
-      s.dropCache();
+    }
+    releaseCache();
+  }
+
+  /**
+   * Drops every span's cache. A cache that cannot be dropped is left to the collector (it is logged); the other
+   * spans' caches are dropped all the same, and nothing is thrown: this is what every way out of the engine calls.
+   */
+  void releaseCache() {
+    for (SpanState s : spans) {
+      try {
+        s.dropCache();
+      } catch (RuntimeException | Error e) {
+        log.warn("request {}: the cache of span {} cannot be dropped: {}", id, s.id, e.toString());
+      }
     }
   }
 

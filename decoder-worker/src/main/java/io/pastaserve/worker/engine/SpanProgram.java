@@ -86,6 +86,9 @@ final class SpanProgram {
     int[] forced = r.forced == null ? null : r.forced.getOrDefault(id.path(), new int[0]);
     SpanState s = new SpanState(r, id, parent, opener, new PastaParser(limits), tokenizer.newDetokenizer(),
         SpanDraws.of(r.request.sampling().seed(), id), forced, cache, kv);
+    if (r.recordedForks != null) {
+      s.recordedForks = new RecordedForks(r.recordedForks.getOrDefault(id.path(), new int[0]));
+    }
     r.spans.add(s);
     return s;
   }
@@ -176,7 +179,7 @@ final class SpanProgram {
       } else if (e instanceof PastaEvent.Promise promise) {
         PastaEvent.AsyncOpen opener = PastaEvent.AsyncOpen.of(promise.topic());
         int[] openerTokens = tokenizer.encode(opener.raw());
-        if (canFork(s) && reserve(s, s.kv.length() + s.pendingTokens.size() + openerTokens.length
+        if (forks(s, index, s.kv.length() + s.pendingTokens.size() + openerTokens.length
             + closerTokens.length)) {
           fork(s, promise, position);
         } else if (reserve(s, openerTokens.length)) {
@@ -228,6 +231,23 @@ final class SpanProgram {
       s.status = Status.WAIT_CHILD;
       s.waitSince = System.nanoTime();
     }
+  }
+
+  /**
+   * Whether the promise that span {@code s}'s token {@code index} completes forks, with {@code prefixTokens}
+   * reserved for the fork if so. A known token of a resume that recorded where it forked forks exactly as it did
+   * then (the budget decided that once, and the tokens and span ids after it depend on it); any other forks when the
+   * limits and the cache budget let it.
+   */
+  private boolean forks(SpanState s, int index, long prefixTokens) {
+    if (s.lastForced && s.recordedForks != null) {
+      if (!s.recordedForks.forked(index)) {
+        return false;
+      }
+      kv.reserve(s.request, prefixTokens);
+      return true;
+    }
+    return canFork(s) && reserve(s, prefixTokens);
   }
 
   private boolean canFork(SpanState s) {
@@ -320,17 +340,15 @@ final class SpanProgram {
   }
 
   /**
-   * Tells the request's stop watch and its listener the same thing; a listener that throws fails its request (its
+   * Tells the request's stop watch and its listener the same thing; either one throwing fails its request alone (its
    * output is lost). {@code call} runs once for each of them, so it must not change state itself.
    */
   private void notify(SpanState s, Consumer<SpanListener> call) {
     RequestState r = s.request;
     if (r.stops != null) {
-      call.accept(r.stops);
+      r.guarded(() -> call.accept(r.stops));
     }
-    if (r.failure == null) {
-      r.guarded(() -> call.accept(r.listener));
-    }
+    r.guarded(() -> call.accept(r.listener));
   }
 
   /** Joins a span waiting at a sync (or at its end) once all its outstanding forks are done. */

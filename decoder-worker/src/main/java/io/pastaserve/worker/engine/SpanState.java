@@ -43,6 +43,8 @@ final class SpanState {
   /** Forced tokens (replay), or null. */
   final int[] forced;
   int forcedNext;
+  /** Where its known promises forked before (a resume that recorded it), or null: the cache budget decides. */
+  RecordedForks recordedForks;
   /** The token being interpreted was forced: what it leads to (a fork, an inline chunk) has happened before. */
   boolean lastForced;
 

@@ -9,6 +9,7 @@ import io.pastaserve.common.messaging.RequestFinishedEvent;
 import io.pastaserve.common.messaging.Sampling;
 import io.pastaserve.common.messaging.SpanEventEnvelope;
 import io.pastaserve.common.messaging.SpanTiming;
+import io.pastaserve.common.messaging.TokenItem;
 import io.pastaserve.worker.engine.Engine;
 import io.pastaserve.worker.engine.Forcing;
 import io.pastaserve.worker.engine.GenerationRequest;
@@ -17,6 +18,7 @@ import io.pastaserve.worker.engine.Mode;
 import io.pastaserve.worker.registry.WorkerHeartbeats;
 import io.pastaserve.worker.sampling.SamplingParams;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -165,12 +167,11 @@ class SpanJobListener implements SmartLifecycle {
 
   private void run(DecodeSpanCommand job, SpanEventPublisher publisher) {
     String id = job.requestId();
-    Map<String, List<Integer>> known = resumeTokens(id);
-    if (!known.isEmpty()) {
-      log.info("resuming request from {} recorded tokens", known.values().stream().mapToInt(List::size).sum());
-    }
+    Optional<Forcing.Resume> known = resumeFrom(id);
+    known.ifPresent(k -> log.info("resuming request from {} recorded tokens",
+        k.tokensBySpan().values().stream().mapToInt(List::size).sum()));
     Optional<Forcing> forcing = !job.replay().isEmpty() ? Optional.of(new Forcing.Replay(job.replay()))
-        : known.isEmpty() ? Optional.empty() : Optional.of(new Forcing.Resume(known));
+        : known.map(Forcing.class::cast);
     GenerationRequest request = new GenerationRequest(id, job.prompt(), sampling(job.sampling()),
         Mode.parse(job.mode()), forcing);
     engine.submit(request, publisher).whenComplete((result, error) -> {
@@ -341,17 +342,52 @@ class SpanJobListener implements SmartLifecycle {
     }
   }
 
-  /** The token ids recorded for each span of a request, by span id; empty for a new request. */
-  private Map<String, List<Integer>> resumeTokens(String requestId) {
+  /**
+   * What a request resumes from: the token ids recorded for each span, and which of them started forks (from each
+   * token's recorded piece), so that its known promises fork or run inline as they did; empty for a new request.
+   * Pieces that do not match the tokens leave the forks unsaid (the cache budget decides them).
+   */
+  private Optional<Forcing.Resume> resumeFrom(String requestId) {
     Map<String, List<Integer>> known = new HashMap<>();
+    Map<String, List<Integer>> forks = new HashMap<>();
+    boolean forksKnown = true;
     Set<Object> spans = redis.opsForHash().keys(RedisKeys.spans(requestId));
-    for (Object span : spans) {
-      List<String> ids = redis.opsForList().range(RedisKeys.tokens(requestId, (String) span), 0, -1);
-      if (ids != null && !ids.isEmpty()) {
-        known.put((String) span, ids.stream().map(Integer::valueOf).toList());
+    for (Object key : spans) {
+      String span = (String) key;
+      List<String> ids = redis.opsForList().range(RedisKeys.tokens(requestId, span), 0, -1);
+      if (ids == null || ids.isEmpty()) {
+        continue;
       }
+      known.put(span, ids.stream().map(Integer::valueOf).toList());
+      List<String> pieces = redis.opsForList().range(RedisKeys.pieces(requestId, span), 0, -1);
+      forksKnown = forksKnown && pieces != null && pieces.size() == ids.size()
+          && forkedTokens(requestId, span, pieces, forks);
     }
-    return known;
+    if (known.isEmpty()) {
+      return Optional.empty();
+    }
+    if (!forksKnown) {
+      log.warn("request {}: the recorded pieces do not match its tokens; the cache budget decides its forks",
+          requestId);
+    }
+    return Optional.of(new Forcing.Resume(known, forksKnown ? Optional.of(forks) : Optional.empty()));
+  }
+
+  /** Adds to {@code forks} the index of each of a span's recorded tokens that started forks, once per fork. */
+  private boolean forkedTokens(String requestId, String span, List<String> pieces,
+      Map<String, List<Integer>> forks) {
+    try {
+      for (String piece : pieces) {
+        TokenItem item = json.readValue(piece, TokenItem.class);
+        for (int f = 0; f < item.forks().size(); f++) {
+          forks.computeIfAbsent(span, x -> new ArrayList<>()).add(item.index());
+        }
+      }
+      return true;
+    } catch (JsonProcessingException e) {
+      log.warn("request {}: a recorded piece of span {} is unreadable: {}", requestId, span, e.getOriginalMessage());
+      return false;
+    }
   }
 
   static SamplingParams sampling(Sampling s) {
