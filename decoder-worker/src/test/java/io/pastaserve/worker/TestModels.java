@@ -2,7 +2,12 @@ package io.pastaserve.worker;
 
 import io.pastaserve.worker.model.ExecutionProvider;
 import io.pastaserve.worker.model.ModelRunner;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The models the tests run, each opened once per test JVM and shared: the random-weights test model (small,
@@ -33,5 +38,14 @@ public final class TestModels {
       pastaTiny = ModelRunner.open(PASTA_TINY_DIR, ExecutionProvider.CPU, 0);
     }
     return pastaTiny;
+  }
+
+  /** The bundled model's held-out prompts, one a line, in order. */
+  public static List<String> heldoutPrompts() {
+    try {
+      return Files.readAllLines(PASTA_TINY_DIR.resolve("heldout-prompts.txt"), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 }

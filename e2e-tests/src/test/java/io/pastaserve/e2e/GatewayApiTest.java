@@ -64,7 +64,7 @@ class GatewayApiTest {
         .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.provider=cpu").run();
     gateway = startGateway();
     narrowGateway = startGateway("pasta.gateway.max-concurrent-requests=1", "pasta.gateway.retry-after=3s");
-    prompt = Files.readAllLines(Suite.MODEL.resolve("heldout-prompts.txt"), StandardCharsets.UTF_8).get(0);
+    prompt = Suite.heldoutPrompts().get(0);
     try (ModelRunner runner = ModelRunner.open(Suite.MODEL, ExecutionProvider.CPU, 0);
         Engine engine = new Engine(runner, EngineConfig.defaults())) {
       for (String mode : List.of("async", "serial")) {

@@ -58,8 +58,7 @@ class MultipleInterpretersTest {
   void interpretersJoiningAndDying_whileRequestsStream_loseAndRepeatNothing_andKeepNoViews() throws Exception {
     List<String> transcripts = Files.readAllLines(Suite.MODEL.resolve("heldout-transcripts.txt"),
         StandardCharsets.UTF_8).stream().map(l -> l.replace("\\n", "\n")).toList();
-    List<String> prompts = Files.readAllLines(Suite.MODEL.resolve("heldout-prompts.txt"), StandardCharsets.UTF_8)
-        .subList(0, 16);
+    List<String> prompts = Suite.heldoutPrompts().subList(0, 16);
     Path jar = Suite.ROOT.resolve("interpreter-service/target").resolve(
         "interpreter-service-" + System.getProperty("project.version", "0.1.0-SNAPSHOT") + "-exec.jar");
     try (Suite suite = new Suite()) {

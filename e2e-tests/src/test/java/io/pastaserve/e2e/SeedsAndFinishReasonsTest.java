@@ -11,7 +11,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -71,7 +70,7 @@ class SeedsAndFinishReasonsTest {
         .properties("pasta.gateway.model-dir=" + mismatchedModel, "pasta.gateway.model-name=pasta-tiny",
             "pasta.gateway.api-keys=" + KEY, "pasta.gateway.topic-partitions=4")
         .run();
-    prompt = Files.readAllLines(Suite.MODEL.resolve("heldout-prompts.txt"), StandardCharsets.UTF_8).get(1);
+    prompt = Suite.heldoutPrompts().get(1);
     await().atMost(Duration.ofSeconds(30)).until(() -> json(send(HttpRequest.newBuilder(uri("/v1/models")).GET())
         .body()).path("data").path(0).path("live_workers").asInt() == 1);
   }

@@ -10,6 +10,10 @@ import io.pastaserve.common.messaging.Topics;
 import io.pastaserve.interpreter.InterpreterApplication;
 import io.pastaserve.testing.KafkaBrokerProcess;
 import io.pastaserve.testing.RedisTestServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -38,6 +42,15 @@ final class Suite implements AutoCloseable {
   static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
   static final Path MODEL = ROOT.resolve("models/pasta-tiny");
   static final ObjectMapper JSON = new ObjectMapper();
+
+  /** The bundled model's held-out prompts, one a line, in order. */
+  static List<String> heldoutPrompts() {
+    try {
+      return Files.readAllLines(MODEL.resolve("heldout-prompts.txt"), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
 
   final KafkaBrokerProcess kafka;
   final RedisTestServer redisServer;

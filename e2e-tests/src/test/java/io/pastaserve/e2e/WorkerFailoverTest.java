@@ -13,8 +13,6 @@ import io.pastaserve.worker.engine.Mode;
 import io.pastaserve.worker.model.ExecutionProvider;
 import io.pastaserve.worker.model.ModelRunner;
 import io.pastaserve.worker.sampling.SamplingParams;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -66,8 +64,7 @@ class WorkerFailoverTest {
   }
 
   private void failover(boolean graceful) throws Exception {
-    List<String> prompts = Files.readAllLines(Suite.MODEL.resolve("heldout-prompts.txt"), StandardCharsets.UTF_8)
-        .subList(0, 6);
+    List<String> prompts = Suite.heldoutPrompts().subList(0, 6);
     // greedy and seeded sampling, async and serial: each ends with the text it has uninterrupted
     List<Case> cases = new ArrayList<>();
     for (int i = 0; i < prompts.size(); i++) {

@@ -7,8 +7,6 @@ import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.kv.KvAllocator;
 import io.pastaserve.worker.model.ModelRunner;
 import io.pastaserve.worker.sampling.SamplingParams;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,8 +30,7 @@ class FailureIsolationTest {
   @BeforeAll
   static void open() throws Exception {
     runner = TestModels.pastaTiny();
-    prompts = Files.readAllLines(TestModels.PASTA_TINY_DIR.resolve("heldout-prompts.txt"), StandardCharsets.UTF_8)
-        .subList(0, 4);
+    prompts = TestModels.heldoutPrompts().subList(0, 4);
     try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
       for (String p : prompts) {
         alone.add(engine.generate(request("alone", p)).text());

@@ -6,8 +6,6 @@ import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
 import io.pastaserve.worker.sampling.SamplingParams;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -30,8 +28,7 @@ class KvBudgetTest {
     // long prompts: each fork copies one
     String preamble = "Please answer carefully, in short points, and keep each point brief and useful. ".repeat(6);
     List<String> prompts = new ArrayList<>();
-    for (String p : Files.readAllLines(TestModels.PASTA_TINY_DIR.resolve("heldout-prompts.txt"),
-        StandardCharsets.UTF_8).subList(0, 6)) {
+    for (String p : TestModels.heldoutPrompts().subList(0, 6)) {
       prompts.add(preamble + p);
     }
     long budget = 4_000;

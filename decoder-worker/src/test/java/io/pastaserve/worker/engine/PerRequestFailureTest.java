@@ -10,8 +10,6 @@ import io.pastaserve.worker.kv.KvPass;
 import io.pastaserve.worker.kv.KvSeq;
 import io.pastaserve.worker.model.ModelRunner;
 import io.pastaserve.worker.sampling.SamplingParams;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -38,8 +36,7 @@ class PerRequestFailureTest {
   @BeforeAll
   static void open() throws Exception {
     runner = TestModels.pastaTiny();
-    prompts = Files.readAllLines(TestModels.PASTA_TINY_DIR.resolve("heldout-prompts.txt"), StandardCharsets.UTF_8)
-        .subList(0, 3);
+    prompts = TestModels.heldoutPrompts().subList(0, 3);
     try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
       for (String p : prompts) {
         alone.add(engine.generate(request("alone", p, Mode.ASYNC)).text());

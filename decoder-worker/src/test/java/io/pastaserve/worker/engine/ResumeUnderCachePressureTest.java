@@ -7,8 +7,6 @@ import io.pastaserve.common.lang.SpanId;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
 import io.pastaserve.worker.sampling.SamplingParams;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -36,8 +34,7 @@ class ResumeUnderCachePressureTest {
   void aRequestThatRanItsPromisesInline_resumedWithRoomToFork_givesTheSameAnswer_inBothModes() throws Exception {
     // a long prompt: a fork copies it, an inline chunk does not
     String prompt = "Please answer carefully, in short points, and keep each point brief and useful. ".repeat(6)
-        + Files.readAllLines(TestModels.PASTA_TINY_DIR.resolve("heldout-prompts.txt"), StandardCharsets.UTF_8)
-        .get(0);
+        + TestModels.heldoutPrompts().get(0);
     SamplingParams sampling = SamplingParams.greedy(300);
     int promptTokens = runner.tokenizer().encode(runner.config().applyChatTemplate(prompt)).length;
     // room for the request and for inline openers, none for a copy of the prompt

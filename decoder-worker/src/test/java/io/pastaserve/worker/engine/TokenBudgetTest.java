@@ -6,8 +6,6 @@ import io.pastaserve.common.lang.SpanId;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
 import io.pastaserve.worker.sampling.SamplingParams;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -31,8 +29,7 @@ class TokenBudgetTest {
   @Test
   void aRequestNeverDecodesMoreThanMaxTokens_andReportsWhatItDecoded_inEitherMode() throws Exception {
     List<String> prompts = new ArrayList<>(List.of("Give me 6 tips for better sleep."));
-    prompts.addAll(Files.readAllLines(TestModels.PASTA_TINY_DIR.resolve("heldout-prompts.txt"),
-        StandardCharsets.UTF_8).subList(0, 4));
+    prompts.addAll(TestModels.heldoutPrompts().subList(0, 4));
     int[] budgets = {23, 60, 100, 150};
     int cutWithForks = 0;
     try (Engine engine = new Engine(runner, EngineConfig.defaults())) {

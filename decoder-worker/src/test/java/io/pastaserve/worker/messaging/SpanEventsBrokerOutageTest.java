@@ -19,8 +19,6 @@ import io.pastaserve.worker.engine.GenerationRequest;
 import io.pastaserve.worker.engine.GenerationResult;
 import io.pastaserve.worker.engine.Mode;
 import io.pastaserve.worker.sampling.SamplingParams;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -229,8 +227,7 @@ class SpanEventsBrokerOutageTest {
   }
 
   private static GenerationRequest request(String id) throws Exception {
-    String text = Files.readAllLines(TestModels.PASTA_TINY_DIR.resolve("heldout-prompts.txt"),
-        StandardCharsets.UTF_8).get(0);
+    String text = TestModels.heldoutPrompts().get(0);
     return GenerationRequest.of(id, text, SamplingParams.greedy(96), Mode.ASYNC);
   }
 
