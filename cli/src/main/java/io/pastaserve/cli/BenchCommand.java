@@ -56,8 +56,17 @@ final class BenchCommand {
   void run(List<String> args) throws UsageException, IOException {
     Set<String> valued = new HashSet<>(ModelOptions.VALUED);
     valued.addAll(Set.of("--prompts", "--repeat", "--max-tokens", "--warmup", "--batches", "--steps",
-        "--concurrency", "--kafka", "--redis"));
-    Options o = Options.parse(NAME, args, valued, Set.of("--replay", "--json", "--overhead", "--via-kafka"));
+        "--concurrency", "--kafka", "--redis", "--pasts", "--label"));
+    Options o = Options.parse(NAME, args, valued, Set.of("--replay", "--json", "--overhead", "--via-kafka",
+        "--step-times", "--throughput"));
+    if (o.flag("--throughput")) {
+      throughput(o);
+      return;
+    }
+    if (o.flag("--step-times")) {
+      stepTimes(o);
+      return;
+    }
     if (o.flag("--overhead")) {
       overhead(o);
       return;
@@ -165,15 +174,46 @@ final class BenchCommand {
   }
 
 
-  /** {@code --overhead}: the engine against a bare ONNX Runtime loop; fork and join cost on --prompts (replay). */
-  private void overhead(Options o) throws UsageException, IOException {
-    int[] sizes;
-    try {
-      sizes = Arrays.stream(o.get("--batches", "1,2,4,8,16").split(",")).mapToInt(s -> Integer.parseInt(s.trim()))
-          .toArray();
-    } catch (NumberFormatException e) {
-      throw new UsageException(NAME + ": --batches needs comma-separated integers");
+  /** {@code --step-times}: ms per decode step by batch and past length, after the parity check when there is one. */
+  private void stepTimes(Options o) throws UsageException, IOException {
+    int[] batches = integers(o, "--batches", "1,4,16,64,256");
+    int[] pasts = integers(o, "--pasts", "128,512");
+    int steps = o.intValue(NAME, "--steps", 50, 1, 100_000);
+    try (ModelRunner runner = ModelOptions.open(NAME, o)) {
+      String label = o.get("--label", runner.dir().getFileName() + " " + runner.provider());
+      StepBench bench = new StepBench(runner, steps);
+      StepBench.Parity parity = bench.parity();
+      List<StepBench.Row> rows = bench.run(batches, pasts);
+      out.println(o.flag("--json") ? StepBench.json(label, runner, rows, parity)
+          : StepBench.table(label, rows, parity));
     }
+  }
+
+  /** {@code --throughput}: tokens/s of the in-process engine at each --concurrency level, serial and async. */
+  private void throughput(Options o) throws UsageException, IOException {
+    List<String> prompts = readItems(Path.of(o.required(NAME, "--prompts")), false).stream().map(i -> i[0])
+        .toList();
+    if (prompts.isEmpty()) {
+      throw new UsageException(NAME + ": no prompts");
+    }
+    int[] levels = integers(o, "--concurrency", "1,4,16,64");
+    int maxTokens = o.intValue(NAME, "--max-tokens", 2048, 1, 1 << 20);
+    try (ModelRunner runner = ModelOptions.open(NAME, o)) {
+      out.println(ThroughputBench.table(new ThroughputBench(runner, prompts, maxTokens).run(levels)));
+    }
+  }
+
+  private static int[] integers(Options o, String name, String fallback) throws UsageException {
+    try {
+      return Arrays.stream(o.get(name, fallback).split(",")).mapToInt(s -> Integer.parseInt(s.trim())).toArray();
+    } catch (NumberFormatException e) {
+      throw new UsageException(NAME + ": " + name + " needs comma-separated integers");
+    }
+  }
+
+  /** {@code --overhead}: the engine against a bare runner loop; fork and join cost on --prompts (replay). */
+  private void overhead(Options o) throws UsageException, IOException {
+    int[] sizes = integers(o, "--batches", "1,2,4,8,16");
     int steps = o.intValue(NAME, "--steps", 128, 8, 100_000);
     int repeat = o.intValue(NAME, "--repeat", 3, 1, 1000);
     String prompts = o.get("--prompts", null);
@@ -183,8 +223,6 @@ final class BenchCommand {
       List<OverheadBench.BatchRow> rows = bench.batches(sizes);
       OverheadBench.EventCost cost = transcripts.isEmpty() ? null : bench.forkJoin(transcripts);
       out.println(o.flag("--json") ? OverheadBench.json(rows, cost) : OverheadBench.table(rows, cost));
-    } catch (ai.onnxruntime.OrtException e) {
-      throw new IOException("bare ONNX Runtime loop failed: " + e.getMessage());
     }
   }
 

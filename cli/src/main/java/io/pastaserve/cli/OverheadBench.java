@@ -1,9 +1,5 @@
 package io.pastaserve.cli;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -12,11 +8,13 @@ import io.pastaserve.worker.engine.Engine;
 import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.engine.GenerationRequest;
 import io.pastaserve.worker.engine.Mode;
+import io.pastaserve.worker.kv.KvBlock;
 import io.pastaserve.worker.model.ModelConfig;
 import io.pastaserve.worker.model.ModelRunner;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -24,7 +22,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * The engine's own cost, side by side with a bare ONNX Runtime loop on the same model and inputs: ms per decode
+ * The engine's own cost, side by side with a bare loop of the same runner on the same model and inputs: ms per decode
  * step at each batch size, and the cost of forks and joins in decode steps.
  */
 final class OverheadBench {
@@ -48,7 +46,7 @@ final class OverheadBench {
     this.rounds = rounds;
   }
 
-  List<BatchRow> batches(int[] sizes) throws OrtException {
+  List<BatchRow> batches(int[] sizes) {
     String text = plainText(steps);
     List<BatchRow> rows = new ArrayList<>();
     try (Engine engine = new Engine(runner, EngineConfig.defaults().withMaxBatch(64))) {
@@ -152,101 +150,60 @@ final class OverheadBench {
   }
 
   /**
-   * ms per decode step of a bare loop: prefill, then feed each step's {@code present.*} outputs back as the next
-   * step's past and the argmax as the next token.
+   * ms per decode step of a bare loop on the same runner: prefill, then feed each step's present back as the next
+   * step's past and the argmax as the next token; no engine, no spans.
    */
-  private double bareLoop(int b, int n) throws OrtException {
+  private double bareLoop(int b, int n) {
     ModelConfig cfg = runner.config();
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
     int[] prompt = runner.tokenizer().encode(cfg.applyChatTemplate("p"));
     int p = prompt.length;
-    try (OrtSession.SessionOptions options = sameOptionsAsTheEngine();
-        OrtSession session = env.createSession(runner.dir().resolve("model.onnx").toString(), options)) {
-      long[][] ids = new long[b][p];
-      long[][] pos = new long[b][p];
-      long[][] mask = new long[b][p];
-      for (int r = 0; r < b; r++) {
-        for (int i = 0; i < p; i++) {
-          ids[r][i] = prompt[i];
-          pos[r][i] = i;
-          mask[r][i] = 1;
-        }
+    long[] ids = new long[b * p];
+    long[] pos = new long[b * p];
+    long[] mask = new long[b * p];
+    for (int r = 0; r < b; r++) {
+      for (int i = 0; i < p; i++) {
+        ids[r * p + i] = prompt[i];
+        pos[r * p + i] = i;
+        mask[r * p + i] = 1;
       }
-      Map<String, OnnxTensor> inputs = new HashMap<>();
-      inputs.put("input_ids", OnnxTensor.createTensor(env, ids));
-      inputs.put("position_ids", OnnxTensor.createTensor(env, pos));
-      inputs.put("attention_mask", OnnxTensor.createTensor(env, mask));
-      for (int l = 0; l < cfg.layers(); l++) {
-        for (String kind : new String[] {"key", "value"}) {
-          inputs.put("past_key_values." + l + "." + kind, OnnxTensor.createTensor(env,
-              FloatBuffer.allocate(0), new long[] {b, cfg.kvHeads(), 0, cfg.headDim()}));
-        }
-      }
-      OrtSession.Result result = session.run(inputs);
-      int past = p;
-      long start = 0;
-      for (int step = 0; step <= n; step++) {
-        if (step == 1) {
-          start = System.nanoTime();
-        }
-        FloatBuffer logits = ((OnnxTensor) result.get("logits").get()).getFloatBuffer();
-        int seq = step == 0 ? p : 1;
-        java.nio.LongBuffer next = direct(b);
-        java.nio.LongBuffer np = direct(b);
-        java.nio.LongBuffer nm = direct(b * (past + 1));
-        for (int r = 0; r < b; r++) {
-          int base = (r * seq + seq - 1) * cfg.vocabSize();
-          int best = 0;
-          for (int v = 1; v < cfg.vocabSize(); v++) {
-            if (logits.get(base + v) > logits.get(base + best)) {
-              best = v;
-            }
-          }
-          next.put(r, best);
-          np.put(r, past);
-        }
-        for (int i = 0; i < b * (past + 1); i++) {
-          nm.put(i, 1L);
-        }
-        Map<String, OnnxTensor> in = new HashMap<>();
-        in.put("input_ids", OnnxTensor.createTensor(env, next, new long[] {b, 1}));
-        in.put("position_ids", OnnxTensor.createTensor(env, np, new long[] {b, 1}));
-        in.put("attention_mask", OnnxTensor.createTensor(env, nm, new long[] {b, past + 1}));
-        for (int l = 0; l < cfg.layers(); l++) {
-          for (String kind : new String[] {"key", "value"}) {
-            in.put("past_key_values." + l + "." + kind,
-                (OnnxTensor) result.get("present." + l + "." + kind).get());
-          }
-        }
-        OrtSession.Result nextResult = session.run(in);
-        for (Map.Entry<String, OnnxTensor> e : in.entrySet()) {
-          if (!e.getKey().startsWith("past_key_values")) {
-            e.getValue().close();
-          }
-        }
-        result.close();
-        result = nextResult;
-        past++;
-      }
-      double ms = (System.nanoTime() - start) / 1e6 / n;
-      result.close();
-      inputs.values().forEach(OnnxTensor::close);
-      return ms;
     }
-  }
-
-  /** The session settings {@link ModelRunner} uses, so that only the loop around the session differs. */
-  private static OrtSession.SessionOptions sameOptionsAsTheEngine() throws OrtException {
-    OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-    options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-    options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-    options.setInterOpNumThreads(1);
-    return options;
-  }
-
-  private static java.nio.LongBuffer direct(int n) {
-    return java.nio.ByteBuffer.allocateDirect(n * Long.BYTES).order(java.nio.ByteOrder.nativeOrder())
-        .asLongBuffer();
+    KvBlock past = runner.newKvBlock();
+    past.reshape(b, 0);
+    KvBlock present = runner.newKvBlock();
+    FloatBuffer logits = runner.forward(b, p, ids, pos, mask, past, present);
+    int seq = p;
+    int length = p;
+    long[] next = new long[b];
+    long[] nextPos = new long[b];
+    long[] nextMask = new long[0];
+    long start = 0;
+    for (int step = 0; step <= n; step++) {
+      if (step == 1) {
+        start = System.nanoTime();
+      }
+      for (int r = 0; r < b; r++) {
+        int base = (r * seq + seq - 1) * cfg.vocabSize();
+        int best = 0;
+        for (int v = 1; v < cfg.vocabSize(); v++) {
+          if (logits.get(base + v) > logits.get(base + best)) {
+            best = v;
+          }
+        }
+        next[r] = best;
+        nextPos[r] = length;
+      }
+      if (nextMask.length < b * (length + 1)) {
+        nextMask = new long[b * (length + 1) * 2];
+        Arrays.fill(nextMask, 1L);
+      }
+      KvBlock t = past;
+      past = present;
+      present = t;
+      logits = runner.forward(b, 1, next, nextPos, nextMask, past, present);
+      seq = 1;
+      length++;
+    }
+    return (System.nanoTime() - start) / 1e6 / n;
   }
 
   static String table(List<BatchRow> rows, EventCost cost) {

@@ -24,6 +24,13 @@ public final class PastaCli {
                                one answer from the in-process engine
         bench --prompts FILE [--replay] [--repeat N] [--warmup N] [--max-tokens N] [--json]
                                serial vs async on every prompt, side by side
+        bench --step-times [--batches 1,4,16,64,256] [--pasts 128,512] [--steps N] [--label L] [--json]
+                               ms per decode step of the model alone, by batch and past length (after the
+                               parity check against PyTorch when the model has a parity.bin)
+        bench --throughput --prompts FILE [--concurrency 1,4,16,64] [--max-tokens N]
+                               tokens/s of the in-process engine by concurrent requests, serial and async
+        bench --overhead [--batches LIST] [--steps N] [--prompts TRANSCRIPTS] [--json]
+                               the engine against a bare loop of the same runner; fork and join cost
         load --prompts FILE [--url URL] [--api-key KEY] [--model NAME] [--mode async|serial|both]
              [--concurrency LIST] [--rates LIST] [--requests N] [--max-tokens N] [--temperature T]
              [--seed S] [--slo-ttft SECONDS] [--slo-itl SECONDS] [--timeout SECONDS] [--json]
@@ -39,7 +46,7 @@ public final class PastaCli {
         test                   run every test (bin/pasta script)
       lang options: --max-spans N  --max-depth N  --max-topic-length N
       model options (generate, bench): --model DIR (default: the bundled models/pasta-tiny)
-                    --provider cpu|cuda|auto  --threads N (ONNX Runtime intra-op threads; 0: its default)
+                    --device cpu|cuda|auto  --runner binding|java  --threads N (ONNX Runtime intra-op threads; 0: its default)
       load options: --url (default http://127.0.0.1:8080)  --api-key (default: $PASTA_API_KEY)
                     --model NAME (default pasta-tiny)  --mode (default both)
                     --concurrency 1,4,16,64 (closed loop)  --rates 0.5,1,2 (Poisson, requests/s; default none)

@@ -22,7 +22,7 @@ class EngineWiring {
   @Bean(destroyMethod = "close")
   ModelRunner modelRunner(WorkerProperties properties) {
     return ModelRunner.open(Path.of(properties.modelDir()), properties.executionProvider(),
-        properties.intraOpThreads(), properties.spinWait());
+        properties.intraOpThreads(), properties.spinWait(), properties.runnerApi());
   }
 
   @Bean(destroyMethod = "close")

@@ -6,6 +6,7 @@ import io.pastaserve.worker.messaging.MessagingProperties;
 import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.engine.ReservationPolicy;
 import io.pastaserve.worker.model.ExecutionProvider;
+import io.pastaserve.worker.model.RunnerApi;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
@@ -20,7 +21,10 @@ import org.springframework.validation.annotation.Validated;
  * @param modelDir directory of the model (see {@code docs/model-contract.md})
  * @param modelName the name clients ask for (the {@code model} field of the API); empty: the directory's name
  * @param heartbeatInterval how often the worker tells Redis it is alive (it counts as gone after three)
- * @param provider ONNX Runtime execution provider: cpu, cuda, or auto (CUDA when it loads, else CPU)
+ * @param device where the model runs: cpu, cuda (fails at start when CUDA cannot run the model), or auto (CUDA when
+ *     it can, else the CPU, logged once)
+ * @param runner how the model is run: binding (ONNX Runtime's I/O binding, the cache where the model runs: device
+ *     memory on a GPU) or java (ONNX Runtime's Java API, the cache in host memory)
  * @param intraOpThreads ONNX Runtime threads per forward pass; 0 lets it choose (one per core)
  * @param spinWait whether idle ONNX Runtime threads spin (lower latency on a machine of its own) or sleep
  *     (leaves the cores to Kafka clients and other processes)
@@ -60,7 +64,8 @@ public record WorkerProperties(
     @DefaultValue("models/pasta-tiny") @NotBlank String modelDir,
     @DefaultValue("") String modelName,
     @DefaultValue("2s") java.time.Duration heartbeatInterval,
-    @DefaultValue("auto") @Pattern(regexp = "(?i)cpu|cuda|auto") String provider,
+    @DefaultValue("auto") @Pattern(regexp = "(?i)cpu|cuda|auto") String device,
+    @DefaultValue("binding") @Pattern(regexp = "(?i)binding|java") String runner,
     @DefaultValue("0") @Min(0) @Max(256) int intraOpThreads,
     @DefaultValue("false") boolean spinWait,
     @DefaultValue("16") @Min(1) @Max(1024) int maxBatch,
@@ -107,7 +112,11 @@ public record WorkerProperties(
   }
 
   public ExecutionProvider executionProvider() {
-    return ExecutionProvider.parse(provider);
+    return ExecutionProvider.parse(device);
+  }
+
+  public RunnerApi runnerApi() {
+    return RunnerApi.parse(runner);
   }
 
   public EngineConfig engineConfig() {

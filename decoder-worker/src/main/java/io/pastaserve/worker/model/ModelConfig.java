@@ -21,12 +21,16 @@ import java.nio.file.Path;
  * @param chatTemplate prompt template with a {@code {prompt}} placeholder ({@code chat_template}; not Jinja)
  * @param defaultReservedTokens positions a promise without {@code tokens} reserves for its chunk
  *     ({@code pasta.default_reserved_tokens}; default 48)
+ * @param kvDtype the element type of the cache tensors ({@code torch_dtype}: {@code float32}, the default, or
+ *     {@code float16})
  */
 public record ModelConfig(
     int layers, int heads, int kvHeads, int headDim, int vocabSize, int maxPositions, int eosTokenId,
-    int padTokenId, String chatTemplate, int defaultReservedTokens) {
+    int padTokenId, String chatTemplate, int defaultReservedTokens, String kvDtype) {
 
   public static final int DEFAULT_RESERVED_TOKENS = 48;
+  public static final String FLOAT32 = "float32";
+  public static final String FLOAT16 = "float16";
 
   public ModelConfig {
     require(layers > 0, "num_hidden_layers must be positive");
@@ -39,6 +43,19 @@ public record ModelConfig(
     require(padTokenId >= 0 && padTokenId < vocabSize, "pad_token_id must be a token id");
     require(chatTemplate != null && chatTemplate.contains("{prompt}"), "chat_template must contain {prompt}");
     require(defaultReservedTokens >= 0, "pasta.default_reserved_tokens must not be negative");
+    require(FLOAT32.equals(kvDtype) || FLOAT16.equals(kvDtype), "torch_dtype must be float32 or float16");
+  }
+
+  /** A float32 model. */
+  public ModelConfig(int layers, int heads, int kvHeads, int headDim, int vocabSize, int maxPositions,
+      int eosTokenId, int padTokenId, String chatTemplate, int defaultReservedTokens) {
+    this(layers, heads, kvHeads, headDim, vocabSize, maxPositions, eosTokenId, padTokenId, chatTemplate,
+        defaultReservedTokens, FLOAT32);
+  }
+
+  /** Bytes per cache element: 4 for float32, 2 for float16. */
+  public int kvElementBytes() {
+    return FLOAT16.equals(kvDtype) ? 2 : Float.BYTES;
   }
 
   /** Reads {@code dir/config.json}. */
@@ -72,7 +89,8 @@ public record ModelConfig(
           eos,
           pad == null || pad.isNull() ? eos : firstId(pad, "pad_token_id"),
           root.path("chat_template").isTextual() ? root.get("chat_template").asText() : "{prompt}",
-          root.path("pasta").path("default_reserved_tokens").asInt(DEFAULT_RESERVED_TOKENS));
+          root.path("pasta").path("default_reserved_tokens").asInt(DEFAULT_RESERVED_TOKENS),
+          root.path("torch_dtype").asText(FLOAT32));
     } catch (IllegalArgumentException e) {
       throw new ModelContractException(file + ": " + e.getMessage());
     }
@@ -85,7 +103,7 @@ public record ModelConfig(
 
   /** Bytes of key and value cache for one token across all layers. */
   public long kvBytesPerToken() {
-    return 2L * layers * kvHeads * headDim * Float.BYTES;
+    return 2L * layers * kvHeads * headDim * kvElementBytes();
   }
 
   private static int required(JsonNode root, String name) {

@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * worker: the runnable jar's manifest does it ({@code Add-Opens: java.base/java.lang}). Where it is not open (the
  * engine inside another program, a test JVM), the hook stays and this says so once.
  */
-final class OrtShutdownHook {
+public final class OrtShutdownHook {
 
   private static final Logger log = LoggerFactory.getLogger(OrtShutdownHook.class);
   private static final String CLOSER = "ai.onnxruntime.OrtEnvironment$OrtEnvCloser";
@@ -26,7 +26,7 @@ final class OrtShutdownHook {
   }
 
   /** Takes ONNX Runtime's environment closer out of the JVM's shutdown hooks; true when one was removed. */
-  static synchronized boolean remove() {
+  public static synchronized boolean remove() {
     try {
       Class<?> hooksClass = Class.forName("java.lang.ApplicationShutdownHooks");
       Field field = hooksClass.getDeclaredField("hooks");

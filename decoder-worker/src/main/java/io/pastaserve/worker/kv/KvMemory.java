@@ -1,0 +1,29 @@
+package io.pastaserve.worker.kv;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Where {@link KvBlock}s keep their tensors: host memory ({@link HostMemory}) or a device's, and how columns move
+ * within it. A device's segments are addresses only: Java never reads them; copies are the memory's to make.
+ */
+public interface KvMemory {
+
+  /** {@code bytes} of memory, contents undefined. May throw {@code OutOfMemoryError}. */
+  MemorySegment allocate(long bytes);
+
+  /** Gives back what {@link #allocate} returned, when {@link #freedByCollector()} is false. */
+  void free(MemorySegment segment);
+
+  /** Whether unreachable segments are reclaimed by the garbage collector (host buffers) and never by {@link #free}. */
+  boolean freedByCollector();
+
+  /** Whether Java may read and write the segments (host memory). */
+  boolean hostAccessible();
+
+  /**
+   * Copies {@code height} rows of {@code width} bytes from {@code src} (rows {@code srcPitch} bytes apart, from byte
+   * {@code srcOffset}) to {@code dst} likewise. On a device the copy is queued in order before the next pass.
+   */
+  void copy2d(MemorySegment dst, long dstOffset, long dstPitch, MemorySegment src, long srcOffset, long srcPitch,
+      long width, long height);
+}

@@ -1,0 +1,307 @@
+package io.pastaserve.worker.model.ort;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import io.pastaserve.worker.kv.HostMemory;
+import io.pastaserve.worker.kv.KvBlock;
+import io.pastaserve.worker.kv.KvMemory;
+import io.pastaserve.worker.model.ExecutionProvider;
+import io.pastaserve.worker.model.ModelConfig;
+import io.pastaserve.worker.model.ModelContractException;
+import io.pastaserve.worker.model.ModelRunner;
+import io.pastaserve.worker.model.OrtShutdownHook;
+import io.pastaserve.worker.model.Tokenizer;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs forward passes with ONNX Runtime's I/O binding, the cache bound where it lives. On CUDA the cache is in device
+ * memory ({@link CudaMemory}): a pass reads its past and writes its present there, and only the token inputs go to
+ * the device and only the logits come back. On the CPU the cache is in host memory, bound the same way. A pass's
+ * tensors are values over that memory, made per pass (their shapes change each step) and released after it.
+ *
+ * <p>The model is immutable; a runner's buffers are not: one thread calls {@link #forward}.
+ */
+public final class BoundModelRunner implements ModelRunner {
+
+  private static final Logger log = LoggerFactory.getLogger(BoundModelRunner.class);
+  private static final int ORT_ENABLE_ALL = 99;
+  private static final int ORT_SEQUENTIAL = 0;
+
+  private final OrtApi api;
+  private final ModelConfig config;
+  private final Tokenizer tokenizer;
+  private final Path dir;
+  private final String provider;
+  private final Arena arena = Arena.ofShared();
+  private final MemorySegment env;
+  private final MemorySegment session;
+  private final MemorySegment binding;
+  private final MemorySegment cpuInfo;
+  /** Where the cache lives: {@link #cpuInfo} on the CPU. */
+  private final MemorySegment cacheInfo;
+  private final MemorySegment allocator;
+  private final KvMemory memory;
+  private final int cacheType;
+  private final MemorySegment inputIdsName;
+  private final MemorySegment maskName;
+  private final MemorySegment positionsName;
+  private final MemorySegment logitsName;
+  private final MemorySegment[] pastNames;
+  private final MemorySegment[] presentNames;
+  /** Scratch: a shape ({@code int64_t[4]}) and an {@code OrtValue*} out-parameter. */
+  private final MemorySegment shape;
+  private final MemorySegment valueOut;
+  private MemorySegment ids;
+  private MemorySegment positions;
+  private MemorySegment mask;
+  private MemorySegment logits;
+  private final List<MemorySegment> values = new ArrayList<>();
+  private boolean closed;
+
+  private BoundModelRunner(OrtApi api, ModelConfig config, Tokenizer tokenizer, Path dir, boolean cuda,
+      int intraOpThreads, boolean spinWait) {
+    this.api = api;
+    this.config = config;
+    this.tokenizer = tokenizer;
+    this.dir = dir;
+    this.provider = cuda ? "cuda" : "cpu";
+    this.cacheType = config.kvElementBytes() == 2 ? OrtApi.FLOAT16 : OrtApi.FLOAT;
+    MemorySegment options = MemorySegment.NULL;
+    MemorySegment createdEnv = MemorySegment.NULL;
+    MemorySegment createdSession = MemorySegment.NULL;
+    try {
+      createdEnv = api.createEnv(arena);
+      options = api.createSessionOptions(arena);
+      api.setOptimizationLevel(options, ORT_ENABLE_ALL);
+      api.setExecutionMode(options, ORT_SEQUENTIAL);
+      api.setThreads(options, Math.max(0, intraOpThreads), 1);
+      api.addConfigEntry(options, "session.intra_op.allow_spinning", spinWait ? "1" : "0");
+      CudaRuntime runtime = null;
+      if (cuda) {
+        api.appendCuda(options, "device_id", "0");
+      }
+      createdSession = api.createSession(createdEnv, dir.resolve("model.onnx").toString(), options);
+      this.cpuInfo = api.cpuMemoryInfo();
+      if (cuda) {
+        runtime = CudaRuntime.load();
+        this.cacheInfo = api.cudaMemoryInfo(0);
+        this.allocator = api.createAllocator(createdSession, cacheInfo);
+        this.memory = new CudaMemory(api, allocator, runtime);
+      } else {
+        this.cacheInfo = cpuInfo;
+        this.allocator = MemorySegment.NULL;
+        this.memory = HostMemory.INSTANCE;
+      }
+      this.binding = api.createIoBinding(createdSession);
+    } catch (RuntimeException e) {
+      api.releaseSession(createdSession);
+      api.releaseSessionOptions(options);
+      throw e;
+    }
+    api.releaseSessionOptions(options);
+    this.env = createdEnv;
+    this.session = createdSession;
+    this.inputIdsName = arena.allocateFrom("input_ids");
+    this.maskName = arena.allocateFrom("attention_mask");
+    this.positionsName = arena.allocateFrom("position_ids");
+    this.logitsName = arena.allocateFrom("logits");
+    this.pastNames = new MemorySegment[config.layers() * 2];
+    this.presentNames = new MemorySegment[config.layers() * 2];
+    for (int l = 0; l < config.layers(); l++) {
+      for (int kv = 0; kv < 2; kv++) {
+        String which = kv == 0 ? "key" : "value";
+        pastNames[2 * l + kv] = arena.allocateFrom("past_key_values." + l + "." + which);
+        presentNames[2 * l + kv] = arena.allocateFrom("present." + l + "." + which);
+      }
+    }
+    this.shape = arena.allocate(JAVA_LONG, 4);
+    this.valueOut = arena.allocate(ADDRESS);
+    this.ids = arena.allocate(JAVA_LONG, 256);
+    this.positions = arena.allocate(JAVA_LONG, 256);
+    this.mask = arena.allocate(JAVA_LONG, 4096);
+    this.logits = arena.allocate(JAVA_FLOAT, 1 << 16);
+  }
+
+  /**
+   * Opens the model in {@code dir} on {@code device} ({@code auto}: CUDA when its provider loads, else the CPU).
+   *
+   * @throws ModelContractException when the directory does not meet the model contract, or CUDA was asked for and
+   *     cannot run
+   */
+  public static BoundModelRunner open(Path dir, ExecutionProvider device, int intraOpThreads, boolean spinWait) {
+    if (!Files.isRegularFile(dir.resolve("model.onnx"))) {
+      throw new ModelContractException(Files.isDirectory(dir) ? "model directory " + dir + " has no model.onnx"
+          : "model directory " + dir + " does not exist");
+    }
+    ModelConfig config = ModelConfig.load(dir);
+    Tokenizer tokenizer = Tokenizer.load(dir, config.vocabSize());
+    OrtApi api;
+    try {
+      api = OrtApi.get();
+    } catch (OrtFailure e) {
+      tokenizer.close();
+      throw new ModelContractException("ONNX Runtime's C API is unavailable: " + e.getMessage(), e);
+    }
+    OrtShutdownHook.remove();
+    BoundModelRunner runner = null;
+    if (device != ExecutionProvider.CPU) {
+      try {
+        runner = new BoundModelRunner(api, config, tokenizer, dir, true, intraOpThreads, spinWait);
+      } catch (OrtFailure | UnsatisfiedLinkError e) {
+        if (device == ExecutionProvider.CUDA) {
+          tokenizer.close();
+          throw new ModelContractException("CUDA was asked for and cannot run " + dir + ": " + e.getMessage(), e);
+        }
+        log.info("CUDA cannot run the model ({}); running on the CPU", e.getMessage());
+      }
+    }
+    if (runner == null) {
+      try {
+        runner = new BoundModelRunner(api, config, tokenizer, dir, false, intraOpThreads, spinWait);
+      } catch (OrtFailure e) {
+        tokenizer.close();
+        throw new ModelContractException("ONNX Runtime cannot load " + dir.resolve("model.onnx") + ": "
+            + e.getMessage(), e);
+      }
+    }
+    runner.checkContract();
+    log.info("loaded model {} on {} with I/O binding ({} layers, {} kv heads x {} {}, vocab {})", dir,
+        runner.provider, config.layers(), config.kvHeads(), config.headDim(), config.kvDtype(), config.vocabSize());
+    return runner;
+  }
+
+  @Override
+  public ModelConfig config() {
+    return config;
+  }
+
+  @Override
+  public Tokenizer tokenizer() {
+    return tokenizer;
+  }
+
+  @Override
+  public Path dir() {
+    return dir;
+  }
+
+  @Override
+  public String provider() {
+    return provider;
+  }
+
+  @Override
+  public KvBlock newKvBlock() {
+    return new KvBlock(config.layers(), config.kvHeads(), config.headDim(), config.kvElementBytes(), memory);
+  }
+
+  @Override
+  public FloatBuffer forward(int rows, int seq, long[] inputIds, long[] positionIds, long[] attentionMask,
+      KvBlock past, KvBlock present) {
+    if (past == present) {
+      throw new IllegalArgumentException("past and present must be different blocks");
+    }
+    int total = past.columns() + seq;
+    if (past.rows() != rows || inputIds.length < rows * seq || attentionMask.length < rows * total) {
+      throw new IllegalArgumentException("inconsistent forward shapes");
+    }
+    present.reshape(rows, total);
+    int tokens = rows * seq;
+    ids = fill(ids, inputIds, tokens);
+    positions = fill(positions, positionIds, tokens);
+    mask = fill(mask, attentionMask, rows * total);
+    long logitCount = (long) tokens * config.vocabSize();
+    if (logits.byteSize() < logitCount * Float.BYTES) {
+      logits = arena.allocate(JAVA_FLOAT, Math.max(logitCount, logits.byteSize() / Float.BYTES * 2));
+    }
+    try {
+      api.bindInput(binding, inputIdsName, value(cpuInfo, ids, tokens * 8L, OrtApi.INT64, rows, seq));
+      api.bindInput(binding, maskName, value(cpuInfo, mask, rows * total * 8L, OrtApi.INT64, rows, total));
+      api.bindInput(binding, positionsName, value(cpuInfo, positions, tokens * 8L, OrtApi.INT64, rows, seq));
+      int e = config.kvElementBytes();
+      for (int i = 0; i < pastNames.length; i++) {
+        int l = i / 2;
+        int kv = i % 2;
+        api.bindInput(binding, pastNames[i], value(cacheInfo, past.segment(l, kv), (long) past.size() * e,
+            cacheType, rows, config.kvHeads(), past.columns(), config.headDim()));
+        api.bindOutput(binding, presentNames[i], value(cacheInfo, present.segment(l, kv),
+            (long) present.size() * e, cacheType, rows, config.kvHeads(), total, config.headDim()));
+      }
+      api.bindOutput(binding, logitsName, value(cpuInfo, logits, logitCount * Float.BYTES, OrtApi.FLOAT, rows, seq,
+          config.vocabSize()));
+      api.run(session, binding);
+    } catch (OrtFailure e) {
+      throw new IllegalStateException("forward pass failed: " + e.getMessage(), e);
+    } finally {
+      for (MemorySegment v : values) {
+        api.releaseValue(v);
+      }
+      values.clear();
+    }
+    return logits.asSlice(0, logitCount * Float.BYTES).asByteBuffer().order(ByteOrder.nativeOrder())
+        .asFloatBuffer();
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (memory instanceof CudaMemory cuda) {
+      cuda.close();
+    }
+    api.releaseIoBinding(binding);
+    api.releaseAllocator(allocator);
+    if (cacheInfo != cpuInfo) {
+      api.releaseMemoryInfo(cacheInfo);
+    }
+    api.releaseMemoryInfo(cpuInfo);
+    api.releaseSession(session);
+    api.releaseEnv(env);
+    tokenizer.close();
+  }
+
+  /** Runs one token on an empty cache: the names, types and shapes of the contract, or a clear error. */
+  private void checkContract() {
+    KvBlock past = newKvBlock();
+    KvBlock present = newKvBlock();
+    past.reshape(1, 0);
+    try {
+      forward(1, 1, new long[] {config.eosTokenId()}, new long[] {0}, new long[] {1}, past, present);
+    } catch (IllegalStateException e) {
+      close();
+      throw new ModelContractException("model.onnx in " + dir + " does not run as the model contract says "
+          + "(docs/model-contract.md) with " + config.layers() + " layers, " + config.kvHeads() + " kv heads x "
+          + config.headDim() + " " + config.kvDtype() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** A value over {@code bytes} bytes at {@code data} with shape {@code dims}; released after the pass. */
+  private MemorySegment value(MemorySegment info, MemorySegment data, long bytes, int type, long... dims) {
+    for (int i = 0; i < dims.length; i++) {
+      shape.setAtIndex(JAVA_LONG, i, dims[i]);
+    }
+    MemorySegment v = api.tensor(info, data, bytes, shape, dims.length, type, valueOut);
+    values.add(v);
+    return v;
+  }
+
+  private MemorySegment fill(MemorySegment buffer, long[] source, int count) {
+    MemorySegment b = buffer.byteSize() >= count * 8L ? buffer
+        : arena.allocate(JAVA_LONG, Math.max(count, buffer.byteSize() / 8 * 2));
+    MemorySegment.copy(source, 0, b, JAVA_LONG, 0, count);
+    return b;
+  }
+}

@@ -1,0 +1,68 @@
+package io.pastaserve.worker.model.ort;
+
+import io.pastaserve.worker.kv.KvMemory;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * GPU memory for the KV cache: allocated from the session's CUDA allocator (ONNX Runtime's arena, so a block that
+ * grows or goes away is cheap to replace), copied by the CUDA runtime on the stream the session runs on, so a copy
+ * is ordered before the pass that reads it without waiting on the host.
+ */
+final class CudaMemory implements KvMemory {
+
+  private final OrtApi api;
+  private final MemorySegment allocator;
+  private final CudaRuntime cuda;
+  private volatile boolean closed;
+
+  CudaMemory(OrtApi api, MemorySegment allocator, CudaRuntime cuda) {
+    this.api = api;
+    this.allocator = allocator;
+    this.cuda = cuda;
+  }
+
+  @Override
+  public MemorySegment allocate(long bytes) {
+    MemorySegment pointer;
+    try {
+      pointer = api.alloc(allocator, bytes);
+    } catch (OrtFailure e) {
+      OutOfMemoryError oom = new OutOfMemoryError("GPU memory for " + bytes + " bytes of KV cache: "
+          + e.getMessage());
+      oom.initCause(e);
+      throw oom;
+    }
+    if (pointer.equals(MemorySegment.NULL)) {
+      throw new OutOfMemoryError("GPU memory for " + bytes + " bytes of KV cache");
+    }
+    return pointer.reinterpret(bytes);
+  }
+
+  @Override
+  public void free(MemorySegment segment) {
+    if (!closed) {
+      api.free(allocator, segment);
+    }
+  }
+
+  @Override
+  public boolean freedByCollector() {
+    return false;
+  }
+
+  @Override
+  public boolean hostAccessible() {
+    return false;
+  }
+
+  @Override
+  public void copy2d(MemorySegment dst, long dstOffset, long dstPitch, MemorySegment src, long srcOffset,
+      long srcPitch, long width, long height) {
+    cuda.copy2d(dst.asSlice(dstOffset), dstPitch, src.asSlice(srcOffset), srcPitch, width, height);
+  }
+
+  /** The allocator goes away with its session: later frees are skipped (the arena's memory went with it). */
+  void close() {
+    closed = true;
+  }
+}

@@ -1,0 +1,104 @@
+package io.pastaserve.worker.model.ort;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * The few CUDA runtime calls the device cache needs beside ONNX Runtime: a stream of its own and strided
+ * device-to-device copies on it. Binds {@code libcudart} (the one ONNX Runtime's CUDA provider loaded, CUDA 13 or
+ * 12) through the FFM API.
+ */
+final class CudaRuntime {
+
+  private static final int DEVICE_TO_DEVICE = 3;
+
+  private final MethodHandle memcpy2dAsync;
+  private final MethodHandle streamSynchronize;
+  private final MethodHandle errorString;
+  private final MemorySegment stream;
+
+  private CudaRuntime(SymbolLookup cudart) {
+    Linker linker = Linker.nativeLinker();
+    memcpy2dAsync = linker.downcallHandle(find(cudart, "cudaMemcpy2DAsync"), FunctionDescriptor.of(JAVA_INT,
+        ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS));
+    streamSynchronize = linker.downcallHandle(find(cudart, "cudaStreamSynchronize"),
+        FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    errorString = linker.downcallHandle(find(cudart, "cudaGetErrorString"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    MethodHandle streamCreate = linker.downcallHandle(find(cudart, "cudaStreamCreateWithFlags"),
+        FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment out = a.allocate(ADDRESS);
+      // cudaStreamNonBlocking = 1: not ordered with the legacy default stream
+      check((int) streamCreate.invokeExact(out, 1), "cudaStreamCreateWithFlags");
+      stream = out.get(ADDRESS, 0);
+    } catch (OrtFailure e) {
+      throw e;
+    } catch (Throwable e) {
+      throw new OrtFailure("cudaStreamCreateWithFlags: " + e, e);
+    }
+  }
+
+  /** The CUDA runtime already in the process (ONNX Runtime's CUDA provider loads it). */
+  static CudaRuntime load() {
+    for (String name : new String[] {"libcudart.so.13", "libcudart.so.12", "libcudart.so"}) {
+      try {
+        return new CudaRuntime(SymbolLookup.libraryLookup(name, Arena.global()));
+      } catch (IllegalArgumentException e) {
+        // not this version; try the next
+      }
+    }
+    throw new OrtFailure("the CUDA runtime (libcudart.so.13 or .12) cannot be loaded: is it on LD_LIBRARY_PATH?");
+  }
+
+  /** The stream the copies run on; ONNX Runtime runs on it too (its {@code user_compute_stream}). */
+  MemorySegment stream() {
+    return stream;
+  }
+
+  /** Copies {@code height} rows of {@code width} bytes, device to device, on the stream; returns at once. */
+  void copy2d(MemorySegment dst, long dstPitch, MemorySegment src, long srcPitch, long width, long height) {
+    int error;
+    try {
+      error = (int) memcpy2dAsync.invokeExact(dst, dstPitch, src, srcPitch, width, height, DEVICE_TO_DEVICE, stream);
+    } catch (Throwable e) {
+      throw new OrtFailure("cudaMemcpy2DAsync: " + e, e);
+    }
+    check(error, "cudaMemcpy2DAsync");
+  }
+
+  /** Waits for the stream's work. */
+  void synchronize() {
+    int error;
+    try {
+      error = (int) streamSynchronize.invokeExact(stream);
+    } catch (Throwable e) {
+      throw new OrtFailure("cudaStreamSynchronize: " + e, e);
+    }
+    check(error, "cudaStreamSynchronize");
+  }
+
+  private void check(int error, String what) {
+    if (error == 0) {
+      return;
+    }
+    String message;
+    try {
+      message = ((MemorySegment) errorString.invokeExact(error)).reinterpret(256).getString(0);
+    } catch (Throwable e) {
+      message = "error " + error;
+    }
+    throw new OrtFailure(what + ": " + message);
+  }
+
+  private static MemorySegment find(SymbolLookup lookup, String name) {
+    return lookup.find(name).orElseThrow(() -> new OrtFailure("libcudart has no " + name));
+  }
+}

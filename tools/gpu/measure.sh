@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# On the GPU host, from the repository root, after tools/gpu/unpack.sh: the GPU measurements of docs/BENCHMARKS.md.
+# Usage: tools/gpu/measure.sh STAGE...   results in $OUT (default .pasta/gpu-results), one STAGE.txt each
+#   smoke   pasta-tiny on CUDA: a few steps, one answer in both modes
+#   tiny    ms per decode step of pasta-tiny: I/O binding on CUDA, the Java API on CUDA, I/O binding on the CPU
+#   pasta   PASTA on the GPU: held-out prompts async vs serial, engine overhead, fork/join cost, tokens/s
+#   models  random-weight models of pasta-tiny's and a 400M shape, float32 and float16 (tools/gpu/mkmodels.py)
+#   m350    ms per decode step of those models (after their parity check against PyTorch)
+#   torch   PyTorch's ms per decode step for the same shapes (tools/gpu/torch_step_bench.py; BUDGET seconds)
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+RUN=${RUN:-$ROOT/.pasta/gpu-run}
+OUT=${OUT:-$ROOT/.pasta/gpu-results}
+MODELS=${MODELS:-$ROOT/.pasta/gpu-models}
+mkdir -p "$OUT" "$MODELS"
+pasta() { PASTA_HOME="$ROOT" "$RUN/pasta-gpu" "$@"; }
+STEPS="bench --step-times --steps ${STEPS:-30}"
+stage() {
+  case "$1" in
+    smoke)
+      nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+      pasta $STEPS --device cuda --batches 1,64 --pasts 128 --label "pasta-tiny fp32 binding cuda"
+      pasta generate --device cuda --prompt "Give me 4 tips for better sleep." --mode async
+      ;;
+    tiny)
+      pasta $STEPS --device cuda --label "pasta-tiny fp32 binding cuda" --json
+      pasta $STEPS --device cuda --runner java --batches 1,4,16,64 --label "pasta-tiny fp32 java cuda" --json
+      pasta $STEPS --device cpu --threads 4 --batches 1,4,16,64 --pasts 128 --label "pasta-tiny fp32 binding cpu" --json
+      ;;
+    pasta)
+      paste models/pasta-tiny/heldout-prompts.txt models/pasta-tiny/heldout-transcripts.txt > "$OUT/replay.txt"
+      pasta bench --device cuda --prompts models/pasta-tiny/heldout-prompts.txt --repeat 3 --warmup 2
+      pasta bench --device cuda --overhead --prompts "$OUT/replay.txt" --steps 128 --repeat 3 --batches 1,4,16,64
+      pasta bench --device cuda --throughput --prompts models/pasta-tiny/heldout-prompts.txt --concurrency 1,4,16,64
+      ;;
+    models)
+      python3 tools/gpu/mkmodels.py "$MODELS" --shapes tiny,m350 --dtypes float32,float16
+      ;;
+    m350)
+      for m in tiny-fp16 m350-fp32 m350-fp16; do
+        pasta $STEPS --model "$MODELS/$m" --device cuda --label "$m binding cuda" --json
+      done
+      STEPS="bench --step-times --steps 10" pasta bench --step-times --steps 10 --model "$MODELS/m350-fp32" \
+        --device cuda --runner java --batches 1,4,16,64 --label "m350-fp32 java cuda" --json
+      ;;
+    torch)
+      python3 tools/gpu/torch_step_bench.py --budget-s "${BUDGET:-240}" --json "$OUT/torch.json"
+      ;;
+    *) echo "measure: unknown stage $1" >&2; return 2 ;;
+  esac
+}
+for s in "$@"; do
+  t0=$(date +%s)
+  echo "== $s" >&2
+  stage "$s" > "$OUT/$s.txt" 2> "$OUT/$s.err"
+  echo "== $s: rc $? in $(( $(date +%s) - t0 )) s" | tee -a "$OUT/$s.txt" >&2
+  tail -n 40 "$OUT/$s.txt" >&2
+done
