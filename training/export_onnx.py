@@ -2,22 +2,27 @@
 """Export a model to the pasta-serve ONNX contract (docs/model-contract.md).
 
 Inputs  input_ids [b,s] int64, attention_mask [b,past+s] int64, position_ids [b,s] int64,
-        past_key_values.{i}.key / .value [b,kv_heads,past,head_dim] float32
-Outputs logits [b,s,vocab] float32, present.{i}.key / .value [b,kv_heads,past+s,head_dim]
+        past_key_values.{i}.key / .value [b,kv_heads,past,head_dim] float32 (float16 with --dtype float16)
+Outputs logits [b,s,vocab] float32 (always), present.{i}.key / .value [b,kv_heads,past+s,head_dim]
+        in the cache's dtype
 Keys are cached after RoPE.  Query i sees key j iff attention_mask[b,j]==1 and j <= past+i.
+--dtype float16 stores the weights and the cache in fp16 (config.json "torch_dtype": "float16");
+--parity writes parity.bin, PyTorch's fp32 logits for a fixed prefill (docs/model-contract.md).
 
 Our checkpoint:
   python3 training/export_onnx.py --checkpoint training/work/ckpt/model.pt \
-      --tokenizer models/pasta-tiny/tokenizer.json --out models/pasta-tiny
+      --tokenizer models/pasta-tiny/tokenizer.json --out models/pasta-tiny [--dtype float16] [--parity]
 A Hugging Face Llama / Mistral / Qwen2 checkpoint (a local folder, e.g. a PASTA fine-tune):
   python3 training/export_onnx.py --hf path/to/checkpoint --out models/my-model \
       --chat-template $'<|im_start|>user\\n{prompt}<|im_end|>\\n<|im_start|>assistant\\n'
 """
 import argparse
+import copy
 import inspect
 import json
 import os
 import shutil
+import struct
 import sys
 import tempfile
 
@@ -30,6 +35,11 @@ from model import ModelConfig, PastaLM, load_checkpoint  # noqa: E402
 
 OPSET = 17
 DATA_FILE = "model.onnx.data"
+PARITY_FILE = "parity.bin"
+PARITY_MAGIC = 0x59545250  # the bytes "PRTY" read as a little-endian int32
+PARITY_VERSION = 1
+DTYPES = {"float32": torch.float32, "float16": torch.float16}
+ONNX_FLOAT, ONNX_FLOAT16 = 1, 10  # onnx.TensorProto.FLOAT, FLOAT16
 
 
 class OnnxWrapper(nn.Module):
@@ -41,6 +51,8 @@ class OnnxWrapper(nn.Module):
     def forward(self, input_ids, attention_mask, position_ids, *past):
         pairs = [(past[2 * i], past[2 * i + 1]) for i in range(self.n)]
         logits, presents = self.m.forward_past(input_ids, attention_mask, position_ids, pairs)
+        if logits.dtype != torch.float32:
+            logits = logits.float()  # logits are float32 whatever the weights' dtype
         return (logits,) + tuple(t for kv in presents for t in kv)
 
 
@@ -50,24 +62,93 @@ def io_names(n_layers):
     return ["input_ids", "attention_mask", "position_ids"] + past, ["logits"] + present
 
 
-def example_inputs(c: ModelConfig, batch=2, seq=3, past=4):
-    ids = torch.randint(0, c.vocab_size, (batch, seq))
-    am = torch.ones(batch, past + seq, dtype=torch.long)
-    pos = torch.arange(past, past + seq)[None].repeat(batch, 1)
-    kv = [torch.randn(batch, c.num_key_value_heads, past, c.head_dim) for _ in range(2 * c.num_hidden_layers)]
+def example_inputs(c: ModelConfig, batch=2, seq=3, past=4, device="cpu", kv_dtype=torch.float32):
+    ids = torch.randint(0, c.vocab_size, (batch, seq), device=device)
+    am = torch.ones(batch, past + seq, dtype=torch.long, device=device)
+    pos = torch.arange(past, past + seq, device=device)[None].repeat(batch, 1)
+    kv = [torch.randn(batch, c.num_key_value_heads, past, c.head_dim, device=device, dtype=kv_dtype)
+          for _ in range(2 * c.num_hidden_layers)]
     return (ids, am, pos, *kv)
 
 
-def export_onnx(model: PastaLM, out_dir):
-    """Writes out_dir/model.onnx + out_dir/model.onnx.data (fp32)."""
+def write_parity(model: PastaLM, path, batch=2, seq=8, seed=1234):
+    """A prefill (past 0, mask all ones, positions 0..seq-1) through the fp32 model on the CPU, written as
+    docs/model-contract.md §3 describes: header, input_ids, position_ids, logits, all little-endian."""
+    c = model.config
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(4, c.vocab_size, (batch, seq), generator=g, dtype=torch.long)
+    pos = torch.arange(seq, dtype=torch.long)[None].repeat(batch, 1)
+    am = torch.ones(batch, seq, dtype=torch.long)
+    empty = [torch.zeros(batch, c.num_key_value_heads, 0, c.head_dim) for _ in range(2 * c.num_hidden_layers)]
+    with torch.no_grad():
+        logits = OnnxWrapper(model).eval()(ids, am, pos, *empty)[0]
+    logits = logits.float().contiguous()
+    if tuple(logits.shape) != (batch, seq, c.vocab_size):
+        raise RuntimeError(f"parity: logits shape {tuple(logits.shape)}, expected {(batch, seq, c.vocab_size)}")
+    if not torch.isfinite(logits).all():
+        raise RuntimeError("parity: PyTorch's fp32 logits are not finite")
+    with open(path, "wb") as f:
+        f.write(struct.pack("<5i", PARITY_MAGIC, PARITY_VERSION, batch, seq, c.vocab_size))
+        for fmt, t in (("q", ids), ("q", pos), ("f", logits)):
+            vals = t.flatten().tolist()
+            f.write(struct.pack(f"<{len(vals)}{fmt}", *vals))
+    expected = 20 + 16 * batch * seq + 4 * batch * seq * c.vocab_size
+    if os.path.getsize(path) != expected:
+        raise RuntimeError(f"parity: {path} has {os.path.getsize(path)} bytes, expected {expected}")
+    print(f"wrote {path} (batch {batch}, seq {seq}, vocab {c.vocab_size}; fp32 PyTorch logits, "
+          f"|max| {logits.abs().max().item():.3g})", flush=True)
+
+
+def half_copy(model: PastaLM):
+    """An fp16 copy of the fp32 model for export, on CUDA when there is one (some fp16 ops have no CPU
+    kernel). RoPE's inverse frequencies stay fp32: rounded to fp16 they would shift far positions' angles."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cpu":
+        print("warning: no CUDA device; tracing the float16 model on the CPU", flush=True)
+    inv_freq = model.rotary.inv_freq.detach().clone().float()
+    m = copy.deepcopy(model).half()
+    m.rotary.inv_freq = inv_freq
+    m = m.to(device).eval()
+    m.use_sdpa = False
+    return m, device
+
+
+def check_io_types(m, ins, outs, dtype):
+    """The graph's declared element types: int64 inputs, the cache in dtype, logits float32."""
+    kv = ONNX_FLOAT16 if dtype == "float16" else ONNX_FLOAT
+    want = {n: 7 for n in ins[:3]}  # onnx.TensorProto.INT64
+    want.update({n: kv for n in ins[3:] + outs[1:]})
+    want[outs[0]] = ONNX_FLOAT
+    got = {v.name: v.type.tensor_type.elem_type for v in list(m.graph.input) + list(m.graph.output)}
+    bad = [f"{n}: {got.get(n)} (want {t})" for n, t in want.items() if got.get(n) != t]
+    if bad:
+        raise RuntimeError("exported graph has unexpected element types (1 float, 10 float16, 7 int64): "
+                           + ", ".join(bad[:6]))
+
+
+def export_onnx(model: PastaLM, out_dir, dtype="float32", parity=False):
+    """Writes out_dir/model.onnx + out_dir/model.onnx.data with weights and cache in dtype ("float32" or
+    "float16"; logits are float32 either way) and, with parity, out_dir/parity.bin from the fp32 model."""
     import onnx
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype {dtype!r}: supported are {sorted(DTYPES)}")
     model = model.float().eval().cpu()
     model.use_sdpa = False
     c = model.config
-    w = OnnxWrapper(model).eval()
-    args = example_inputs(c)
     ins, outs = io_names(c.num_hidden_layers)
     os.makedirs(out_dir, exist_ok=True)
+    parity_path = os.path.join(out_dir, PARITY_FILE)
+    if parity:
+        write_parity(model, parity_path)
+    elif os.path.exists(parity_path):
+        os.remove(parity_path)  # it would describe an earlier export
+    if dtype == "float16":
+        model, device = half_copy(model)
+        w = OnnxWrapper(model).eval()
+        args = example_inputs(c, device=device, kv_dtype=torch.float16)
+    else:
+        w = OnnxWrapper(model).eval()
+        args = example_inputs(c)
     tmp = tempfile.mkdtemp()
     raw = os.path.join(tmp, "raw.onnx")
     dyn = {"input_ids": {0: "batch_size", 1: "sequence_length"},
@@ -109,13 +190,14 @@ def export_onnx(model: PastaLM, out_dir):
     got_out = [o.name for o in m.graph.output]
     assert got_in == ins, got_in
     assert got_out == outs, got_out
-    print(f"exported {out_dir}/model.onnx (+ {DATA_FILE}) with the {method} exporter, opset "
+    check_io_types(m, ins, outs, dtype)
+    print(f"exported {out_dir}/model.onnx (+ {DATA_FILE}) in {dtype} with the {method} exporter, opset "
           f"{m.opset_import[0].version}", flush=True)
     return method
 
 
 def contract_config(c: ModelConfig, eos, pad, bos, chat_template, model_type="pasta-llama",
-                    trained_with_pasta=True, extra=None):
+                    trained_with_pasta=True, extra=None, torch_dtype="float32"):
     cfg = {
         "model_type": model_type,
         "num_hidden_layers": c.num_hidden_layers,
@@ -133,7 +215,7 @@ def contract_config(c: ModelConfig, eos, pad, bos, chat_template, model_type="pa
         "eos_token_id": eos,
         "pad_token_id": pad,
         "chat_template": chat_template,
-        "torch_dtype": "float32",
+        "torch_dtype": torch_dtype,
         "pasta": {
             "default_reserved_tokens": V.DEFAULT_RESERVED,
             "opener_tokens_hint": V.opener_text("{topic}"),
@@ -229,10 +311,10 @@ def guess_chat_template(tok_json):
     return "{prompt}"
 
 
-def convert_hf(path, out_dir, chat_template=None, trained_with_pasta=False):
+def convert_hf(path, out_dir, chat_template=None, trained_with_pasta=False, dtype="float32", parity=False):
     hf = load_hf(path)
     m = from_hf_model(hf)
-    method = export_onnx(m, out_dir)
+    method = export_onnx(m, out_dir, dtype=dtype, parity=parity)
     tj = os.path.join(path, "tokenizer.json")
     if os.path.exists(tj):
         shutil.copyfile(tj, os.path.join(out_dir, "tokenizer.json"))
@@ -247,20 +329,20 @@ def convert_hf(path, out_dir, chat_template=None, trained_with_pasta=False):
     pad = hc.pad_token_id if getattr(hc, "pad_token_id", None) is not None else eos
     cfg = contract_config(m.config, eos, pad, getattr(hc, "bos_token_id", None),
                           chat_template or guess_chat_template(tj), model_type=f"pasta-{hc.model_type}",
-                          trained_with_pasta=trained_with_pasta, extra=extra)
+                          trained_with_pasta=trained_with_pasta, extra=extra, torch_dtype=dtype)
     write_config(out_dir, cfg)
     return m, hf
 
 
-def export_ours(ckpt, tok_path, out_dir):
+def export_ours(ckpt, tok_path, out_dir, dtype="float32", parity=False):
     m, extra = load_checkpoint(ckpt)
-    method = export_onnx(m, out_dir)
+    method = export_onnx(m, out_dir, dtype=dtype, parity=parity)
     from tokenizers import Tokenizer
     tk = Tokenizer.from_file(tok_path)
     if os.path.abspath(tok_path) != os.path.abspath(os.path.join(out_dir, "tokenizer.json")):
         shutil.copyfile(tok_path, os.path.join(out_dir, "tokenizer.json"))
     cfg = contract_config(m.config, tk.token_to_id(V.SPECIAL_STRINGS["eos"]), tk.token_to_id(V.SPECIAL_STRINGS["pad"]),
-                          None, V.CHAT_TEMPLATE, extra={"exported_with": method})
+                          None, V.CHAT_TEMPLATE, extra={"exported_with": method}, torch_dtype=dtype)
     write_config(out_dir, cfg)
     return m
 
@@ -274,13 +356,17 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--chat-template", help="plain template with a {prompt} placeholder (with --hf)")
     ap.add_argument("--pasta-trained", action="store_true", help="mark a converted model as PASTA-trained")
+    ap.add_argument("--dtype", choices=sorted(DTYPES), default="float32",
+                    help="weights and KV cache (logits are float32 either way)")
+    ap.add_argument("--parity", action="store_true",
+                    help=f"also write {PARITY_FILE}: PyTorch's fp32 logits for a fixed prefill")
     a = ap.parse_args()
     if a.checkpoint:
         if not a.tokenizer:
             ap.error("--tokenizer is required with --checkpoint")
-        export_ours(a.checkpoint, a.tokenizer, a.out)
+        export_ours(a.checkpoint, a.tokenizer, a.out, a.dtype, a.parity)
     else:
-        convert_hf(a.hf, a.out, a.chat_template, a.pasta_trained)
+        convert_hf(a.hf, a.out, a.chat_template, a.pasta_trained, a.dtype, a.parity)
     print(f"wrote {a.out}/config.json", flush=True)
 
 

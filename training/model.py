@@ -90,6 +90,13 @@ def attend(q, k, v, allowed, use_sdpa):
     v = _repeat_kv(v, n_rep)
     if use_sdpa and hasattr(F, "scaled_dot_product_attention"):
         return F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+    if q.dtype == torch.float16:
+        # fp16 (the float16 ONNX export): products in fp16, the -1e9 mask and the softmax in fp32, so a
+        # row with every key masked stays finite; the cache is never upcast as a whole
+        scores = torch.matmul(q, k.transpose(-1, -2)).float() / math.sqrt(q.shape[-1])
+        scores = scores.masked_fill(~allowed, NEG)
+        probs = torch.softmax(scores, dim=-1)
+        return torch.matmul(probs.to(v.dtype), v)
     scores = torch.matmul(q.float(), k.float().transpose(-1, -2)) / math.sqrt(q.shape[-1])
     scores = scores.masked_fill(~allowed, NEG)
     probs = torch.softmax(scores, dim=-1)
