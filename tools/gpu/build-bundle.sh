@@ -62,11 +62,9 @@ if [ $RUNTIME = 1 ]; then
     mv "$TMP/libonnxruntime_providers_cuda.so" "$R/ort/native/"
   fi
   unzip -q -j -o "$MS" 'ai/onnxruntime/native/linux-x64/libonnxruntime4j_jni.so' -d "$R/ort/native"
-  MODULES=$("$JDK/bin/jdeps" --multi-release 25 --ignore-missing-deps --print-module-deps \
-    --class-path "$A/app/lib/*" "$A/app/lib/cli.jar" 2>/dev/null || true)
-  MODULES=${MODULES:-java.base,java.logging,java.xml,java.management,java.naming,java.sql,java.desktop}
-  "$JDK/bin/jlink" --add-modules "$MODULES,jdk.unsupported,java.logging" --strip-debug --no-header-files \
-    --no-man-pages --output "$R/jre"
+  # what the engine, Jackson, logback and DJL use (jdeps over-approximates with optional dependencies)
+  MODULES=java.base,java.logging,java.xml,java.management,java.naming,java.sql,jdk.unsupported
+  "$JDK/bin/jlink" --add-modules "$MODULES" --strip-debug --no-header-files --no-man-pages --output "$R/jre"
   strip --strip-unneeded "$R/jre/lib/server/libjvm.so" 2>/dev/null || true
   echo "gpu bundle: packing the runtime (Java modules: $MODULES)" >&2
   rm -f "$OUT"/runtime.tar.xz.part-*

@@ -30,19 +30,20 @@ stage() {
       ;;
     pasta)
       paste models/pasta-tiny/heldout-prompts.txt models/pasta-tiny/heldout-transcripts.txt > "$OUT/replay.txt"
-      pasta bench --device cuda --prompts models/pasta-tiny/heldout-prompts.txt --repeat 3 --warmup 2
+      pasta bench --device cuda --prompts models/pasta-tiny/heldout-prompts.txt --repeat "${REPEAT:-3}" --warmup 2
       pasta bench --device cuda --overhead --prompts "$OUT/replay.txt" --steps 128 --repeat 3 --batches 1,4,16,64
       pasta bench --device cuda --throughput --prompts models/pasta-tiny/heldout-prompts.txt --concurrency 1,4,16,64
       ;;
     models)
       python3 tools/gpu/mkmodels.py "$MODELS" --shapes tiny,m350 --dtypes float32,float16
+      ls -la "$MODELS"/*
       ;;
     m350)
       for m in tiny-fp16 m350-fp32 m350-fp16; do
         pasta $STEPS --model "$MODELS/$m" --device cuda --label "$m binding cuda" --json
       done
-      STEPS="bench --step-times --steps 10" pasta bench --step-times --steps 10 --model "$MODELS/m350-fp32" \
-        --device cuda --runner java --batches 1,4,16,64 --label "m350-fp32 java cuda" --json
+      pasta bench --step-times --steps 10 --model "$MODELS/m350-fp32" --device cuda --runner java \
+        --batches 1,4,16,64 --label "m350-fp32 java cuda" --json
       ;;
     torch)
       python3 tools/gpu/torch_step_bench.py --budget-s "${BUDGET:-240}" --json "$OUT/torch.json"
