@@ -89,7 +89,8 @@ public final class BoundModelRunner implements ModelRunner {
       api.addConfigEntry(options, "session.intra_op.allow_spinning", spinWait ? "1" : "0");
       CudaRuntime runtime = null;
       if (cuda) {
-        api.appendCuda(options, "device_id", "0");
+        // the cache grows by what it asks for, not to the next power of two
+        api.appendCuda(options, "device_id", "0", "arena_extend_strategy", "kSameAsRequested");
       }
       createdSession = api.createSession(createdEnv, dir.resolve("model.onnx").toString(), options);
       this.cpuInfo = api.cpuMemoryInfo();
@@ -224,6 +225,9 @@ public final class BoundModelRunner implements ModelRunner {
     long logitCount = (long) tokens * config.vocabSize();
     if (logits.byteSize() < logitCount * Float.BYTES) {
       logits = arena.allocate(JAVA_FLOAT, Math.max(logitCount, logits.byteSize() / Float.BYTES * 2));
+    }
+    if (memory instanceof CudaMemory cuda) {
+      cuda.awaitCopies();
     }
     try {
       api.bindInput(binding, inputIdsName, value(cpuInfo, ids, tokens * 8L, OrtApi.INT64, rows, seq));

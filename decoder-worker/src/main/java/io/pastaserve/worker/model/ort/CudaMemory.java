@@ -5,8 +5,8 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * GPU memory for the KV cache: allocated from the session's CUDA allocator (ONNX Runtime's arena, so a block that
- * grows or goes away is cheap to replace), copied by the CUDA runtime on the stream the session runs on, so a copy
- * is ordered before the pass that reads it without waiting on the host.
+ * grows or goes away is cheap to replace), copied device to device by the CUDA runtime on a stream of its own; the
+ * runner {@linkplain #awaitCopies waits for the copies} before a pass reads what they wrote.
  */
 final class CudaMemory implements KvMemory {
 
@@ -14,6 +14,8 @@ final class CudaMemory implements KvMemory {
   private final MemorySegment allocator;
   private final CudaRuntime cuda;
   private volatile boolean closed;
+  /** Copies queued since the last wait (scheduler thread only). */
+  private boolean pending;
 
   CudaMemory(OrtApi api, MemorySegment allocator, CudaRuntime cuda) {
     this.api = api;
@@ -59,6 +61,15 @@ final class CudaMemory implements KvMemory {
   public void copy2d(MemorySegment dst, long dstOffset, long dstPitch, MemorySegment src, long srcOffset,
       long srcPitch, long width, long height) {
     cuda.copy2d(dst.asSlice(dstOffset), dstPitch, src.asSlice(srcOffset), srcPitch, width, height);
+    pending = true;
+  }
+
+  /** Returns when every copy queued so far is done (a pass on ONNX Runtime's stream may read them then). */
+  void awaitCopies() {
+    if (pending) {
+      cuda.synchronize();
+      pending = false;
+    }
   }
 
   /** The allocator goes away with its session: later frees are skipped (the arena's memory went with it). */
