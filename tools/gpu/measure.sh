@@ -6,6 +6,8 @@
 #   pasta   PASTA on the GPU: held-out prompts async vs serial, engine overhead, fork/join cost, tokens/s
 #   models  random-weight models of pasta-tiny's and a 400M shape, float32 and float16 (tools/gpu/mkmodels.py)
 #   m350    ms per decode step of those models (after their parity check against PyTorch)
+#   diag    where a step's time goes (ONNX Runtime's node trace of pasta-tiny and the 400M fp16 model at batch 1),
+#           one answer serial and async on CUDA and on the CPU, and the engine's overhead with its forward pass
 #   torch   PyTorch's ms per decode step for the same shapes (tools/gpu/torch_step_bench.py; BUDGET seconds)
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -44,6 +46,43 @@ stage() {
       done
       pasta bench --step-times --steps 10 --model "$MODELS/m350-fp32" --device cuda --runner java \
         --batches 1,4,16,64 --label "m350-fp32 java cuda" --json
+      ;;
+    diag)
+      for m in models/pasta-tiny "$MODELS/m350-fp16"; do
+        rm -f "$OUT"/trace_*.json
+        PASTA_JAVA_OPTS="-Dpasta.ort.profile=$OUT/trace" pasta bench --step-times --steps 20 --model "$m" \
+          --device cuda --batches 1 --pasts 128 --label "$(basename "$m") traced"
+        python3 tools/gpu/profile_summary.py "$OUT"/trace_*.json
+      done
+      rm -f "$OUT"/trace_*.json
+      p="Break buying a used car into 4 steps and explain each one."
+      grep -F "Break buying a used car" models/pasta-tiny/heldout-prompts.txt | head -1 > "$OUT/prompt.txt" || true
+      [ -s "$OUT/prompt.txt" ] && p=$(cat "$OUT/prompt.txt")
+      for d in cuda cpu; do
+        for i in 1 2; do
+          for mode in serial async; do
+            pasta generate --device "$d" --mode "$mode" --max-tokens 512 --json --prompt "$p" \
+              > "$OUT/answer-$d-$mode-$i.json"
+          done
+        done
+      done
+      python3 - "$OUT" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+texts = {}
+for name in sorted(os.listdir(out)):
+    if name.startswith("answer-"):
+        texts[name[7:-5]] = json.load(open(os.path.join(out, name)))["annotated"]
+ref = texts.get("cuda-serial-1", "")
+for k, t in texts.items():
+    i = next((j for j in range(min(len(t), len(ref))) if t[j] != ref[j]), None)
+    same = t == ref
+    print(f"{k:12s} {len(t):5d} chars, {'same as cuda-serial-1' if same else 'differs at ' + str(i if i is not None else min(len(t), len(ref)))}")
+    if not same and i is not None:
+        print(f"    ...{ref[max(0, i - 60):i + 40]!r}\n    ...{t[max(0, i - 60):i + 40]!r}")
+PY
+      paste models/pasta-tiny/heldout-prompts.txt models/pasta-tiny/heldout-transcripts.txt > "$OUT/replay.txt"
+      pasta bench --device cuda --overhead --prompts "$OUT/replay.txt" --steps 128 --repeat 3 --batches 1,4,16,64
       ;;
     torch)
       python3 tools/gpu/torch_step_bench.py --budget-s "${BUDGET:-240}" --json "$OUT/torch.json"

@@ -27,7 +27,8 @@ import java.util.concurrent.CompletableFuture;
  */
 final class OverheadBench {
 
-  record BatchRow(int batch, double bareMs, double engineMs) {
+  /** ms per step: the bare loop's, the engine's, and of the engine's the forward pass alone. */
+  record BatchRow(int batch, double bareMs, double engineMs, double engineForwardMs) {
     double overhead() {
       return engineMs / bareMs - 1;
     }
@@ -56,12 +57,17 @@ final class OverheadBench {
       for (int b : sizes) {
         double bare = Double.MAX_VALUE;
         double eng = Double.MAX_VALUE;
+        double forward = 0;
         for (int k = 0; k < rounds; k++) {
           // alternate, keep the best of each: the least disturbed measurement
           bare = Math.min(bare, bareLoop(b, steps));
-          eng = Math.min(eng, engineRun(engine, b, text));
+          double[] run = engineRun(engine, b, text);
+          if (run[0] < eng) {
+            eng = run[0];
+            forward = run[1];
+          }
         }
-        rows.add(new BatchRow(b, bare, eng));
+        rows.add(new BatchRow(b, bare, eng, forward));
       }
     }
     return rows;
@@ -125,8 +131,11 @@ final class OverheadBench {
     return sb.toString();
   }
 
-  /** ms per decode step of {@code b} rows replaying plain text through the engine, steady state. */
-  private double engineRun(Engine engine, int b, String text) {
+  /**
+   * ms per decode step of {@code b} rows replaying plain text through the engine, steady state: the whole step, and
+   * its forward pass.
+   */
+  private double[] engineRun(Engine engine, int b, String text) {
     engine.drainProfile();
     engine.profile(true);
     List<CompletableFuture<?>> all = new ArrayList<>();
@@ -136,17 +145,19 @@ final class OverheadBench {
     all.forEach(CompletableFuture::join);
     engine.profile(false);
     long nanos = 0;
+    long forward = 0;
     int count = 0;
     for (Engine.StepProfile p : engine.drainProfile()) {
       if (p.decodeRows() == b && p.prefillRows() == 0 && !p.rebuilt()) {
         nanos += p.totalNanos();
+        forward += p.decodeNanos();
         count++;
       }
     }
     if (count == 0) {
       throw new IllegalStateException("no steady steps at batch " + b);
     }
-    return nanos / 1e6 / count;
+    return new double[] {nanos / 1e6 / count, forward / 1e6 / count};
   }
 
   /**
@@ -208,11 +219,11 @@ final class OverheadBench {
 
   static String table(List<BatchRow> rows, EventCost cost) {
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "%5s %12s %14s %9s%n", "batch", "bare ms/step", "engine ms/step",
-        "overhead"));
+    sb.append(String.format(Locale.ROOT, "%5s %12s %14s %9s %15s%n", "batch", "bare ms/step", "engine ms/step",
+        "overhead", "of it, forward"));
     for (BatchRow r : rows) {
-      sb.append(String.format(Locale.ROOT, "%5d %12.3f %14.3f %8.1f%%%n", r.batch(), r.bareMs(), r.engineMs(),
-          100 * r.overhead()));
+      sb.append(String.format(Locale.ROOT, "%5d %12.3f %14.3f %8.1f%% %15.3f%n", r.batch(), r.bareMs(), r.engineMs(),
+          100 * r.overhead(), r.engineForwardMs()));
     }
     if (cost != null) {
       sb.append(String.format(Locale.ROOT, "fork cost %.2f decode steps (%d forks), join cost %.2f decode steps "
@@ -227,6 +238,7 @@ final class OverheadBench {
     ArrayNode array = root.putArray("batches");
     for (BatchRow r : rows) {
       array.addObject().put("batch", r.batch()).put("bareMsPerStep", r.bareMs()).put("engineMsPerStep", r.engineMs())
+          .put("engineForwardMsPerStep", r.engineForwardMs())
           .put("overhead", r.overhead());
     }
     if (cost != null) {

@@ -1,7 +1,7 @@
 package io.pastaserve.worker.engine;
 
 import io.pastaserve.common.lang.PastaLimits;
-import io.pastaserve.worker.kv.HostKvCache;
+import io.pastaserve.worker.kv.BlockKvCache;
 import io.pastaserve.worker.kv.KvAllocator;
 import io.pastaserve.worker.kv.KvCache;
 import io.pastaserve.worker.model.ModelConfig;
@@ -74,7 +74,7 @@ public final class Engine implements AutoCloseable {
     KvReservation kv = new KvReservation(config.kvBudgetTokens());
     this.admission = new Admission(kv, config.maxBatch());
     this.allocator = KvAllocator.of(runner::newKvBlock);
-    KvCache cache = cacheSeam.apply(new HostKvCache(runner::newKvBlock,
+    KvCache cache = cacheSeam.apply(new BlockKvCache(runner::newKvBlock,
         (requestId, span, columns) -> allocator.allocate(requestId, span, columns)));
     this.program = new SpanProgram(model, tokenizer, config, cache, kv, running);
     this.batch = new BatchRunner(model, config, cache, program, running, runner::forward);

@@ -7,7 +7,7 @@ import java.util.List;
  * The KV cache manager: where every span's cache lives, and the moves that forks, joins and batch changes need.
  * The scheduler speaks to it in {@link KvSeq} handles (one per span) and in passes ({@link KvPass}); which memory
  * holds the columns, and how they are copied, stays behind this contract, so the host implementation
- * ({@link HostKvCache}) and one over device buffers are interchangeable.
+ * ({@link BlockKvCache}) and one over device buffers are interchangeable.
  *
  * <p>The decode batch is a set of rows, each a span's whole past, right-aligned. A step asks for the
  * {@linkplain #decodePass() decode pass} and reports it {@linkplain #decoded done}; asks for a

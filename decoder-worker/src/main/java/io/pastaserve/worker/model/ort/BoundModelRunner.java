@@ -37,6 +37,8 @@ public final class BoundModelRunner implements ModelRunner {
   private static final Logger log = LoggerFactory.getLogger(BoundModelRunner.class);
   private static final int ORT_ENABLE_ALL = 99;
   private static final int ORT_SEQUENTIAL = 0;
+  /** A diagnostic: with {@code -Dpasta.ort.profile=PREFIX}, ONNX Runtime traces every node of every pass. */
+  public static final String PROFILE_PROPERTY = "pasta.ort.profile";
 
   private final OrtApi api;
   private final ModelConfig config;
@@ -87,6 +89,10 @@ public final class BoundModelRunner implements ModelRunner {
       api.setExecutionMode(options, ORT_SEQUENTIAL);
       api.setThreads(options, Math.max(0, intraOpThreads), 1);
       api.addConfigEntry(options, "session.intra_op.allow_spinning", spinWait ? "1" : "0");
+      String profile = System.getProperty(PROFILE_PROPERTY, "");
+      if (!profile.isBlank()) {
+        api.enableProfiling(options, profile);
+      }
       CudaRuntime runtime = null;
       if (cuda) {
         // the cache grows by what it asks for, not to the next power of two

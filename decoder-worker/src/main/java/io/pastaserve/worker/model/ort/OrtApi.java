@@ -33,6 +33,7 @@ public final class OrtApi {
   private static final int CREATE_SESSION = 7;
   private static final int CREATE_SESSION_OPTIONS = 10;
   private static final int SET_SESSION_EXECUTION_MODE = 13;
+  private static final int ENABLE_PROFILING = 14;
   private static final int SET_SESSION_GRAPH_OPTIMIZATION_LEVEL = 23;
   private static final int SET_INTRA_OP_NUM_THREADS = 24;
   private static final int SET_INTER_OP_NUM_THREADS = 25;
@@ -73,6 +74,7 @@ public final class OrtApi {
   private final MethodHandle createSession;
   private final MethodHandle createSessionOptions;
   private final MethodHandle setExecutionMode;
+  private final MethodHandle enableProfiling;
   private final MethodHandle setOptimizationLevel;
   private final MethodHandle setIntraOpThreads;
   private final MethodHandle setInterOpThreads;
@@ -113,6 +115,7 @@ public final class OrtApi {
     createSession = t.get(CREATE_SESSION, FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     createSessionOptions = t.get(CREATE_SESSION_OPTIONS, status1);
     setExecutionMode = t.get(SET_SESSION_EXECUTION_MODE, FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
+    enableProfiling = t.get(ENABLE_PROFILING, status2);
     setOptimizationLevel = t.get(SET_SESSION_GRAPH_OPTIMIZATION_LEVEL,
         FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
     setIntraOpThreads = t.get(SET_INTRA_OP_NUM_THREADS, FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
@@ -218,6 +221,13 @@ public final class OrtApi {
 
   void setOptimizationLevel(MemorySegment options, int level) {
     call("SetSessionGraphOptimizationLevel", () -> (MemorySegment) setOptimizationLevel.invokeExact(options, level));
+  }
+
+  /** Profiles every run; ONNX Runtime writes the trace ({@code PREFIX_<date>.json}) when the session is released. */
+  void enableProfiling(MemorySegment options, String prefix) {
+    try (Arena a = Arena.ofConfined()) {
+      call("EnableProfiling", () -> (MemorySegment) enableProfiling.invokeExact(options, a.allocateFrom(prefix)));
+    }
   }
 
   void setThreads(MemorySegment options, int intra, int inter) {

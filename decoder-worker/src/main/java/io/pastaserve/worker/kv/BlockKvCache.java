@@ -6,7 +6,8 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /**
- * The KV cache in host memory, in {@link KvBlock}s off the Java heap. The decode batch is two ping-pong blocks: the
+ * The KV cache in {@link KvBlock}s, wherever their {@link KvMemory} is: host memory off the Java heap on the CPU,
+ * device memory on a GPU (where every copy below is a device-to-device copy). The decode batch is two ping-pong blocks: the
  * model reads one and writes the other, which becomes the batch. A prefill pass gathers its rows' pasts into a
  * block of its own (or reads a batch row in place) and writes another. A span that leaves the batch, or whose cache
  * is in the prefill output, copies its columns into a block of its own from the {@link KvAllocator}. A fork shares
@@ -15,7 +16,7 @@ import java.util.function.Supplier;
  *
  * <p>Owned by the scheduler thread: it alone calls this class, which alone mutates the blocks and the {@link KvSeq}s.
  */
-public final class HostKvCache implements KvCache {
+public final class BlockKvCache implements KvCache {
 
   private final KvAllocator allocator;
   /** The decode batch: {@code (rows, kvHeads, columns, headDim)} per layer, every row right-aligned. */
@@ -31,7 +32,7 @@ public final class HostKvCache implements KvCache {
    * A cache whose transient blocks come from {@code blocks} (the model's layout) and whose parked sequences get
    * theirs from {@code allocator}.
    */
-  public HostKvCache(Supplier<KvBlock> blocks, KvAllocator allocator) {
+  public BlockKvCache(Supplier<KvBlock> blocks, KvAllocator allocator) {
     this.allocator = allocator;
     this.cur = blocks.get();
     this.alt = blocks.get();

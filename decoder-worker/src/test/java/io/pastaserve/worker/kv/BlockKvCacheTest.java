@@ -3,10 +3,10 @@ package io.pastaserve.worker.kv;
 import java.util.function.Supplier;
 
 /** The host cache keeps the {@link KvCache} contract. */
-class HostKvCacheTest extends KvCacheContract {
+class BlockKvCacheTest extends KvCacheContract {
 
   @Override
   KvCache newCache(Supplier<KvBlock> blocks, KvAllocator allocator) {
-    return new HostKvCache(blocks, allocator);
+    return new BlockKvCache(blocks, allocator);
   }
 }
