@@ -17,7 +17,7 @@ class EngineCommandsTest {
   @Test
   void generate_json_reportsTextAndStats() throws Exception {
     PastaCliTest.Result r = PastaCliTest.run(new byte[0], "generate", "--model", MODEL, "--prompt", "hello",
-        "--max-tokens", "12", "--json", "--provider", "cpu");
+        "--max-tokens", "12", "--json", "--device", "cpu");
     assertThat(r.status()).as(r.err()).isZero();
     JsonNode json = new ObjectMapper().readTree(r.out());
     assertThat(json.at("/stats/totalTokens").asInt()).isBetween(1, 12);

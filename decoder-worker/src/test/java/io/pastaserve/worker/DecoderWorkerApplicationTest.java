@@ -17,7 +17,7 @@ import org.junit.jupiter.api.AfterAll;
 @AutoConfigureObservability
 @EmbeddedKafka(kraft = true, partitions = 2, bootstrapServersProperty = "spring.kafka.bootstrap-servers")
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-    properties = {"pasta.worker.model-dir=src/test/resources/models/tiny-random", "pasta.worker.provider=cpu",
+    properties = {"pasta.worker.model-dir=src/test/resources/models/tiny-random", "pasta.worker.device=cpu",
         "pasta.worker.max-batch=4"})
 class DecoderWorkerApplicationTest {
 

@@ -130,7 +130,7 @@ class ComposeFileTest {
     assertThat(device).containsEntry("driver", "nvidia");
     assertThat(strings(device.get("capabilities"))).contains("gpu");
     assertThat(map(gpu.get("build"))).containsEntry("dockerfile", "decoder-worker/Dockerfile.gpu");
-    assertThat(map(gpu.get("environment"))).containsEntry("PASTA_PROVIDER", "auto");
+    assertThat(map(gpu.get("environment"))).containsEntry("PASTA_DEVICE", "auto");
     services.forEach((name, service) -> {
       if (!name.equals("worker-gpu")) {
         assertThat(map(service)).as(name).doesNotContainKey("profiles");
@@ -169,9 +169,10 @@ class ComposeFileTest {
   }
 
   @Test
-  void cpuWorkers_runOnTheCpuProvider() {
+  void cpuWorkers_runOnTheCpu() {
     for (String name : CPU_WORKERS) {
-      assertThat(map(map(services.get(name)).get("environment"))).as(name).containsEntry("PASTA_PROVIDER", "cpu");
+      assertThat(map(map(services.get(name)).get("environment"))).as(name).containsEntry("PASTA_DEVICE", "cpu")
+          .doesNotContainKey("PASTA_PROVIDER");
     }
   }
 

@@ -120,19 +120,52 @@ class DockerfilesTest {
   }
 
   @Test
-  void gpuImage_buildsWithTheCudaProfile_onACuda12Cudnn9Runtime_andFallsBackToCpu() {
+  void gpuImage_runsOnnxRuntimeForCuda13_onACuda13Cudnn9Runtime_andFallsBackToCpu() {
     Dockerfile gpu = Dockerfile.read("decoder-worker/Dockerfile.gpu");
 
-    assertThat(gpu.text()).containsPattern("(?m)^RUN .*\\bmvn [^\\n]*-Pcuda ");
-    assertThat(gpu.baseImages()).anyMatch(image -> image.matches("nvidia/cuda:12\\.\\d+\\.\\d+-cudnn-runtime-.*"));
-    assertThat(gpu.lastStage()).startsWith("\nFROM ${CUDA_IMAGE}").contains("PASTA_PROVIDER=auto");
+    assertThat(gpu.baseImages()).anyMatch(image -> image.matches("nvidia/cuda:13\\.\\d+\\.\\d+-cudnn-runtime-ubuntu\\d+\\.\\d+"));
+    // the same jar as the CPU image; the CUDA build of ONNX Runtime comes as native libraries beside it
+    assertThat(gpu.text()).doesNotContain("-Pcuda")
+        .containsPattern("(?m)^RUN .*\\bmvn -B -q dependency:get -Dartifact=org\\.bytedeco:onnxruntime:"
+            + "\\$\\{ORT_VERSION}-\\$\\{JAVACPP_VERSION}:jar:linux-x86_64-gpu -Dtransitive=false")
+        .containsPattern("\\bmvn -B -q dependency:get -Dartifact=com\\.microsoft\\.onnxruntime:onnxruntime_gpu:"
+            + "\\$\\{ORT_VERSION} -Dtransitive=false")
+        .contains("ARG ORT_VERSION=" + onnxRuntimeVersionOfTheWorker(), "/root/.m2",
+            "libonnxruntime.so.1 /opt/pasta/ort/native/libonnxruntime.so", "libonnxruntime_providers_shared.so",
+            "libonnxruntime_providers_cuda.so", "libonnxruntime4j_jni.so");
+    assertThat(gpu.lastStage()).startsWith("\nFROM ${CUDA_IMAGE}")
+        .contains("COPY --from=build /opt/pasta/ort/native/ ort/native/")
+        .contains("PASTA_DEVICE=auto")
+        .contains("LD_LIBRARY_PATH=/opt/pasta/ort/native:$LD_LIBRARY_PATH")
+        .containsPattern("JAVA_TOOL_OPTIONS=\"[^\"]*-Donnxruntime\\.native\\.path=/opt/pasta/ort/native[ \"]");
+  }
+
+  /** The Java classes in the worker's jar must be those the native libraries were built for. */
+  private static String onnxRuntimeVersionOfTheWorker() {
+    try {
+      Matcher version = Pattern.compile("<onnxruntime\\.version>([^<]+)</onnxruntime\\.version>")
+          .matcher(Files.readString(Repository.root().resolve("decoder-worker/pom.xml")));
+      assertThat(version.find()).as("onnxruntime.version in decoder-worker/pom.xml").isTrue();
+      return version.group(1);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   @Test
-  void cpuImages_runOnATemurinJre() {
-    for (String path : List.of("gateway-service/Dockerfile", "interpreter-service/Dockerfile", "decoder-worker/Dockerfile")) {
-      assertThat(Dockerfile.read(path).baseImages()).as(path).anyMatch(i -> i.startsWith("eclipse-temurin:17") && i.contains("-jre"));
+  void images_buildAndRunOnJava25() {
+    for (String path : List.of("gateway-service/Dockerfile", "interpreter-service/Dockerfile", "decoder-worker/Dockerfile",
+        "decoder-worker/Dockerfile.gpu")) {
+      List<String> images = Dockerfile.read(path).baseImages();
+      assertThat(images).as(path).anyMatch(i -> i.startsWith("maven:") && i.endsWith("-eclipse-temurin-25"))
+          .anyMatch(i -> i.startsWith("eclipse-temurin:25.") && i.contains("-jre"));
     }
+  }
+
+  @Test
+  void cpuWorkerImage_runsOnTheCpu() {
+    assertThat(Dockerfile.read("decoder-worker/Dockerfile").lastStage()).contains("PASTA_DEVICE=cpu")
+        .doesNotContain("PASTA_PROVIDER");
   }
 
   @Test

@@ -243,7 +243,11 @@ class HelmChartTest {
     assertThat(worker.getResources().getLimits()).containsEntry("nvidia.com/gpu", new Quantity("1"));
     assertThat(worker.getImage()).contains("decoder-worker-cuda:");
     assertThat(gpu.getSpec().getTemplate().getSpec().getTolerations()).anyMatch(t -> "nvidia.com/gpu".equals(t.getKey()));
-    assertThat(workerConfig(chart, "worker-gpu")).containsEntry("provider", "cuda").containsEntry("max-batch", 64);
+    assertThat(workerConfig(chart, "worker-gpu")).containsEntry("device", "cuda").containsEntry("runner", "binding")
+        .containsEntry("max-batch", 64);
+    assertThat(workerConfig(chart, "worker-cpu")).containsEntry("device", "cpu");
+    // the pool's flags replace the image's JAVA_TOOL_OPTIONS, so they name where its ONNX Runtime for CUDA is
+    assertThat(env(worker, "JAVA_TOOL_OPTIONS").getValue()).contains("-Donnxruntime.native.path=/opt/pasta/ort/native");
     assertThat(mainContainer(cpu).getResources().getRequests()).doesNotContainKey("nvidia.com/gpu");
     assertThat(mainContainer(cpu).getImage()).contains("/decoder-worker:");
   }
@@ -434,8 +438,30 @@ class HelmChartTest {
   }
 
   @Test
-  void schema_rejectsAnUnknownWorkerProvider() {
-    assertThatThrownBy(() -> RenderedChart.template(DEFAULTS).set("decoderWorker.poolDefaults.provider", "tpu").call())
+  void workerPools_passTheirDeviceAndRunner_toTheWorker() {
+    RenderedChart chart = RenderedChart.parse(DEFAULTS, RenderedChart.template(DEFAULTS)
+        .set("decoderWorker.poolDefaults.device", "auto").set("decoderWorker.poolDefaults.runner", "java").call());
+
+    assertThat(chart.workerDeployments()).isNotEmpty().allSatisfy(worker -> assertThat(
+        workerConfig(chart, "worker-" + worker.getMetadata().getLabels().get("pasta-serve.io/worker-pool")))
+        .containsEntry("device", "auto").containsEntry("runner", "java").doesNotContainKey("provider"));
+  }
+
+  @Test
+  void schema_rejectsAnUnknownWorkerDevice() {
+    assertThatThrownBy(() -> RenderedChart.template(DEFAULTS).set("decoderWorker.poolDefaults.device", "tpu").call())
+        .hasMessageContaining("device");
+  }
+
+  @Test
+  void schema_rejectsAnUnknownWorkerRunner() {
+    assertThatThrownBy(() -> RenderedChart.template(DEFAULTS).set("decoderWorker.poolDefaults.runner", "python").call())
+        .hasMessageContaining("runner");
+  }
+
+  @Test
+  void schema_rejectsTheFormerProviderKey() {
+    assertThatThrownBy(() -> RenderedChart.template(DEFAULTS).set("decoderWorker.poolDefaults.provider", "cpu").call())
         .hasMessageContaining("provider");
   }
 

@@ -61,7 +61,7 @@ class GatewayApiTest {
     suite = new Suite();
     suite.startInterpreter();
     worker = new SpringApplicationBuilder(DecoderWorkerApplication.class).properties(suite.shared())
-        .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.provider=cpu").run();
+        .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.device=cpu").run();
     gateway = startGateway();
     narrowGateway = startGateway("pasta.gateway.max-concurrent-requests=1", "pasta.gateway.retry-after=3s");
     prompt = Suite.heldoutPrompts().get(0);

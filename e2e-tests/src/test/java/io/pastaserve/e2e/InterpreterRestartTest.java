@@ -34,7 +34,7 @@ class InterpreterRestartTest {
     try (Suite suite = new Suite()) {
       ConfigurableApplicationContext worker = new SpringApplicationBuilder(DecoderWorkerApplication.class)
           .properties(suite.shared())
-          .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.provider=cpu").run();
+          .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.device=cpu").run();
       try {
         List<String> argList = new ArrayList<>(List.of(suite.sharedArgs()));
         // the dead instance's partitions move after 6 s instead of the default 45 s

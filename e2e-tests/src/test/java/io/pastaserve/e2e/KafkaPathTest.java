@@ -44,7 +44,7 @@ class KafkaPathTest {
     suite = new Suite();
     suite.startInterpreter();
     worker = new SpringApplicationBuilder(DecoderWorkerApplication.class).properties(suite.shared())
-        .properties("pasta.worker.model-dir=" + MODEL, "pasta.worker.provider=cpu").run();
+        .properties("pasta.worker.model-dir=" + MODEL, "pasta.worker.device=cpu").run();
   }
 
   @AfterAll

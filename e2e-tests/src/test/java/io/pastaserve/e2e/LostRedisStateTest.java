@@ -39,7 +39,7 @@ class LostRedisStateTest {
 
       ConfigurableApplicationContext worker = new SpringApplicationBuilder(DecoderWorkerApplication.class)
           .properties(suite.shared())
-          .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.provider=cpu").run();
+          .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.device=cpu").run();
       try {
         Suite.Answer answer = suite.answerOf(id, Duration.ofSeconds(60));
         assertThat(answer.done().get("finishReason")).isEqualTo("error");

@@ -64,7 +64,7 @@ class MultipleInterpretersTest {
     try (Suite suite = new Suite()) {
       ConfigurableApplicationContext worker = new SpringApplicationBuilder(DecoderWorkerApplication.class)
           .properties(suite.shared())
-          .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.provider=cpu",
+          .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.device=cpu",
               "pasta.worker.max-requests=16").run();
       List<String> argList = new ArrayList<>(List.of(suite.sharedArgs()));
       // a dead instance's partitions move after 6 s instead of the default 45 s

@@ -31,7 +31,7 @@ class RedisWithoutPersistenceTest {
       suite.startInterpreter();
       ConfigurableApplicationContext worker = new SpringApplicationBuilder(DecoderWorkerApplication.class)
           .properties(suite.shared())
-          .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.provider=cpu").run();
+          .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.device=cpu").run();
       try {
         List<GenerateCommand> commands = new ArrayList<>();
         for (String t : transcripts) {

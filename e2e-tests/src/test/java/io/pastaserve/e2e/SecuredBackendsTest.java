@@ -58,7 +58,7 @@ class SecuredBackendsTest {
         "pasta.gateway.topic-partitions=4", "management.endpoint.health.probes.enabled=true"};
     apps.add(new SpringApplicationBuilder(InterpreterApplication.class).properties(shared).run());
     apps.add(new SpringApplicationBuilder(DecoderWorkerApplication.class).properties(shared)
-        .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.provider=cpu").run());
+        .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.device=cpu").run());
     apps.add(new SpringApplicationBuilder(GatewayApplication.class).web(WebApplicationType.REACTIVE)
         .properties(shared).properties("pasta.gateway.model-dir=" + Suite.MODEL, "pasta.gateway.api-keys=" + KEY,
             "management.server.port=0", "management.endpoint.health.group.readiness.include=readinessState,workers")

@@ -54,7 +54,7 @@ class SeedsAndFinishReasonsTest {
     suite = new Suite();
     suite.startInterpreter();
     worker = new SpringApplicationBuilder(DecoderWorkerApplication.class).properties(suite.shared())
-        .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.provider=cpu").run();
+        .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.device=cpu").run();
     gateway = new SpringApplicationBuilder(GatewayApplication.class).web(WebApplicationType.REACTIVE)
         .properties(suite.shared())
         .properties("pasta.gateway.model-dir=" + Suite.MODEL, "pasta.gateway.api-keys=" + KEY,

@@ -86,7 +86,7 @@ class WorkerFailoverTest {
     try (Suite suite = new Suite()) {
       suite.startInterpreter();
       List<String> args = new ArrayList<>(List.of(suite.sharedArgs()));
-      args.addAll(List.of("--pasta.worker.model-dir=" + Suite.MODEL, "--pasta.worker.provider=cpu",
+      args.addAll(List.of("--pasta.worker.model-dir=" + Suite.MODEL, "--pasta.worker.device=cpu",
           "--pasta.worker.intra-op-threads=1",
           // a dead worker's partitions move after 6 s instead of the default 45 s
           "--spring.kafka.consumer.properties.session.timeout.ms=6000",

@@ -145,7 +145,7 @@ final class ChaosSuite implements AutoCloseable {
     List<String> args = new ArrayList<>(shared());
     args.addAll(fastRebalance());
     args.addAll(List.of("--pasta.worker.model-dir=" + root.resolve("models/pasta-tiny"),
-        "--pasta.worker.provider=cpu", "--pasta.worker.intra-op-threads=1",
+        "--pasta.worker.device=cpu", "--pasta.worker.intra-op-threads=1",
         "--pasta.worker.topic-partitions=" + PARTITIONS));
     return startService("decoder-worker", args);
   }

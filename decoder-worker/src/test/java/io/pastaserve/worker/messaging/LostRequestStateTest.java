@@ -37,7 +37,7 @@ import org.springframework.test.context.DynamicPropertySource;
  * had ended. Real broker, real Redis, the worker's own Spring wiring.
  */
 @SpringBootTest(properties = {"pasta.worker.model-dir=src/test/resources/models/tiny-random",
-    "pasta.worker.provider=cpu", "pasta.worker.max-batch=4", "pasta.worker.topic-partitions=1"})
+    "pasta.worker.device=cpu", "pasta.worker.max-batch=4", "pasta.worker.topic-partitions=1"})
 class LostRequestStateTest {
 
   static KafkaBrokerProcess broker;

@@ -42,7 +42,7 @@ import org.springframework.test.context.DynamicPropertySource;
  * and sends its job again, for any worker to resume it. Real broker, real Redis, the worker's own wiring.
  */
 @SpringBootTest(properties = {"pasta.worker.model-dir=src/test/resources/models/tiny-random",
-    "pasta.worker.provider=cpu", "pasta.worker.max-batch=4", "pasta.worker.topic-partitions=1",
+    "pasta.worker.device=cpu", "pasta.worker.max-batch=4", "pasta.worker.topic-partitions=1",
     "pasta.worker.event-delivery-timeout=2s", "pasta.worker.kafka-delivery-timeout=2s",
     "pasta.worker.kafka-request-timeout=1s"})
 class UndeliverableSpanEventsTest {
