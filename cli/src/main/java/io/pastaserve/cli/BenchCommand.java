@@ -180,7 +180,7 @@ final class BenchCommand {
     int[] pasts = integers(o, "--pasts", "128,512");
     int steps = o.intValue(NAME, "--steps", 50, 1, 100_000);
     try (ModelRunner runner = ModelOptions.open(NAME, o)) {
-      String label = o.get("--label", runner.dir().getFileName() + " " + runner.provider());
+      String label = o.get("--label", runner.dir().getFileName() + " " + runner.device());
       StepBench bench = new StepBench(runner, steps);
       StepBench.Parity parity = bench.parity();
       List<StepBench.Row> rows = bench.run(batches, pasts);

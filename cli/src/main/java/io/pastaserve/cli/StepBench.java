@@ -169,7 +169,7 @@ final class StepBench {
     root.put("label", label);
     root.put("model", runner.dir().toString());
     root.put("dtype", runner.config().kvDtype());
-    root.put("device", runner.provider());
+    root.put("device", runner.device());
     if (parity != null) {
       ObjectNode p = root.putObject("parity");
       p.put("positions", parity.positions());

@@ -57,12 +57,12 @@ class EngineWiring {
   WorkerHeartbeats workerHeartbeats(StringRedisTemplate redis, ObjectMapper json, ModelRunner runner,
       WorkerProperties properties) {
     return new WorkerHeartbeats(redis, json, properties.servedModelName(), runner.config().maxPositions(),
-        runner.provider(), properties.heartbeatInterval());
+        runner.device(), properties.heartbeatInterval());
   }
 
   @Bean
   HealthIndicator model(ModelRunner runner) {
-    return () -> Health.up().withDetails(Map.of("dir", runner.dir().toString(), "provider", runner.provider(),
+    return () -> Health.up().withDetails(Map.of("dir", runner.dir().toString(), "device", runner.device(),
         "layers", runner.config().layers(), "vocab", runner.config().vocabSize())).build();
   }
 }

@@ -1,12 +1,15 @@
 package io.pastaserve.worker.model;
 
-/** Where ONNX Runtime runs the model. */
+/** Where ONNX Runtime runs the model ({@code pasta.worker.device}). */
 public enum ExecutionProvider {
   /** The CPU provider. */
   CPU,
-  /** CUDA; fails when the CUDA provider cannot load (needs the onnxruntime_gpu build, CUDA 12, cuDNN 9). */
+  /**
+   * CUDA; fails when CUDA cannot run the model (it needs ONNX Runtime built for CUDA 13 with cuDNN 9 on the native
+   * path, docs/gpu.md).
+   */
   CUDA,
-  /** CUDA when it loads, else CPU; the choice is logged once. */
+  /** CUDA when it can run the model, else the CPU; the choice is logged once. */
   AUTO;
 
   public static ExecutionProvider parse(String value) {

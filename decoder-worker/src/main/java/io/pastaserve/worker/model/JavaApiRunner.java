@@ -141,7 +141,7 @@ public final class JavaApiRunner implements ModelRunner {
 
   /** {@code cpu} or {@code cuda}: the provider that loaded. */
   @Override
-  public String provider() {
+  public String device() {
     return provider;
   }
 

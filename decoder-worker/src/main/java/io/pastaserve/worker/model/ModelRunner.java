@@ -40,7 +40,7 @@ public interface ModelRunner extends AutoCloseable {
   Path dir();
 
   /** {@code cpu} or {@code cuda}: where the model runs. */
-  String provider();
+  String device();
 
   /** An empty block in this model's cache layout and memory. */
   KvBlock newKvBlock();

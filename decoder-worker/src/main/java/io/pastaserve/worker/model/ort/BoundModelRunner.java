@@ -204,7 +204,7 @@ public final class BoundModelRunner implements ModelRunner {
   }
 
   @Override
-  public String provider() {
+  public String device() {
     return provider;
   }
 

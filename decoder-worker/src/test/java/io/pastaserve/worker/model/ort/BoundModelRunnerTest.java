@@ -53,7 +53,7 @@ class BoundModelRunnerTest {
   void opensWithIoBinding_andSaysWhereItRuns() {
     assertThat(bound).isInstanceOf(BoundModelRunner.class);
     assertThat(javaApi).isInstanceOf(JavaApiRunner.class);
-    assertThat(bound.provider()).isEqualTo("cpu");
+    assertThat(bound.device()).isEqualTo("cpu");
   }
 
   @Test
