@@ -246,8 +246,6 @@ class HelmChartTest {
     assertThat(workerConfig(chart, "worker-gpu")).containsEntry("device", "cuda").containsEntry("runner", "binding")
         .containsEntry("max-batch", 64);
     assertThat(workerConfig(chart, "worker-cpu")).containsEntry("device", "cpu");
-    // the pool's flags replace the image's JAVA_TOOL_OPTIONS, so they name where its ONNX Runtime for CUDA is
-    assertThat(env(worker, "JAVA_TOOL_OPTIONS").getValue()).contains("-Donnxruntime.native.path=/opt/pasta/ort/native");
     assertThat(mainContainer(cpu).getResources().getRequests()).doesNotContainKey("nvidia.com/gpu");
     assertThat(mainContainer(cpu).getImage()).contains("/decoder-worker:");
   }

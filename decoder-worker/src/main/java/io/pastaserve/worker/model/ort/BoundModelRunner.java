@@ -111,9 +111,11 @@ public final class BoundModelRunner implements ModelRunner {
         this.memory = HostMemory.INSTANCE;
       }
       this.binding = api.createIoBinding(createdSession);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       api.releaseSession(createdSession);
       api.releaseSessionOptions(options);
+      api.releaseEnv(createdEnv);
+      arena.close();
       throw e;
     }
     api.releaseSessionOptions(options);
@@ -281,6 +283,7 @@ public final class BoundModelRunner implements ModelRunner {
     api.releaseSession(session);
     api.releaseEnv(env);
     tokenizer.close();
+    arena.close();
   }
 
   /** Runs one token on an empty cache: the names, types and shapes of the contract, or a clear error. */
