@@ -6,7 +6,8 @@ Needs torch and onnx. The static forward (GroupQueryAttention's PyTorch path, wr
 keys and values into its own left-aligned slot in place) must give forward_past's logits, where forward_past
 keeps the same rows right-aligned in one padded past with an attention mask: a prefill with a padded row,
 decode steps with different past lengths, a chunk of several tokens with a padded row, and a decode step
-after it. The export is checked with onnx.checker; ONNX Runtime is not needed.
+after it. The export is checked with onnx.checker. Where onnxruntime is installed, the exported graph runs
+the same steps on its CPU provider with the slots bound as past and present (written in place).
 """
 import os
 import sys
@@ -206,6 +207,118 @@ class StaticCacheTest(unittest.TestCase):
         cfg = X.contract_config(c, 1, 0, None, "{prompt}", cache="static")
         self.assertEqual(cfg["pasta"]["cache"], "static")
         self.assertNotIn("cache", X.contract_config(c, 1, 0, None, "{prompt}")["pasta"])
+
+
+def has_onnxruntime():
+    try:
+        import onnxruntime  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+class OrtStaticRows:
+    """The exported static graph on ONNX Runtime's CPU provider, each layer's slots bound as both past and
+    present (written in place). feed(rows=[r]) runs a batch of one row on that row's slots alone: ONNX
+    Runtime's GroupQueryAttention takes s > 1 on a non-empty past only with batch 1."""
+
+    def __init__(self, path, cfg, batch, max_cache):
+        import numpy as np
+        import onnxruntime as ort
+        self.np, self.ort = np, ort
+        self.sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        self.n = cfg.num_hidden_layers
+        shape = (batch, cfg.num_key_value_heads, max_cache, cfg.head_dim)
+        self.slots = [np.zeros(shape, np.float32) for _ in range(2 * self.n)]
+        self.lens = np.zeros(batch, np.int64)
+
+    def feed(self, ids, pos, chunk, rows=None):
+        np = self.np
+        rows = list(range(len(self.lens))) if rows is None else rows
+        s = ids.shape[1]
+        lens = self.lens[rows]
+        io = self.sess.io_binding()
+        io.bind_cpu_input("input_ids", np.ascontiguousarray(ids.numpy()))
+        io.bind_cpu_input("position_ids", np.ascontiguousarray(pos.numpy()))
+        io.bind_cpu_input("seqlens_k", (lens + s - 1).astype(np.int32))
+        io.bind_cpu_input("total_sequence_length", np.array((lens + s).max(), np.int32))
+        views = []
+        for i in range(self.n):
+            for j, w in enumerate(("key", "value")):
+                # one row's slot is a contiguous block: a view on it shares its memory
+                slot = self.slots[2 * i + j][rows[0]:rows[-1] + 1]
+                assert len(rows) == slot.shape[0]
+                ov = self.ort.OrtValue.ortvalue_from_numpy(slot)
+                views.append((slot, ov))
+                io.bind_ortvalue_input(f"past_key_values.{i}.{w}", ov)
+                io.bind_ortvalue_output(f"present.{i}.{w}", ov)
+        io.bind_output("logits")
+        self.sess.run_with_iobinding(io)
+        self.lens[rows] += np.asarray(chunk)
+        return torch.from_numpy(io.copy_outputs_to_cpu()[0])
+
+    def row_cache(self, layer, r):
+        n = int(self.lens[r])
+        return (torch.from_numpy(self.slots[2 * layer][r][:, :n].copy()),
+                torch.from_numpy(self.slots[2 * layer + 1][r][:, :n].copy()))
+
+
+@unittest.skipUnless(has_onnxruntime(), "onnxruntime is not installed")
+class OnnxRuntimeStaticTest(unittest.TestCase):
+    """The exported graph on ONNX Runtime, slots bound in place, against forward_past."""
+
+    def test_onnxruntime_matchesForwardPast(self):
+        model = tiny_model(vocab_size=512, num_hidden_layers=2)
+        c = model.config
+        gen = torch.Generator().manual_seed(11)
+
+        def tokens(*shape):
+            return torch.randint(4, c.vocab_size, shape, generator=gen)
+
+        def close(a, b, what):
+            rel = (a - b).abs().max().item() / max(b.abs().max().item(), 1e-6)
+            self.assertLess(rel, 1e-5, f"{what}: max |diff| / max |logit| {rel:.3g}")
+
+        with tempfile.TemporaryDirectory() as d:
+            X.export_onnx(model, d, dtype="float32", cache="static")
+            b = 2
+            ort_rows = OrtStaticRows(os.path.join(d, "model.onnx"), c, b, 24)
+            dyn = DynamicRows(model, b)
+            # prefill: 5 and 3 tokens, row 1 right-padded here, left-padded in the dynamic graph
+            p0, p1 = tokens(5), tokens(3)
+            ids = torch.full((b, 5), PAD)
+            ids[0], ids[1, :3] = p0, p1
+            pos = torch.tensor([[0, 1, 2, 3, 4], [0, 1, 2, 0, 0]])
+            lo = ort_rows.feed(ids, pos, [5, 3])
+            ld = dyn.feed(torch.stack([p0, torch.cat([torch.full((2,), PAD), p1])]),
+                          torch.tensor([[0, 1, 2, 3, 4], [0, 0, 0, 1, 2]]),
+                          torch.tensor([[1, 1, 1, 1, 1], [0, 0, 1, 1, 1]]))
+            close(lo[0], ld[0], "prefill row 0")
+            close(lo[1, :3], ld[1, 2:], "prefill row 1")
+            next_pos = torch.tensor([5, 3])
+            for step in range(3):
+                ids, pos = tokens(b, 1), next_pos[:, None].clone()
+                close(ort_rows.feed(ids, pos, [1, 1]), dyn.feed(ids, pos, torch.ones(b, 1, dtype=torch.long)),
+                      f"decode step {step}")
+                next_pos += 1
+            # a chunk of 4 on each row's past, one row per run; row 1's chunk has 2 tokens and 2 pads
+            ids = tokens(b, 4)
+            ids[1, 2:] = PAD
+            pos = next_pos[:, None] + torch.arange(4)
+            pos[1, 2:] = 0
+            ld = dyn.feed(ids, pos, torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]]))
+            close(ort_rows.feed(ids[:1], pos[:1], [4], rows=[0])[0], ld[0], "chunk row 0")
+            close(ort_rows.feed(ids[1:], pos[1:], [2], rows=[1])[0, :2], ld[1, :2], "chunk row 1 (padded)")
+            next_pos += torch.tensor([4, 2])
+            ids, pos = tokens(b, 1), next_pos[:, None].clone()
+            close(ort_rows.feed(ids, pos, [1, 1]), dyn.feed(ids, pos, torch.ones(b, 1, dtype=torch.long)),
+                  "decode after the chunk")
+            self.assertEqual(ort_rows.lens.tolist(), [13, 9])
+            for layer in range(c.num_hidden_layers):
+                for r in range(b):
+                    for got, want in zip(ort_rows.row_cache(layer, r), dyn.row_cache(layer, r)):
+                        self.assertEqual(got.shape, want.shape)
+                        self.assertLess((got - want).abs().max().item(), 1e-4, f"layer {layer} row {r} cache")
 
 
 if __name__ == "__main__":
