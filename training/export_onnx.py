@@ -125,6 +125,12 @@ class GroupQueryAttention(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, q, k, v, past_k, past_v, seqlens_k, total_seq_len, num_heads, kv_num_heads, scale):
+        s, m = q.shape[1], past_k.shape[2]
+        past_len = seqlens_k.long() + 1 - s
+        if past_len.min() < 0 or past_len.max() + s > m or int(total_seq_len) != int(past_len.max()) + s:
+            raise ValueError(f"seqlens_k {seqlens_k.tolist()}, total_sequence_length {int(total_seq_len)} for "
+                             f"s {s} and {m} cache columns: want seqlens_k = past_len + s - 1 >= s - 1, "
+                             f"past_len + s <= {m}, total_sequence_length = max(past_len) + s")
         ctx.mark_dirty(past_k, past_v)
         out = gqa_reference(q, k, v, past_k, past_v, seqlens_k, num_heads, kv_num_heads, scale)
         return out, past_k, past_v
