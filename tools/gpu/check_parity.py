@@ -4,8 +4,10 @@
   python3 tools/gpu/check_parity.py MODEL_DIR... [--provider cpu|cuda] [--tol T]
 
 parity.bin (docs/model-contract.md §3) holds PyTorch's fp32 logits for a fixed prefill; this feeds the
-same prefill (mask all ones, empty past in the dtype config.json's torch_dtype names) and reports the
-largest difference relative to the largest |logit|, and how often the argmax agrees. The default
+same prefill (mask all ones, empty past in the dtype config.json's torch_dtype names; for a static-cache
+export, config.json's pasta.cache "static", empty slots of S columns with seqlens_k S-1 and
+total_sequence_length S) and reports the largest difference relative to the largest |logit|, and how often
+the argmax agrees. The default
 tolerance is 1e-4 for float32 graphs and 2e-2 for float16 ones. Exits 1 when a model is off or fails.
 """
 import argparse
@@ -47,8 +49,14 @@ def check(model_dir, provider, tol):
     b, s = ids.shape
     providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if provider == "cuda" else ["CPUExecutionProvider"]
     sess = ort.InferenceSession(os.path.join(model_dir, "model.onnx"), providers=providers)
-    kv = np.zeros((b, cfg["num_key_value_heads"], 0, cfg["head_dim"]), dtype=np.dtype(dtype))
-    feeds = {"input_ids": ids, "attention_mask": np.ones((b, s), np.int64), "position_ids": pos}
+    static = cfg.get("pasta", {}).get("cache", "dynamic") == "static"
+    if static:
+        kv = np.zeros((b, cfg["num_key_value_heads"], s, cfg["head_dim"]), dtype=np.dtype(dtype))
+        feeds = {"input_ids": ids, "position_ids": pos, "seqlens_k": np.full(b, s - 1, np.int32),
+                 "total_sequence_length": np.array(s, np.int32)}
+    else:
+        kv = np.zeros((b, cfg["num_key_value_heads"], 0, cfg["head_dim"]), dtype=np.dtype(dtype))
+        feeds = {"input_ids": ids, "attention_mask": np.ones((b, s), np.int64), "position_ids": pos}
     for i in range(cfg["num_hidden_layers"]):
         feeds[f"past_key_values.{i}.key"] = kv
         feeds[f"past_key_values.{i}.value"] = kv
@@ -62,7 +70,8 @@ def check(model_dir, provider, tol):
     agree = float((got.argmax(-1) == want.argmax(-1)).mean())
     tol = TOL[dtype] if tol is None else tol
     ok = bool(np.isfinite(got).all()) and err <= tol
-    print(f"{'ok  ' if ok else 'OFF '} {model_dir}: {dtype} on {sess.get_providers()[0]}, max |diff| / max |logit| "
+    print(f"{'ok  ' if ok else 'OFF '} {model_dir}: {dtype}{' static' if static else ''} on "
+          f"{sess.get_providers()[0]}, max |diff| / max |logit| "
           f"= {err:.2e} (tolerance {tol:.0e}), argmax agrees {agree:.0%}", flush=True)
     return ok
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Random-weight models in the model contract (docs/model-contract.md), for timing and parity on a GPU host.
 
-  python3 tools/gpu/mkmodels.py OUT [--shapes tiny,m350] [--dtypes float32,float16]
+  python3 tools/gpu/mkmodels.py OUT [--shapes tiny,m350] [--dtypes float32,float16] [--caches dynamic,static]
 
 Each model goes to OUT/<shape>-<fp32|fp16>/: model.onnx (+ model.onnx.data), config.json, parity.bin
-(PyTorch's fp32 logits for a fixed prefill) and pasta-tiny's tokenizer.json. Weights are PyTorch's
+(PyTorch's fp32 logits for a fixed prefill) and pasta-tiny's tokenizer.json. With --caches including
+static, float16 models are also written as the static-cache variant to OUT/<shape>-fp16-static/ (ONNX
+Runtime's CUDA GroupQueryAttention runs float16 only, so there is no fp32 static model). Weights are PyTorch's
 default initialisation after torch.manual_seed(0), the same for both dtypes of a shape, so the two
 parity.bin files of a shape are identical. Shapes:
   tiny  pasta-tiny's (training/model.py ModelConfig defaults; 5.1M parameters)
@@ -29,6 +31,7 @@ SHAPES = {
                  num_key_value_heads=4, head_dim=128, intermediate_size=4096, tie_word_embeddings=False),
 }
 SUFFIX = {"float32": "fp32", "float16": "fp16"}
+CACHE_SUFFIX = {"dynamic": "", "static": "-static"}
 
 
 def fail(msg):
@@ -59,9 +62,15 @@ def main():
     ap.add_argument("out", help="folder to write the model folders into")
     ap.add_argument("--shapes", default="tiny,m350")
     ap.add_argument("--dtypes", default="float32,float16")
+    ap.add_argument("--caches", default="dynamic",
+                    help="dynamic (the contract's graph) and/or static (float16 only, folder suffix -static)")
     a = ap.parse_args()
     shapes = parse_list(a.shapes, SHAPES, "shape")
     dtypes = parse_list(a.dtypes, SUFFIX, "dtype")
+    caches = parse_list(a.caches, CACHE_SUFFIX, "cache")
+    variants = [(dt, cache) for dt in dtypes for cache in caches if cache == "dynamic" or dt == "float16"]
+    if not variants:
+        fail(f"nothing to write: the static cache is written for float16 only (dtypes {dtypes})")
     for p in (TRAINING, TOKENIZER):
         if not os.path.exists(p):
             fail(f"{p} not found (the script expects to sit in tools/gpu/ of a pasta-serve checkout)")
@@ -78,7 +87,7 @@ def main():
     eos, pad = token_ids(TOKENIZER, [V.SPECIAL_STRINGS["eos"], V.SPECIAL_STRINGS["pad"]])
     print(f"torch {torch.__version__}, onnx {onnx.__version__}, CUDA "
           f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'not available'}; "
-          f"writing {shapes} x {dtypes} to {a.out}", flush=True)
+          f"writing {shapes} x {[dt + CACHE_SUFFIX[cache] for dt, cache in variants]} to {a.out}", flush=True)
     os.makedirs(a.out, exist_ok=True)
     failed = []
     for name in shapes:
@@ -86,25 +95,26 @@ def main():
         torch.manual_seed(0)
         m = PastaLM(c).eval()
         n = m.num_parameters()
-        for dtype in dtypes:
-            d = os.path.join(a.out, f"{name}-{SUFFIX[dtype]}")
+        for dtype, cache in variants:
+            tag = f"{name}-{SUFFIX[dtype]}{CACHE_SUFFIX[cache]}"
+            d = os.path.join(a.out, tag)
             t = time.time()
-            print(f"{name} {dtype}: exporting to {d}", flush=True)
+            print(f"{name} {dtype} {cache}: exporting to {d}", flush=True)
             try:
-                method = X.export_onnx(m, d, dtype=dtype, parity=True)
+                method = X.export_onnx(m, d, dtype=dtype, parity=True, cache=cache)
                 cfg = X.contract_config(c, eos, pad, None, V.CHAT_TEMPLATE, torch_dtype=dtype,
-                                        extra={"exported_with": method})
+                                        extra={"exported_with": method}, cache=cache)
                 X.write_config(d, cfg)
                 shutil.copyfile(TOKENIZER, os.path.join(d, "tokenizer.json"))
             except Exception as e:
                 import traceback
                 traceback.print_exc()
-                print(f"{name} {dtype}: FAILED {type(e).__name__}: {e}", flush=True)
-                failed.append(f"{name}-{SUFFIX[dtype]}")
+                print(f"{tag}: FAILED {type(e).__name__}: {e}", flush=True)
+                failed.append(tag)
                 continue
             size = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d)) / 1e6
-            print(f"{name}-{SUFFIX[dtype]}: {n / 1e6:.1f}M params, L={c.num_hidden_layers} "
-                  f"kvh={c.num_key_value_heads} hd={c.head_dim} vocab={c.vocab_size}, {dtype}, "
+            print(f"{tag}: {n / 1e6:.1f}M params, L={c.num_hidden_layers} "
+                  f"kvh={c.num_key_value_heads} hd={c.head_dim} vocab={c.vocab_size}, {dtype} {cache} cache, "
                   f"exported in {time.time() - t:.0f}s ({size:.0f} MB)", flush=True)
         del m
     if failed:
