@@ -87,7 +87,7 @@ final class BatchRunner {
     }
     FloatBuffer logits;
     try {
-      logits = forward.run(rows, 1, ids, positions, mask, pass.past(), pass.present());
+      logits = forward.run(rows, 1, ids, positions, mask, past, pass.past(), pass.present());
     } catch (RuntimeException | Error e) {
       // the batch is left as it was (its new cache went to the other block): it runs again without the culprit
       isolation.isolate(batch, Collections.nCopies(rows, 1), e);
@@ -187,7 +187,8 @@ final class BatchRunner {
       }
       Arrays.fill(mask, i * total + pastColumns - s.kv.length(), i * total + pastColumns + chunk, 1L);
     }
-    return new Prefill(forward.run(n, seq, ids, positions, mask, pass.past(), pass.present()), pass, seq);
+    return new Prefill(forward.run(n, seq, ids, positions, mask, pastColumns, pass.past(), pass.present()), pass,
+        seq);
   }
 
   /**

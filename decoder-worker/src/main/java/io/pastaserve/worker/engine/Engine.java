@@ -2,6 +2,7 @@ package io.pastaserve.worker.engine;
 
 import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.worker.kv.BlockKvCache;
+import io.pastaserve.worker.kv.SlotKvCache;
 import io.pastaserve.worker.kv.KvAllocator;
 import io.pastaserve.worker.kv.KvCache;
 import io.pastaserve.worker.model.ModelConfig;
@@ -74,8 +75,11 @@ public final class Engine implements AutoCloseable {
     KvReservation kv = new KvReservation(config.kvBudgetTokens());
     this.admission = new Admission(kv, config.maxBatch());
     this.allocator = KvAllocator.of(runner::newKvBlock);
-    KvCache cache = cacheSeam.apply(new BlockKvCache(runner::newKvBlock,
-        (requestId, span, columns) -> allocator.allocate(requestId, span, columns)));
+    KvAllocator parked = (requestId, span, columns) -> allocator.allocate(requestId, span, columns);
+    // a static-cache model runs fixed slots written in place; the contract's graph, right-aligned ping-pong blocks
+    KvCache cache = cacheSeam.apply(model.staticCache()
+        ? new SlotKvCache(runner::newKvBlock, parked, config.maxBatch(), model.maxPositions())
+        : new BlockKvCache(runner::newKvBlock, parked));
     this.program = new SpanProgram(model, tokenizer, config, cache, kv, running);
     this.batch = new BatchRunner(model, config, cache, program, running, runner::forward);
     this.loop = new Thread(this::run, "pasta-scheduler");

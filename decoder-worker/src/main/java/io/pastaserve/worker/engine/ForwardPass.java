@@ -10,6 +10,6 @@ import java.nio.FloatBuffer;
 @FunctionalInterface
 interface ForwardPass {
 
-  FloatBuffer run(int rows, int seq, long[] inputIds, long[] positionIds, long[] attentionMask, KvBlock past,
-      KvBlock present);
+  FloatBuffer run(int rows, int seq, long[] inputIds, long[] positionIds, long[] attentionMask, int pastColumns,
+      KvBlock past, KvBlock present);
 }

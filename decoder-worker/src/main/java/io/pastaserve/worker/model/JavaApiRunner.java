@@ -165,7 +165,10 @@ public final class JavaApiRunner implements ModelRunner {
    */
   @Override
   public FloatBuffer forward(int rows, int seq, long[] inputIds, long[] positionIds, long[] attentionMask,
-      KvBlock past, KvBlock present) {
+      int pastColumns, KvBlock past, KvBlock present) {
+    if (pastColumns != past.columns()) {
+      throw new IllegalArgumentException("the past has " + past.columns() + " columns, not " + pastColumns);
+    }
     if (past == present) {
       throw new IllegalArgumentException("past and present must be different blocks");
     }

@@ -23,10 +23,12 @@ import java.nio.file.Path;
  *     ({@code pasta.default_reserved_tokens}; default 48)
  * @param kvDtype the element type of the cache tensors ({@code torch_dtype}: {@code float32}, the default, or
  *     {@code float16})
+ * @param staticCache whether the graph is the static-cache variant of the model contract ({@code pasta.cache:
+ *     static}): fixed slots written in place, instead of a present that is the past plus the new tokens
  */
 public record ModelConfig(
     int layers, int heads, int kvHeads, int headDim, int vocabSize, int maxPositions, int eosTokenId,
-    int padTokenId, String chatTemplate, int defaultReservedTokens, String kvDtype) {
+    int padTokenId, String chatTemplate, int defaultReservedTokens, String kvDtype, boolean staticCache) {
 
   public static final int DEFAULT_RESERVED_TOKENS = 48;
   public static final String FLOAT32 = "float32";
@@ -50,7 +52,7 @@ public record ModelConfig(
   public ModelConfig(int layers, int heads, int kvHeads, int headDim, int vocabSize, int maxPositions,
       int eosTokenId, int padTokenId, String chatTemplate, int defaultReservedTokens) {
     this(layers, heads, kvHeads, headDim, vocabSize, maxPositions, eosTokenId, padTokenId, chatTemplate,
-        defaultReservedTokens, FLOAT32);
+        defaultReservedTokens, FLOAT32, false);
   }
 
   /** Bytes per cache element: 4 for float32, 2 for float16. */
@@ -90,7 +92,8 @@ public record ModelConfig(
           pad == null || pad.isNull() ? eos : firstId(pad, "pad_token_id"),
           root.path("chat_template").isTextual() ? root.get("chat_template").asText() : "{prompt}",
           root.path("pasta").path("default_reserved_tokens").asInt(DEFAULT_RESERVED_TOKENS),
-          root.path("torch_dtype").asText(FLOAT32));
+          root.path("torch_dtype").asText(FLOAT32),
+          "static".equals(root.path("pasta").path("cache").asText("dynamic")));
     } catch (IllegalArgumentException e) {
       throw new ModelContractException(file + ": " + e.getMessage());
     }

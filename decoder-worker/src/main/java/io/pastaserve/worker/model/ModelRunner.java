@@ -50,15 +50,24 @@ public interface ModelRunner extends AutoCloseable {
    *
    * @param inputIds {@code rows * seq} token ids, row-major
    * @param positionIds position id of each new token, same layout
-   * @param attentionMask {@code rows * (past.columns() + seq)}: 1 where a row may attend (a key position, past
-   *     or new); the model adds causality among the new tokens
-   * @param past the cache to attend to; its shape must be {@code (rows, kvHeads, pastColumns, headDim)}
+   * @param attentionMask {@code rows * (pastColumns + seq)}: 1 where a row may attend (a key position, past or
+   *     new); the model adds causality among the new tokens. A static-cache model reads from it only how many of
+   *     the past columns each row sees (they must be its last ones: rows right-aligned, as the engine builds them)
+   * @param pastColumns the past's columns: {@code past.columns()}, or, for a static-cache model, the longest row's
+   * @param past the cache to attend to; its shape must be {@code (rows, kvHeads, pastColumns, headDim)}, or, for a
+   *     static-cache model, slots of which the first {@code rows} hold the rows, left-aligned
    * @param present reshaped here to {@code past.columns() + seq} columns and filled with past and new keys and
-   *     values; must not be {@code past}
+   *     values, must not be {@code past}; for a static-cache model it is {@code past}, written in place
    * @return the logits, {@code rows * seq * vocab} floats, valid until the next call
    */
-  FloatBuffer forward(int rows, int seq, long[] inputIds, long[] positionIds, long[] attentionMask, KvBlock past,
-      KvBlock present);
+  FloatBuffer forward(int rows, int seq, long[] inputIds, long[] positionIds, long[] attentionMask, int pastColumns,
+      KvBlock past, KvBlock present);
+
+  /** {@link #forward(int, int, long[], long[], long[], int, KvBlock, KvBlock)} over all of {@code past}'s columns. */
+  default FloatBuffer forward(int rows, int seq, long[] inputIds, long[] positionIds, long[] attentionMask,
+      KvBlock past, KvBlock present) {
+    return forward(rows, seq, inputIds, positionIds, attentionMask, past.columns(), past, present);
+  }
 
   @Override
   void close();

@@ -102,13 +102,13 @@ class FailureIsolationTest {
     // decoding a little after its prompt; the others' never do
     for (int limit : new int[] {promptTokens - 100, promptTokens + 15}) {
       try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
-        engine.forwardPass((rows, seq, ids, positions, mask, past, present) -> {
+        engine.forwardPass((rows, seq, ids, positions, mask, pastColumns, past, present) -> {
           for (int i = 0; i < rows * seq; i++) {
             if (positions[i] >= limit) {
               throw new IllegalStateException("forward pass failed: position " + positions[i] + " out of range");
             }
           }
-          return runner.forward(rows, seq, ids, positions, mask, past, present);
+          return runner.forward(rows, seq, ids, positions, mask, pastColumns, past, present);
         });
         GenerationResult failed = besideTheOthers(engine, e -> e.submit(request("victim", longPrompt)));
         assertThat(failed.error()).as("limit %d, prompt %d tokens", limit, promptTokens).contains("out of range");

@@ -2,6 +2,7 @@ package io.pastaserve.worker.model.ort;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import io.pastaserve.worker.kv.HostMemory;
@@ -59,6 +60,8 @@ public final class BoundModelRunner implements ModelRunner {
   private final MemorySegment maskName;
   private final MemorySegment positionsName;
   private final MemorySegment logitsName;
+  private final MemorySegment seqlensName;
+  private final MemorySegment totalName;
   private final MemorySegment[] pastNames;
   private final MemorySegment[] presentNames;
   /** Scratch: a shape ({@code int64_t[4]}) and an {@code OrtValue*} out-parameter. */
@@ -68,6 +71,9 @@ public final class BoundModelRunner implements ModelRunner {
   private MemorySegment positions;
   private MemorySegment mask;
   private MemorySegment logits;
+  /** Static-cache models: {@code seqlens_k} ({@code int32[slots]}) and {@code total_sequence_length}. */
+  private MemorySegment seqlens;
+  private final MemorySegment totalLength;
   private final List<MemorySegment> values = new ArrayList<>();
   private boolean closed;
 
@@ -125,6 +131,8 @@ public final class BoundModelRunner implements ModelRunner {
     this.maskName = arena.allocateFrom("attention_mask");
     this.positionsName = arena.allocateFrom("position_ids");
     this.logitsName = arena.allocateFrom("logits");
+    this.seqlensName = arena.allocateFrom("seqlens_k");
+    this.totalName = arena.allocateFrom("total_sequence_length");
     this.pastNames = new MemorySegment[config.layers() * 2];
     this.presentNames = new MemorySegment[config.layers() * 2];
     for (int l = 0; l < config.layers(); l++) {
@@ -140,6 +148,8 @@ public final class BoundModelRunner implements ModelRunner {
     this.positions = arena.allocate(JAVA_LONG, 256);
     this.mask = arena.allocate(JAVA_LONG, 4096);
     this.logits = arena.allocate(JAVA_FLOAT, 1 << 16);
+    this.seqlens = arena.allocate(JAVA_INT, 64);
+    this.totalLength = arena.allocate(JAVA_INT);
   }
 
   /**
@@ -217,7 +227,13 @@ public final class BoundModelRunner implements ModelRunner {
 
   @Override
   public FloatBuffer forward(int rows, int seq, long[] inputIds, long[] positionIds, long[] attentionMask,
-      KvBlock past, KvBlock present) {
+      int pastColumns, KvBlock past, KvBlock present) {
+    if (config.staticCache()) {
+      return forwardInPlace(rows, seq, inputIds, positionIds, attentionMask, pastColumns, past, present);
+    }
+    if (pastColumns != past.columns()) {
+      throw new IllegalArgumentException("the past has " + past.columns() + " columns, not " + pastColumns);
+    }
     if (past == present) {
       throw new IllegalArgumentException("past and present must be different blocks");
     }
@@ -265,6 +281,85 @@ public final class BoundModelRunner implements ModelRunner {
         .asFloatBuffer();
   }
 
+  /**
+   * A pass of a static-cache model: every slot of {@code cache} runs (the ones past {@code rows} on pad tokens),
+   * each row's new keys and values are written in place after its past, and the shapes are the block's, whatever
+   * the rows: row {@code r}'s past is the number of ones in its mask's first {@code pastColumns} entries.
+   */
+  private FloatBuffer forwardInPlace(int rows, int seq, long[] inputIds, long[] positionIds, long[] attentionMask,
+      int pastColumns, KvBlock cache, KvBlock present) {
+    if (present != cache) {
+      throw new IllegalArgumentException("a static-cache model writes its present into its past");
+    }
+    int slots = cache.rows();
+    int columns = cache.columns();
+    if (rows > slots || inputIds.length < rows * seq) {
+      throw new IllegalArgumentException("inconsistent forward shapes");
+    }
+    if (seq > 1 && slots > 1 && hasPast(rows, seq, attentionMask, pastColumns)) {
+      return chunksOneRowAtATime(rows, seq, inputIds, positionIds, attentionMask, pastColumns, cache);
+    }
+    int tokens = slots * seq;
+    long[] ids = new long[tokens];
+    long[] pos = new long[tokens];
+    java.util.Arrays.fill(ids, config.padTokenId());
+    System.arraycopy(inputIds, 0, ids, 0, rows * seq);
+    System.arraycopy(positionIds, 0, pos, 0, rows * seq);
+    this.ids = fill(this.ids, ids, tokens);
+    this.positions = fill(this.positions, pos, tokens);
+    if (seqlens.byteSize() < slots * 4L) {
+      seqlens = arena.allocate(JAVA_INT, slots);
+    }
+    int total = seq;
+    int width = pastColumns + seq;
+    for (int r = 0; r < slots; r++) {
+      int length = 0;
+      if (r < rows) {
+        for (int c = 0; c < pastColumns; c++) {
+          length += (int) attentionMask[r * width + c];
+        }
+      }
+      if (length + seq > columns) {
+        throw new IllegalArgumentException("a row of " + (length + seq) + " tokens in slots of " + columns);
+      }
+      seqlens.setAtIndex(JAVA_INT, r, length + seq - 1);
+      total = Math.max(total, length + seq);
+    }
+    totalLength.set(JAVA_INT, 0, total);
+    long logitCount = (long) tokens * config.vocabSize();
+    if (logits.byteSize() < logitCount * Float.BYTES) {
+      logits = arena.allocate(JAVA_FLOAT, Math.max(logitCount, logits.byteSize() / Float.BYTES * 2));
+    }
+    if (memory instanceof CudaMemory cuda) {
+      cuda.awaitCopies();
+    }
+    try {
+      api.bindInput(binding, inputIdsName, value(cpuInfo, this.ids, tokens * 8L, OrtApi.INT64, slots, seq));
+      api.bindInput(binding, positionsName, value(cpuInfo, this.positions, tokens * 8L, OrtApi.INT64, slots, seq));
+      api.bindInput(binding, seqlensName, value(cpuInfo, seqlens, slots * 4L, OrtApi.INT32, slots));
+      api.bindInput(binding, totalName, value(cpuInfo, totalLength, 4L, OrtApi.INT32));
+      int e = config.kvElementBytes();
+      for (int i = 0; i < pastNames.length; i++) {
+        MemorySegment v = value(cacheInfo, cache.segment(i / 2, i % 2), (long) cache.size() * e, cacheType, slots,
+            config.kvHeads(), columns, config.headDim());
+        api.bindInput(binding, pastNames[i], v);
+        api.bindOutput(binding, presentNames[i], v);
+      }
+      api.bindOutput(binding, logitsName, value(cpuInfo, logits, logitCount * Float.BYTES, OrtApi.FLOAT, slots, seq,
+          config.vocabSize()));
+      api.run(session, binding);
+    } catch (OrtFailure e) {
+      throw new IllegalStateException("forward pass failed: " + e.getMessage(), e);
+    } finally {
+      for (MemorySegment v : values) {
+        api.releaseValue(v);
+      }
+      values.clear();
+    }
+    return logits.asSlice(0, (long) rows * seq * config.vocabSize() * Float.BYTES).asByteBuffer()
+        .order(ByteOrder.nativeOrder()).asFloatBuffer();
+  }
+
   @Override
   public synchronized void close() {
     if (closed) {
@@ -286,13 +381,45 @@ public final class BoundModelRunner implements ModelRunner {
     arena.close();
   }
 
+  /** Whether a row of the pass has a past (its mask has a one among the first {@code pastColumns}). */
+  private static boolean hasPast(int rows, int seq, long[] mask, int pastColumns) {
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < pastColumns; c++) {
+        if (mask[r * (pastColumns + seq) + c] != 0) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Several tokens on a past, for several rows: ONNX Runtime's GroupQueryAttention takes those one row at a time
+   * (a batch of one slot: the row's own, in place), so the pass is run per row.
+   */
+  private FloatBuffer chunksOneRowAtATime(int rows, int seq, long[] inputIds, long[] positionIds,
+      long[] attentionMask, int pastColumns, KvBlock cache) {
+    int vocab = config.vocabSize();
+    FloatBuffer out = java.nio.ByteBuffer.allocateDirect(rows * seq * vocab * Float.BYTES)
+        .order(ByteOrder.nativeOrder()).asFloatBuffer();
+    int width = pastColumns + seq;
+    for (int r = 0; r < rows; r++) {
+      KvBlock slot = KvBlock.rowOf(cache, r);
+      long[] ids = java.util.Arrays.copyOfRange(inputIds, r * seq, (r + 1) * seq);
+      long[] pos = java.util.Arrays.copyOfRange(positionIds, r * seq, (r + 1) * seq);
+      long[] mask = java.util.Arrays.copyOfRange(attentionMask, r * width, (r + 1) * width);
+      out.put(r * seq * vocab, forwardInPlace(1, seq, ids, pos, mask, pastColumns, slot, slot), 0, seq * vocab);
+    }
+    return out;
+  }
+
   /** Runs one token on an empty cache: the names, types and shapes of the contract, or a clear error. */
   private void checkContract() {
     KvBlock past = newKvBlock();
-    KvBlock present = newKvBlock();
-    past.reshape(1, 0);
+    KvBlock present = config.staticCache() ? past : newKvBlock();
+    past.reshape(1, config.staticCache() ? 8 : 0);
     try {
-      forward(1, 1, new long[] {config.eosTokenId()}, new long[] {0}, new long[] {1}, past, present);
+      forward(1, 1, new long[] {config.eosTokenId()}, new long[] {0}, new long[] {1}, 0, past, present);
     } catch (IllegalStateException e) {
       close();
       throw new ModelContractException("model.onnx in " + dir + " does not run as the model contract says "

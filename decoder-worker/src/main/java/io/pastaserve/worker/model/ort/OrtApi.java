@@ -63,6 +63,7 @@ public final class OrtApi {
 
   /** {@code ONNXTensorElementDataType} values used here. */
   public static final int FLOAT = 1;
+  public static final int INT32 = 6;
   public static final int INT64 = 7;
   public static final int FLOAT16 = 10;
 

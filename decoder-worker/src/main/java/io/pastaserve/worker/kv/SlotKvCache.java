@@ -1,0 +1,216 @@
+package io.pastaserve.worker.kv;
+
+import io.pastaserve.common.lang.SpanId;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * The KV cache of a static-cache model (docs/model-contract.md, "Static-cache variant"): every block has a fixed
+ * shape, {@code slots} rows of {@code columns} columns, and a span in a block holds one row (its slot) from column 0
+ * (left-aligned). A pass reads and writes the same block: the model writes each row's new keys and values in place,
+ * after the row's past. Nothing moves but what forks, joins and batch changes move, as in {@link BlockKvCache}:
+ * a fork shares its parent's columns by reference until one of them moves, a join appends references to each fork's
+ * own columns, and a span that leaves the batch (or whose cache is in the prefill block) copies its columns into a
+ * block of its own from the {@link KvAllocator}.
+ *
+ * <p>Because every pass has the same shape and a row's columns do not depend on the other rows, a span's arithmetic
+ * does not depend on what else is in its batch. Owned by the scheduler thread.
+ */
+public final class SlotKvCache implements KvCache {
+
+  private final KvAllocator allocator;
+  private final int columns;
+  /** The decode batch: row {@code i} is the slot of the batch's {@code i}-th span. */
+  private KvBlock cur;
+  /** Where the next batch is gathered. */
+  private KvBlock alt;
+  /** A prefill pass's rows, gathered; the pass writes its chunks into them in place. */
+  private final KvBlock prefill;
+  /** The spans of the current batch, by slot (for the longest row of a decode pass). */
+  private List<KvSeq> batch = new ArrayList<>();
+
+  /**
+   * A cache of blocks from {@code blocks} (the model's layout), each {@code slots} rows of {@code columns} columns;
+   * parked sequences get blocks of their own from {@code allocator}.
+   */
+  public SlotKvCache(Supplier<KvBlock> blocks, KvAllocator allocator, int slots, int columns) {
+    this.allocator = allocator;
+    this.columns = columns;
+    this.cur = blocks.get();
+    this.alt = blocks.get();
+    this.prefill = blocks.get();
+    for (KvBlock b : new KvBlock[] {cur, alt, prefill}) {
+      b.reshape(slots, columns);
+    }
+  }
+
+  @Override
+  public KvSeq open() {
+    return new KvSeq();
+  }
+
+  @Override
+  public KvSeq fork(KvSeq parent, int shared) {
+    KvSeq child = new KvSeq();
+    child.runs = new ArrayList<>(currentRuns(parent));
+    child.length = parent.length;
+    child.prefix = parent.length + shared;
+    return child;
+  }
+
+  @Override
+  public void join(KvSeq parent, List<KvSeq> forks) {
+    leaveBatch(parent);
+    List<KvRun> runs = new ArrayList<>(currentRuns(parent));
+    for (KvSeq f : forks) {
+      int own = f.length - f.prefix;
+      runs.addAll(KvRun.slice(currentRuns(f), f.prefix, own));
+      parent.length += own;
+      free(f);
+    }
+    parent.runs = runs;
+  }
+
+  @Override
+  public void free(KvSeq seq) {
+    seq.row = -1;
+    seq.runs = new ArrayList<>();
+    seq.length = 0;
+    seq.prefix = 0;
+  }
+
+  @Override
+  public void leaveBatch(KvSeq seq) {
+    if (seq.inBatch()) {
+      seq.runs = new ArrayList<>(currentRuns(seq));
+      seq.row = -1;
+    }
+  }
+
+  @Override
+  public boolean mustMove(KvSeq seq) {
+    if (seq.inBatch()) {
+      return true;
+    }
+    for (KvRun run : seq.runs) {
+      KvBlock b = run.block();
+      if (b == cur || b == alt || b == prefill) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  @Override
+  public void moveToOwn(KvSeq seq, String requestId, SpanId span, boolean ownOnly) {
+    int skip = ownOnly ? seq.prefix : 0;
+    int length = seq.length - skip;
+    List<KvRun> source = KvRun.slice(currentRuns(seq), skip, length);
+    KvBlock block = allocator.allocate(requestId, span, length);
+    int column = 0;
+    for (KvRun run : source) {
+      KvBlock.copyColumns(run.block(), run.row(), run.start(), block, 0, column, run.length());
+      column += run.length();
+    }
+    seq.row = -1;
+    seq.runs = new ArrayList<>(List.of(new KvRun(block, 0, 0, length)));
+    seq.length = length;
+    if (ownOnly) {
+      seq.prefix = 0;
+    }
+  }
+
+  /** The batch block, read and written in place; its past columns are the longest row's. */
+  @Override
+  public KvPass decodePass() {
+    return new KvPass(cur, cur, longest());
+  }
+
+  @Override
+  public void decoded(List<KvSeq> rows) {
+    for (KvSeq s : rows) {
+      s.length++;
+    }
+  }
+
+  /** The rows gathered into the prefill block's first slots (never read in place: the pass writes its rows). */
+  @Override
+  public KvPass prefillPass(List<KvSeq> rows, boolean inPlace) {
+    int pastColumns = 0;
+    for (int i = 0; i < rows.size(); i++) {
+      KvSeq s = rows.get(i);
+      copyInto(prefill, i, currentRuns(s));
+      pastColumns = Math.max(pastColumns, s.length);
+    }
+    return new KvPass(prefill, prefill, pastColumns);
+  }
+
+  @Override
+  public void prefilled(List<KvSeq> rows, List<Integer> chunks, KvPass pass) {
+    for (int i = 0; i < rows.size(); i++) {
+      KvSeq s = rows.get(i);
+      s.row = -1;
+      s.length += chunks.get(i);
+      s.runs = new ArrayList<>(List.of(new KvRun(prefill, i, 0, s.length)));
+    }
+  }
+
+  @Override
+  public void gatherBatch(List<KvSeq> next) {
+    if (next.size() > alt.rows()) {
+      throw new IllegalArgumentException(next.size() + " rows for a batch of " + alt.rows() + " slots");
+    }
+    for (int i = 0; i < next.size(); i++) {
+      copyInto(alt, i, currentRuns(next.get(i)));
+    }
+  }
+
+  @Override
+  public void installBatch(List<KvSeq> next) {
+    for (int i = 0; i < next.size(); i++) {
+      KvSeq s = next.get(i);
+      s.row = i;
+      s.runs = new ArrayList<>();
+    }
+    batch = new ArrayList<>(next);
+    KvBlock t = cur;
+    cur = alt;
+    alt = t;
+  }
+
+  @Override
+  public void clearBatch() {
+    batch = new ArrayList<>();
+  }
+
+  private int longest() {
+    int longest = 0;
+    for (KvSeq s : batch) {
+      if (s.inBatch()) {
+        longest = Math.max(longest, s.length);
+      }
+    }
+    return longest;
+  }
+
+  /** Copies {@code runs} to slot {@code row} of {@code block} from column 0. */
+  private void copyInto(KvBlock block, int row, List<KvRun> runs) {
+    int column = 0;
+    for (KvRun run : runs) {
+      if (column + run.length() > columns) {
+        throw new IllegalStateException("a span of more than " + columns + " cached tokens");
+      }
+      KvBlock.copyColumns(run.block(), run.row(), run.start(), block, row, column, run.length());
+      column += run.length();
+    }
+  }
+
+  /** Where a sequence's columns are now. */
+  private List<KvRun> currentRuns(KvSeq s) {
+    if (s.inBatch()) {
+      return List.of(new KvRun(cur, s.row, 0, s.length));
+    }
+    return s.runs;
+  }
+}
