@@ -446,6 +446,12 @@ def check_static_graph(m, ins, outs, c: ModelConfig):
         raise RuntimeError(f"static graph: opsets {domains}")
 
 
+CONTRACT_KEYS = ("model_type", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",
+                 "hidden_size", "intermediate_size", "vocab_size", "max_position_embeddings", "rope_theta",
+                 "rms_norm_eps", "tie_word_embeddings", "bos_token_id", "eos_token_id", "pad_token_id",
+                 "chat_template", "torch_dtype")
+
+
 def contract_config(c: ModelConfig, eos, pad, bos, chat_template, model_type="pasta-llama",
                     trained_with_pasta=True, extra=None, torch_dtype="float32", cache="dynamic"):
     cfg = {
@@ -600,11 +606,35 @@ def export_ours(ckpt, tok_path, out_dir, dtype="float32", parity=False, cache="d
     return m
 
 
+def reexport(src_dir, out_dir, dtype="float32", parity=False, cache="dynamic"):
+    """Exports the model of src_dir (read back from its graph) again; its tokenizer and held-out files come along."""
+    from onnx_weights import load_from_onnx
+    m, cfg = load_from_onnx(src_dir)
+    method = export_onnx(m, out_dir, dtype=dtype, parity=parity, cache=cache)
+    for f in ("tokenizer.json", "heldout-prompts.txt", "heldout-transcripts.txt"):
+        if os.path.exists(os.path.join(src_dir, f)):
+            shutil.copyfile(os.path.join(src_dir, f), os.path.join(out_dir, f))
+    pasta = {k: v for k, v in cfg.get("pasta", {}).items() if k != "cache"}
+    extra = {k: v for k, v in cfg.items() if k not in CONTRACT_KEYS and k != "pasta"}
+    extra["exported_with"] = method
+    out = contract_config(m.config, cfg["eos_token_id"], cfg["pad_token_id"], cfg.get("bos_token_id"),
+                          cfg["chat_template"], model_type=cfg.get("model_type", "pasta-llama"),
+                          trained_with_pasta=pasta.get("trained_with_pasta", True), extra=extra,
+                          torch_dtype=dtype, cache=cache)
+    out["pasta"].update(pasta)
+    if cache != "dynamic":
+        out["pasta"]["cache"] = cache
+    write_config(out_dir, out)
+    return m
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help="checkpoint written by training/train.py")
     src.add_argument("--hf", help="local Hugging Face checkpoint folder (Llama, Mistral or Qwen2 family)")
+    src.add_argument("--onnx", help="a model directory exported by this script (float32, the contract's graph), "
+                                    "to export again in another variant (training/onnx_weights.py)")
     ap.add_argument("--tokenizer", help="tokenizer.json (with --checkpoint)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--chat-template", help="plain template with a {prompt} placeholder (with --hf)")
@@ -617,7 +647,9 @@ def main():
                     help="dynamic: the contract's concat(past, new) graph; static: per-row cache slots written "
                          "in place by GroupQueryAttention (for GPUs: use it with --dtype float16)")
     a = ap.parse_args()
-    if a.checkpoint:
+    if a.onnx:
+        reexport(a.onnx, a.out, a.dtype, a.parity, a.cache)
+    elif a.checkpoint:
         if not a.tokenizer:
             ap.error("--tokenizer is required with --checkpoint")
         export_ours(a.checkpoint, a.tokenizer, a.out, a.dtype, a.parity, a.cache)
