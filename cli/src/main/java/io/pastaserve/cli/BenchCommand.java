@@ -56,7 +56,7 @@ final class BenchCommand {
   void run(List<String> args) throws UsageException, IOException {
     Set<String> valued = new HashSet<>(ModelOptions.VALUED);
     valued.addAll(Set.of("--prompts", "--repeat", "--max-tokens", "--warmup", "--batches", "--steps",
-        "--concurrency", "--kafka", "--redis", "--pasts", "--label"));
+        "--concurrency", "--kafka", "--redis", "--pasts", "--label", "--invariance"));
     Options o = Options.parse(NAME, args, valued, Set.of("--replay", "--json", "--overhead", "--via-kafka",
         "--step-times", "--throughput"));
     if (o.flag("--throughput")) {
@@ -183,9 +183,13 @@ final class BenchCommand {
       String label = o.get("--label", runner.dir().getFileName() + " " + runner.device());
       StepBench bench = new StepBench(runner, steps);
       StepBench.Parity parity = bench.parity();
+      List<StepBench.Invariance> invariance = new ArrayList<>();
+      for (int b : integers(o, "--invariance", "")) {
+        invariance.add(bench.invariance(b, pasts[0]));
+      }
       List<StepBench.Row> rows = bench.run(batches, pasts);
-      out.println(o.flag("--json") ? StepBench.json(label, runner, rows, parity)
-          : StepBench.table(label, rows, parity));
+      out.println(o.flag("--json") ? StepBench.json(label, runner, rows, parity, invariance)
+          : StepBench.table(label, rows, parity, invariance));
     }
   }
 
@@ -204,8 +208,12 @@ final class BenchCommand {
   }
 
   private static int[] integers(Options o, String name, String fallback) throws UsageException {
+    String value = o.get(name, fallback);
+    if (value.isBlank()) {
+      return new int[0];
+    }
     try {
-      return Arrays.stream(o.get(name, fallback).split(",")).mapToInt(s -> Integer.parseInt(s.trim())).toArray();
+      return Arrays.stream(value.split(",")).mapToInt(s -> Integer.parseInt(s.trim())).toArray();
     } catch (NumberFormatException e) {
       throw new UsageException(NAME + ": " + name + " needs comma-separated integers");
     }

@@ -24,9 +24,11 @@ public final class PastaCli {
                                one answer from the in-process engine
         bench --prompts FILE [--replay] [--repeat N] [--warmup N] [--max-tokens N] [--json]
                                serial vs async on every prompt, side by side
-        bench --step-times [--batches 1,4,16,64,256] [--pasts 128,512] [--steps N] [--label L] [--json]
+        bench --step-times [--batches 1,4,16,64,256] [--pasts 128,512] [--steps N] [--invariance 64]
+                 [--label L] [--json]
                                ms per decode step of the model alone, by batch and past length (after the
-                               parity check against PyTorch when the model has a parity.bin)
+                               parity check against PyTorch when the model has a parity.bin); --invariance B:
+                               a row's logits alone against beside B-1 rows of other lengths
         bench --throughput --prompts FILE [--concurrency 1,4,16,64] [--max-tokens N]
                                tokens/s of the in-process engine by concurrent requests, serial and async
         bench --overhead [--batches LIST] [--steps N] [--prompts TRANSCRIPTS] [--json]
