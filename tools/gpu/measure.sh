@@ -8,6 +8,8 @@
 #   m350    ms per decode step of those models (after their parity check against PyTorch)
 #   diag    where a step's time goes (ONNX Runtime's node trace of pasta-tiny and the 400M fp16 model at batch 1),
 #           one answer serial and async on CUDA and on the CPU, and the engine's overhead with its forward pass
+#   static  the static-cache variant (fixed slots written in place): pasta-tiny and the 400M shape in float16,
+#           ms per decode step, whether a row's logits depend on its batch, and pasta-tiny's held-out prompts
 #   torch   PyTorch's ms per decode step for the same shapes (tools/gpu/torch_step_bench.py; BUDGET seconds)
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,6 +48,19 @@ stage() {
       done
       pasta bench --step-times --steps 10 --model "$MODELS/m350-fp32" --device cuda --runner java \
         --batches 1,4,16,64 --label "m350-fp32 java cuda" --json
+      ;;
+    static)
+      python3 training/export_onnx.py --onnx models/pasta-tiny --out "$MODELS/pasta-tiny-fp16-static" --cache static \
+        --dtype float16 --parity
+      python3 tools/gpu/mkmodels.py "$MODELS" --shapes m350 --dtypes float16 --caches static
+      pasta $STEPS --model models/pasta-tiny --device cuda --batches 1,64 --pasts 128 --invariance 64 \
+        --label "pasta-tiny fp32 binding cuda"
+      pasta $STEPS --model "$MODELS/pasta-tiny-fp16-static" --device cuda --invariance 64 \
+        --label "pasta-tiny fp16 static binding cuda" --json
+      pasta $STEPS --model "$MODELS/m350-fp16-static" --device cuda --invariance 64 \
+        --label "m350 fp16 static binding cuda" --json
+      pasta bench --device cuda --model "$MODELS/pasta-tiny-fp16-static" \
+        --prompts models/pasta-tiny/heldout-prompts.txt --repeat "${REPEAT:-2}" --warmup 1
       ;;
     diag)
       for m in models/pasta-tiny "$MODELS/m350-fp16"; do
