@@ -4,7 +4,7 @@
 #   runtime.tar.xz  ort/native: ONNX Runtime 1.28.0 built for CUDA 13 + cuDNN 9
 #                   (org.bytedeco:onnxruntime:linux-x86_64-gpu) with the Java API's JNI built with CUDA support
 #                   (com.microsoft.onnxruntime:onnxruntime_gpu:1.28.0); jre: a jlinked Java 25 runtime.
-#                   Split into parts of PART_SIZE (default 36M); built when missing or with --runtime.
+#                   Split into parts of PART_SIZE (default 21M); built when missing or with --runtime.
 #   app.tar.xz      app/lib: the engine and the command line without Spring (common, decoder-worker, cli, Jackson,
 #                   logging, DJL's tokenizers with its Linux x86-64 native only, ONNX Runtime's Java classes);
 #                   pasta-gpu: the launcher.
@@ -70,7 +70,7 @@ if [ $RUNTIME = 1 ]; then
   rm -f "$OUT"/runtime.tar.xz.part-*
   tar -C "$R" -cf - . | xz -6 -T2 > "$OUT/runtime.tar.xz"
   (cd "$OUT" && sha256sum runtime.tar.xz > runtime.tar.xz.sha256)
-  split -b "${PART_SIZE:-36M}" -d -a 2 "$OUT/runtime.tar.xz" "$OUT/runtime.tar.xz.part-"
+  split -b "${PART_SIZE:-21M}" -d -a 2 "$OUT/runtime.tar.xz" "$OUT/runtime.tar.xz.part-"
   rm "$OUT/runtime.tar.xz"
 fi
 ls -l "$OUT" >&2
