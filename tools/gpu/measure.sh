@@ -50,9 +50,10 @@ stage() {
         --batches 1,4,16,64 --label "m350-fp32 java cuda" --json
       ;;
     static)
-      python3 training/export_onnx.py --onnx models/pasta-tiny --out "$MODELS/pasta-tiny-fp16-static" --cache static \
-        --dtype float16 --parity
-      python3 tools/gpu/mkmodels.py "$MODELS" --shapes m350 --dtypes float16 --caches static
+      [ -f "$MODELS/pasta-tiny-fp16-static/config.json" ] || python3 training/export_onnx.py --onnx models/pasta-tiny \
+        --out "$MODELS/pasta-tiny-fp16-static" --cache static --dtype float16 --parity
+      [ -f "$MODELS/m350-fp16-static/config.json" ] \
+        || python3 tools/gpu/mkmodels.py "$MODELS" --shapes m350 --dtypes float16 --caches static
       pasta $STEPS --model models/pasta-tiny --device cuda --batches 1,64 --pasts 128 --invariance 64 \
         --label "pasta-tiny fp32 binding cuda"
       pasta $STEPS --model "$MODELS/pasta-tiny-fp16-static" --device cuda --invariance 64 \
