@@ -131,7 +131,12 @@ class GroupQueryAttention(torch.autograd.Function):
             raise ValueError(f"seqlens_k {seqlens_k.tolist()}, total_sequence_length {int(total_seq_len)} for "
                              f"s {s} and {m} cache columns: want seqlens_k = past_len + s - 1 >= s - 1, "
                              f"past_len + s <= {m}, total_sequence_length = max(past_len) + s")
-        ctx.mark_dirty(past_k, past_v)
+        if torch.jit.is_tracing():
+            # traced, the op is the ONNX node (symbolic below); writing the traced inputs in place makes the
+            # TorchScript exporter of newer PyTorch fail an internal check, so the trace writes copies
+            past_k, past_v = past_k.clone(), past_v.clone()
+        else:
+            ctx.mark_dirty(past_k, past_v)
         out = gqa_reference(q, k, v, past_k, past_v, seqlens_k, num_heads, kv_num_heads, scale)
         return out, past_k, past_v
 
