@@ -178,10 +178,12 @@ final class OverheadBench {
         mask[r * p + i] = 1;
       }
     }
+    // a static-cache model writes in place into slots of its context; the contract's graph, ping-pong blocks
+    boolean slots = cfg.staticCache();
     KvBlock past = runner.newKvBlock();
-    past.reshape(b, 0);
-    KvBlock present = runner.newKvBlock();
-    FloatBuffer logits = runner.forward(b, p, ids, pos, mask, past, present);
+    past.reshape(b, slots ? cfg.maxPositions() : 0);
+    KvBlock present = slots ? past : runner.newKvBlock();
+    FloatBuffer logits = runner.forward(b, p, ids, pos, mask, 0, past, present);
     int seq = p;
     int length = p;
     long[] next = new long[b];
@@ -207,10 +209,12 @@ final class OverheadBench {
         nextMask = new long[b * (length + 1) * 2];
         Arrays.fill(nextMask, 1L);
       }
-      KvBlock t = past;
-      past = present;
-      present = t;
-      logits = runner.forward(b, 1, next, nextPos, nextMask, past, present);
+      if (!slots) {
+        KvBlock t = past;
+        past = present;
+        present = t;
+      }
+      logits = runner.forward(b, 1, next, nextPos, nextMask, length, past, present);
       seq = 1;
       length++;
     }
