@@ -48,7 +48,8 @@ public final class PastaCli {
         test                   run every test (bin/pasta script)
       lang options: --max-spans N  --max-depth N  --max-topic-length N
       model options (generate, bench): --model DIR (default: the bundled models/pasta-tiny)
-                    --device cpu|cuda|auto  --runner binding|java  --threads N (ONNX Runtime intra-op threads; 0: its default)
+                    --device cpu|cuda|auto  --runner binding|java
+                    --threads N (ONNX Runtime intra-op threads; 0: its default)
       load options: --url (default http://127.0.0.1:8080)  --api-key (default: $PASTA_API_KEY)
                     --model NAME (default pasta-tiny)  --mode (default both)
                     --concurrency 1,4,16,64 (closed loop)  --rates 0.5,1,2 (Poisson, requests/s; default none)

@@ -65,7 +65,8 @@ public final class JavaApiRunner implements ModelRunner {
   }
 
   /**
-   * Opens the model in {@code dir} ({@code model.onnx}, {@code config.json}, {@code tokenizer.json}); with {@code spinWait} false, idle ONNX Runtime threads sleep instead of spinning, which
+   * Opens the model in {@code dir} ({@code model.onnx}, {@code config.json}, {@code tokenizer.json}); with
+   * {@code spinWait} false, idle ONNX Runtime threads sleep instead of spinning, which
    * costs a little latency alone but leaves the cores to the other threads and processes of a shared machine.
    *
    * @throws ModelContractException when the directory does not meet the model contract

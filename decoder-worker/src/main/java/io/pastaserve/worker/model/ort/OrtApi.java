@@ -296,7 +296,8 @@ public final class OrtApi {
 
   MemorySegment alloc(MemorySegment allocator, long bytes) {
     try (Arena a = Arena.ofConfined()) {
-      return out(a, "AllocatorAlloc " + bytes + " bytes", p -> (MemorySegment) allocatorAlloc.invokeExact(allocator, bytes, p));
+      return out(a, "AllocatorAlloc " + bytes + " bytes",
+          p -> (MemorySegment) allocatorAlloc.invokeExact(allocator, bytes, p));
     }
   }
 
