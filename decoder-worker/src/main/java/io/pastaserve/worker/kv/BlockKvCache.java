@@ -9,8 +9,9 @@ import java.util.function.Supplier;
  * The KV cache of the model contract's graph in {@link KvBlock}s, wherever their {@link KvMemory} is: host memory
  * off the Java heap on the CPU, device memory on a GPU (where every copy below is a device-to-device copy). The
  * decode batch is two ping-pong blocks: the model reads one and writes the other, which becomes the batch. A
- * prefill pass gathers its rows' pasts into a block of its own (or reads a batch row in place) and writes another. A span that leaves the batch, or whose cache
- * is in the prefill output, copies its columns into a block of its own from the {@link KvAllocator}. A fork shares
+ * prefill pass gathers its rows' pasts into a block of its own (or reads a batch row in place) and writes another.
+ * A span that leaves the batch, or whose cache is in the prefill output, copies its columns into a block of its own
+ * from the {@link KvAllocator}. A fork shares
  * its parent's columns by reference until one of them moves; a join appends references to each fork's own columns.
  * Nothing is shared across the batch's rows: every row holds its span's whole past.
  *
