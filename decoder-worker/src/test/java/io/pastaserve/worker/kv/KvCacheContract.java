@@ -15,12 +15,20 @@ import org.junit.jupiter.api.Test;
  * What every {@link KvCache} does, whatever memory holds it: the columns a span sees are the tokens fed into it, in
  * order, through decode and prefill passes, forks, joins, moves and batch changes. A pass here writes each token's
  * id as its key (and the id plus one half as its value), as the model writes its keys and values; reading a
- * sequence back gathers it as a prefill pass does, which changes no sequence. Implementations extend this class with their cache.
+ * sequence back gathers it as a prefill pass does, which changes no sequence. The model writes as its graph does:
+ * the contract's graph a present that is the past plus the tokens fed, every row right-aligned; the static-cache
+ * variant each row's tokens into its own slot, after its past, in place. Implementations extend this class with
+ * their cache.
  */
 abstract class KvCacheContract {
 
   /** A cache in blocks of one layer, one head, one float per position; parked sequences allocate with {@code a}. */
   abstract KvCache newCache(Supplier<KvBlock> blocks, KvAllocator allocator);
+
+  /** Whether the cache is for the static-cache variant (slots, left-aligned, written in place). */
+  boolean slots() {
+    return false;
+  }
 
   private static final Supplier<KvBlock> BLOCKS = () -> new KvBlock(1, 1, 1);
   private final KvCache cache = newCache(BLOCKS, KvAllocator.of(BLOCKS));
@@ -131,7 +139,7 @@ abstract class KvCacheContract {
   }
 
   /** A prefill pass feeding each row its tokens (all rows the same number). */
-  private static void prefill(KvCache cache, List<KvSeq> rows, int[][] tokens) {
+  private void prefill(KvCache cache, List<KvSeq> rows, int[][] tokens) {
     KvPass pass = cache.prefillPass(rows, true);
     write(pass, rows, tokens);
     List<Integer> chunks = new ArrayList<>();
@@ -161,7 +169,11 @@ abstract class KvCacheContract {
   }
 
   /** What the model does: present is past (right-aligned, as laid out) plus one column per token fed. */
-  private static void write(KvPass pass, List<KvSeq> rows, int[][] tokens) {
+  private void write(KvPass pass, List<KvSeq> rows, int[][] tokens) {
+    if (slots()) {
+      writeInPlace(pass, rows, tokens);
+      return;
+    }
     KvBlock past = pass.past();
     KvBlock present = pass.present();
     int seq = tokens[0].length;
@@ -182,18 +194,34 @@ abstract class KvCacheContract {
     }
   }
 
+  /** What a static-cache model does: each row's tokens go into its slot after its past; nothing else changes. */
+  private static void writeInPlace(KvPass pass, List<KvSeq> rows, int[][] tokens) {
+    KvBlock block = pass.past();
+    assertThat(pass.present()).isSameAs(block);
+    for (int kv = 0; kv < 2; kv++) {
+      FloatBuffer t = block.tensor(0, kv);
+      for (int r = 0; r < rows.size(); r++) {
+        int length = rows.get(r).length();
+        for (int j = 0; j < tokens[r].length; j++) {
+          t.put(r * block.columns() + length + j, tokens[r][j] + kv * 0.5f);
+        }
+      }
+    }
+  }
+
   private List<Integer> read(KvSeq seq) {
     return read(cache, seq);
   }
 
   /** The tokens {@code seq} sees, in order, as a prefill pass reads them (keys and values must agree). */
-  private static List<Integer> read(KvCache cache, KvSeq seq) {
+  private List<Integer> read(KvCache cache, KvSeq seq) {
     KvPass pass = cache.prefillPass(List.of(seq), false);
     FloatBuffer keys = pass.past().tensor(0, 0);
     FloatBuffer values = pass.past().tensor(0, 1);
     int columns = pass.pastColumns();
     List<Integer> tokens = new ArrayList<>();
-    for (int c = columns - seq.length(); c < columns; c++) {
+    int first = slots() ? 0 : columns - seq.length();
+    for (int c = first; c < first + seq.length(); c++) {
       assertThat(values.get(c)).isEqualTo(keys.get(c) + 0.5f);
       tokens.add((int) keys.get(c));
     }
