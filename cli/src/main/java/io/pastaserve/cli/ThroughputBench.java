@@ -1,6 +1,7 @@
 package io.pastaserve.cli;
 
 import io.pastaserve.worker.engine.Engine;
+import io.pastaserve.worker.engine.FinishReason;
 import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.engine.GenerationRequest;
 import io.pastaserve.worker.engine.GenerationResult;
@@ -20,7 +21,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class ThroughputBench {
 
-  record Level(int concurrency, Mode mode, int requests, long tokens, double seconds) {
+  /** One level's run; {@code unfinished}: answers that ended other than by stopping (length, error). */
+  record Level(int concurrency, Mode mode, int requests, long tokens, double seconds, int unfinished) {
 
     double tokensPerSecond() {
       return tokens / seconds;
@@ -58,17 +60,18 @@ final class ThroughputBench {
   private Level level(Engine engine, int c, Mode mode, int requests) {
     AtomicInteger next = new AtomicInteger();
     AtomicLong tokens = new AtomicLong();
+    AtomicInteger unfinished = new AtomicInteger();
     long t0 = System.nanoTime();
     List<CompletableFuture<Void>> clients = new ArrayList<>();
     for (int k = 0; k < c; k++) {
-      clients.add(client(engine, mode, next, requests, tokens));
+      clients.add(client(engine, mode, next, requests, tokens, unfinished));
     }
     clients.forEach(CompletableFuture::join);
-    return new Level(c, mode, requests, tokens.get(), (System.nanoTime() - t0) / 1e9);
+    return new Level(c, mode, requests, tokens.get(), (System.nanoTime() - t0) / 1e9, unfinished.get());
   }
 
   private CompletableFuture<Void> client(Engine engine, Mode mode, AtomicInteger next, int requests,
-      AtomicLong tokens) {
+      AtomicLong tokens, AtomicInteger unfinished) {
     int i = next.getAndIncrement();
     if (i >= requests) {
       return CompletableFuture.completedFuture(null);
@@ -77,16 +80,19 @@ final class ThroughputBench {
     return engine.submit(GenerationRequest.of("t" + mode + i, prompt, SamplingParams.greedy(maxTokens), mode))
         .thenCompose((GenerationResult r) -> {
           tokens.addAndGet(r.stats().totalTokens());
-          return client(engine, mode, next, requests, tokens);
+          if (r.finishReason() != FinishReason.STOP) {
+            unfinished.incrementAndGet();
+          }
+          return client(engine, mode, next, requests, tokens, unfinished);
         });
   }
 
   static String table(List<Level> levels) {
-    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%11s %7s %9s %9s %10s%n", "concurrency",
-        "mode", "requests", "tokens", "tokens/s"));
+    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%11s %7s %9s %9s %10s %11s%n", "concurrency",
+        "mode", "requests", "tokens", "tokens/s", "not stopped"));
     for (Level l : levels) {
-      sb.append(String.format(Locale.ROOT, "%11d %7s %9d %9d %10.1f%n", l.concurrency(),
-          l.mode().name().toLowerCase(Locale.ROOT), l.requests(), l.tokens(), l.tokensPerSecond()));
+      sb.append(String.format(Locale.ROOT, "%11d %7s %9d %9d %10.1f %11d%n", l.concurrency(),
+          l.mode().name().toLowerCase(Locale.ROOT), l.requests(), l.tokens(), l.tokensPerSecond(), l.unfinished()));
     }
     return sb.toString().stripTrailing();
   }
