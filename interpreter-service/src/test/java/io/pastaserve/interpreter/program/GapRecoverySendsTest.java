@@ -11,6 +11,8 @@ import static org.awaitility.Awaitility.await;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -63,16 +65,21 @@ class GapRecoverySendsTest {
     t.apply(main(id, false, WORDS[0]));
     t.apply(main(id, true, WORDS[2], WORDS[3]));
     WaitingRecovery recovery = new WaitingRecovery();
-    CompletableFuture<Integer> check = CompletableFuture.supplyAsync(() -> t.checkGaps(Duration.ZERO, recovery));
+    // threads of the test's own: the common pool may have a single thread, which the waiting check would hold
+    ExecutorService threads = Executors.newCachedThreadPool();
+    CompletableFuture<Integer> check = CompletableFuture.supplyAsync(() -> t.checkGaps(Duration.ZERO, recovery),
+        threads);
     try {
       await().until(() -> recovery.entered.getCount() == 0);
       // the missing token comes while the job is being sent again
-      CompletableFuture<Boolean> apply = CompletableFuture.supplyAsync(() -> t.apply(main(id, false, WORDS[1])));
+      CompletableFuture<Boolean> apply = CompletableFuture.supplyAsync(() -> t.apply(main(id, false, WORDS[1])),
+          threads);
       await().until(apply::isDone);
       assertThat(text(id)).isEqualTo("One two three four.");
     } finally {
       recovery.released.countDown();
     }
     assertThat(check.join()).isEqualTo(1);
+    threads.shutdown();
   }
 }
