@@ -71,11 +71,12 @@ try {
   await page.selectOption('#mode', 'race');
   await page.click('#run');
   try {
-    await page.waitForSelector('#race-result:not([hidden])', { timeout: 60000 });
+    // beyond the interpreter's claim timeout (60 s), after which a job no worker claimed is sent again
+    await page.waitForSelector('#race-result:not([hidden])', { timeout: 120000 });
   } catch (e) {
     const error = await page.$eval('#run-error', (x) => x.textContent);
     await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
-    throw new Error(`race did not finish within 60 s: '${error}'; page errors: ${consoleErrors.join('; ')}`);
+    throw new Error(`race did not finish within 120 s: '${error}'; page errors: ${consoleErrors.join('; ')}`);
   }
   const race = {
     async: await page.$eval('#race-async', (e) => e.textContent),
