@@ -63,6 +63,9 @@ class LocalSuiteBindingTest {
     Path stubs = Files.createDirectories(home.resolve("stubs"));
     Path calls = home.resolve("java-calls.txt");
     stub(stubs, "java", "echo \"$*\" >> '" + calls + "'");
+    // bin/pasta puts $JAVA_HOME/bin first on the PATH: a JDK of stubs
+    Path jdk = home.resolve("jdk");
+    stub(Files.createDirectories(jdk.resolve("bin")), "java", "echo \"$*\" >> '" + calls + "'");
     stub(stubs, "mvn", "exit 0");
     stub(stubs, "curl", "echo '{\"status\":\"UP\"}'");
     stub(stubs, "redis-cli", "echo PONG");
@@ -74,6 +77,7 @@ class LocalSuiteBindingTest {
           .redirectErrorStream(true).redirectOutput(home.resolve("pasta.log").toFile());
       Map<String, String> env = builder.environment();
       env.put("PATH", stubs + ":/usr/bin:/bin");
+      env.put("JAVA_HOME", jdk.toString());
       env.put("PASTA_KAFKA_PORT", Integer.toString(kafka.getLocalPort()));
       env.put("PASTA_REDIS_PORT", Integer.toString(redis.getLocalPort()));
       env.put("PASTA_API_KEYS", "binding-test-key");
