@@ -18,7 +18,7 @@ try {
   await page.click('#save-key');
   try {
     await page.waitForFunction(() => document.querySelector('#model-info').textContent.includes('context'), null,
-      { timeout: 60000 });
+      { timeout: 120000 });
   } catch (e) {
     const info = await page.$eval('#model-info', (x) => x.textContent);
     const keyError = await page.$eval('#key-error', (x) => (x.hidden ? '' : x.textContent));

@@ -171,7 +171,9 @@ class SpanEventsBrokerOutageTest {
 
     broker.launch();
     String after = "after-" + UUID.randomUUID();
-    kafka.send(topic, after, "{}").get();
+    // the producer gives a record 1 s: the relaunched broker may take longer to take one
+    await("a record after the broker's return").atMost(Duration.ofSeconds(60)).ignoreExceptions()
+        .until(() -> kafka.send(topic, after, "{}").get() != null);
     List<ConsumerRecord<String, String>> records = readUntil(after, Duration.ofSeconds(60));
     assertThat(records).as("nothing of the failed request reaches the broker once it failed")
         .noneMatch(r -> r.key().equals(id));
