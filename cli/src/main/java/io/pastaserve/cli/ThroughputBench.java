@@ -21,6 +21,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class ThroughputBench {
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ThroughputBench.class);
+
   /** One level's run; {@code unfinished}: answers that ended other than by stopping (length, error). */
   record Level(int concurrency, Mode mode, int requests, long tokens, double seconds, int unfinished) {
 
@@ -82,6 +84,7 @@ final class ThroughputBench {
           tokens.addAndGet(r.stats().totalTokens());
           if (r.finishReason() != FinishReason.STOP) {
             unfinished.incrementAndGet();
+            log.warn("{} {} ended {}{}", mode, r.id(), r.finishReason(), r.error() == null ? "" : ": " + r.error());
           }
           return client(engine, mode, next, requests, tokens, unfinished);
         });
