@@ -1,6 +1,5 @@
 package io.pastaserve.worker.kv;
 
-import io.pastaserve.common.lang.SpanId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
@@ -17,9 +16,8 @@ import java.util.function.Supplier;
  *
  * <p>Owned by the scheduler thread: it alone calls this class, which alone mutates the blocks and the {@link KvSeq}s.
  */
-public final class BlockKvCache implements KvCache {
+public final class BlockKvCache extends RunKvCache {
 
-  private final KvAllocator allocator;
   /** The decode batch: {@code (rows, kvHeads, columns, headDim)} per layer, every row right-aligned. */
   private KvBlock cur;
   /** Where the next decode pass writes, or the next batch is gathered. */
@@ -34,7 +32,7 @@ public final class BlockKvCache implements KvCache {
    * theirs from {@code allocator}.
    */
   public BlockKvCache(Supplier<KvBlock> blocks, KvAllocator allocator) {
-    this.allocator = allocator;
+    super(allocator);
     this.cur = blocks.get();
     this.alt = blocks.get();
     this.prefillPast = blocks.get();
@@ -43,79 +41,8 @@ public final class BlockKvCache implements KvCache {
   }
 
   @Override
-  public KvSeq open() {
-    return new KvSeq();
-  }
-
-  @Override
-  public KvSeq fork(KvSeq parent, int shared) {
-    KvSeq child = new KvSeq();
-    child.runs = new ArrayList<>(currentRuns(parent));
-    child.length = parent.length;
-    child.prefix = parent.length + shared;
-    return child;
-  }
-
-  @Override
-  public void join(KvSeq parent, List<KvSeq> forks) {
-    leaveBatch(parent);
-    List<KvRun> runs = new ArrayList<>(currentRuns(parent));
-    for (KvSeq f : forks) {
-      int own = f.length - f.prefix;
-      runs.addAll(KvRun.slice(currentRuns(f), f.prefix, own));
-      parent.length += own;
-      free(f);
-    }
-    parent.runs = runs;
-  }
-
-  @Override
-  public void free(KvSeq seq) {
-    seq.row = -1;
-    seq.runs = new ArrayList<>();
-    seq.length = 0;
-    seq.prefix = 0;
-  }
-
-  @Override
-  public void leaveBatch(KvSeq seq) {
-    if (seq.inBatch()) {
-      seq.runs = new ArrayList<>(currentRuns(seq));
-      seq.row = -1;
-    }
-  }
-
-  @Override
-  public boolean mustMove(KvSeq seq) {
-    if (seq.inBatch()) {
-      return true;
-    }
-    for (KvRun run : seq.runs) {
-      KvBlock b = run.block();
-      if (b == cur || b == alt || b == prefillPast || b == prefillPresent) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  @Override
-  public void moveToOwn(KvSeq seq, String requestId, SpanId span, boolean ownOnly) {
-    int skip = ownOnly ? seq.prefix : 0;
-    int length = seq.length - skip;
-    List<KvRun> source = KvRun.slice(currentRuns(seq), skip, length);
-    KvBlock block = allocator.allocate(requestId, span, length);
-    int column = 0;
-    for (KvRun run : source) {
-      KvBlock.copyColumns(run.block(), run.row(), run.start(), block, 0, column, run.length());
-      column += run.length();
-    }
-    seq.row = -1;
-    seq.runs = new ArrayList<>(List.of(new KvRun(block, 0, 0, length)));
-    seq.length = length;
-    if (ownOnly) {
-      seq.prefix = 0;
-    }
+  boolean transientBlock(KvBlock b) {
+    return b == cur || b == alt || b == prefillPast || b == prefillPresent;
   }
 
   @Override
@@ -146,11 +73,7 @@ public final class BlockKvCache implements KvCache {
     prefillPast.reshape(n, pastColumns);
     for (int i = 0; i < n; i++) {
       KvSeq s = rows.get(i);
-      int column = pastColumns - s.length;
-      for (KvRun run : currentRuns(s)) {
-        KvBlock.copyColumns(run.block(), run.row(), run.start(), prefillPast, i, column, run.length());
-        column += run.length();
-      }
+      copyRuns(currentRuns(s), prefillPast, i, pastColumns - s.length);
     }
     return new KvPass(prefillPast, prefillPresent, pastColumns);
   }
@@ -173,11 +96,7 @@ public final class BlockKvCache implements KvCache {
     alt.reshape(next.size(), columns);
     for (int i = 0; i < next.size(); i++) {
       KvSeq s = next.get(i);
-      int column = columns - s.length;
-      for (KvRun run : currentRuns(s)) {
-        KvBlock.copyColumns(run.block(), run.row(), run.start(), alt, i, column, run.length());
-        column += run.length();
-      }
+      copyRuns(currentRuns(s), alt, i, columns - s.length);
     }
   }
 
@@ -196,8 +115,8 @@ public final class BlockKvCache implements KvCache {
     cur.reshape(0, 0);
   }
 
-  /** Where a sequence's columns are now. */
-  private List<KvRun> currentRuns(KvSeq s) {
+  @Override
+  List<KvRun> currentRuns(KvSeq s) {
     if (s.inBatch()) {
       return List.of(new KvRun(cur, s.row, cur.columns() - s.length, s.length));
     }

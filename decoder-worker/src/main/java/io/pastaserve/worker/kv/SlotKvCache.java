@@ -1,6 +1,5 @@
 package io.pastaserve.worker.kv;
 
-import io.pastaserve.common.lang.SpanId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
@@ -9,7 +8,7 @@ import java.util.function.Supplier;
  * The KV cache of a static-cache model (docs/model-contract.md, "Static-cache variant"): every block has a fixed
  * shape, {@code slots} rows of {@code columns} columns, and a span in a block holds one row (its slot) from column 0
  * (left-aligned). A pass reads and writes the same block: the model writes each row's new keys and values in place,
- * after the row's past. Nothing moves but what forks, joins and batch changes move, as in {@link BlockKvCache}:
+ * after the row's past. Nothing moves but what forks, joins and batch changes move, as in {@link RunKvCache}:
  * a fork shares its parent's columns by reference until one of them moves, a join appends references to each fork's
  * own columns, and a span that leaves the batch (or whose cache is in the prefill block) copies its columns into a
  * block of its own from the {@link KvAllocator}.
@@ -17,9 +16,8 @@ import java.util.function.Supplier;
  * <p>Because every pass has the same shape and a row's columns do not depend on the other rows, a span's arithmetic
  * does not depend on what else is in its batch. Owned by the scheduler thread.
  */
-public final class SlotKvCache implements KvCache {
+public final class SlotKvCache extends RunKvCache {
 
-  private final KvAllocator allocator;
   private final int columns;
   /** The decode batch: row {@code i} is the slot of the batch's {@code i}-th span. */
   private KvBlock cur;
@@ -35,7 +33,7 @@ public final class SlotKvCache implements KvCache {
    * parked sequences get blocks of their own from {@code allocator}.
    */
   public SlotKvCache(Supplier<KvBlock> blocks, KvAllocator allocator, int slots, int columns) {
-    this.allocator = allocator;
+    super(allocator);
     this.columns = columns;
     this.cur = blocks.get();
     this.alt = blocks.get();
@@ -46,79 +44,8 @@ public final class SlotKvCache implements KvCache {
   }
 
   @Override
-  public KvSeq open() {
-    return new KvSeq();
-  }
-
-  @Override
-  public KvSeq fork(KvSeq parent, int shared) {
-    KvSeq child = new KvSeq();
-    child.runs = new ArrayList<>(currentRuns(parent));
-    child.length = parent.length;
-    child.prefix = parent.length + shared;
-    return child;
-  }
-
-  @Override
-  public void join(KvSeq parent, List<KvSeq> forks) {
-    leaveBatch(parent);
-    List<KvRun> runs = new ArrayList<>(currentRuns(parent));
-    for (KvSeq f : forks) {
-      int own = f.length - f.prefix;
-      runs.addAll(KvRun.slice(currentRuns(f), f.prefix, own));
-      parent.length += own;
-      free(f);
-    }
-    parent.runs = runs;
-  }
-
-  @Override
-  public void free(KvSeq seq) {
-    seq.row = -1;
-    seq.runs = new ArrayList<>();
-    seq.length = 0;
-    seq.prefix = 0;
-  }
-
-  @Override
-  public void leaveBatch(KvSeq seq) {
-    if (seq.inBatch()) {
-      seq.runs = new ArrayList<>(currentRuns(seq));
-      seq.row = -1;
-    }
-  }
-
-  @Override
-  public boolean mustMove(KvSeq seq) {
-    if (seq.inBatch()) {
-      return true;
-    }
-    for (KvRun run : seq.runs) {
-      KvBlock b = run.block();
-      if (b == cur || b == alt || b == prefill) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  @Override
-  public void moveToOwn(KvSeq seq, String requestId, SpanId span, boolean ownOnly) {
-    int skip = ownOnly ? seq.prefix : 0;
-    int length = seq.length - skip;
-    List<KvRun> source = KvRun.slice(currentRuns(seq), skip, length);
-    KvBlock block = allocator.allocate(requestId, span, length);
-    int column = 0;
-    for (KvRun run : source) {
-      KvBlock.copyColumns(run.block(), run.row(), run.start(), block, 0, column, run.length());
-      column += run.length();
-    }
-    seq.row = -1;
-    seq.runs = new ArrayList<>(List.of(new KvRun(block, 0, 0, length)));
-    seq.length = length;
-    if (ownOnly) {
-      seq.prefix = 0;
-    }
+  boolean transientBlock(KvBlock b) {
+    return b == cur || b == alt || b == prefill;
   }
 
   /** The batch block, read and written in place; its past columns are the longest row's. */
@@ -196,18 +123,14 @@ public final class SlotKvCache implements KvCache {
 
   /** Copies {@code runs} to slot {@code row} of {@code block} from column 0. */
   private void copyInto(KvBlock block, int row, List<KvRun> runs) {
-    int column = 0;
-    for (KvRun run : runs) {
-      if (column + run.length() > columns) {
-        throw new IllegalStateException("a span of more than " + columns + " cached tokens");
-      }
-      KvBlock.copyColumns(run.block(), run.row(), run.start(), block, row, column, run.length());
-      column += run.length();
+    if (runs.stream().mapToInt(KvRun::length).sum() > columns) {
+      throw new IllegalStateException("a span of more than " + columns + " cached tokens");
     }
+    copyRuns(runs, block, row, 0);
   }
 
-  /** Where a sequence's columns are now. */
-  private List<KvRun> currentRuns(KvSeq s) {
+  @Override
+  List<KvRun> currentRuns(KvSeq s) {
     if (s.inBatch()) {
       return List.of(new KvRun(cur, s.row, 0, s.length));
     }
