@@ -246,14 +246,7 @@ public final class BoundModelRunner implements ModelRunner {
     ids = fill(ids, inputIds, tokens);
     positions = fill(positions, positionIds, tokens);
     mask = fill(mask, attentionMask, rows * total);
-    long logitCount = (long) tokens * config.vocabSize();
-    if (logits.byteSize() < logitCount * Float.BYTES) {
-      logits = arena.allocate(JAVA_FLOAT, Math.max(logitCount, logits.byteSize() / Float.BYTES * 2));
-    }
-    if (memory instanceof CudaMemory cuda) {
-      cuda.awaitCopies();
-    }
-    try {
+    return pass(rows, seq, rows, () -> {
       api.bindInput(binding, inputIdsName, value(cpuInfo, ids, tokens * 8L, OrtApi.INT64, rows, seq));
       api.bindInput(binding, maskName, value(cpuInfo, mask, rows * total * 8L, OrtApi.INT64, rows, total));
       api.bindInput(binding, positionsName, value(cpuInfo, positions, tokens * 8L, OrtApi.INT64, rows, seq));
@@ -266,19 +259,7 @@ public final class BoundModelRunner implements ModelRunner {
         api.bindOutput(binding, presentNames[i], value(cacheInfo, present.segment(l, kv),
             (long) present.size() * e, cacheType, rows, config.kvHeads(), total, config.headDim()));
       }
-      api.bindOutput(binding, logitsName, value(cpuInfo, logits, logitCount * Float.BYTES, OrtApi.FLOAT, rows, seq,
-          config.vocabSize()));
-      api.run(session, binding);
-    } catch (OrtFailure e) {
-      throw new IllegalStateException("forward pass failed: " + e.getMessage(), e);
-    } finally {
-      for (MemorySegment v : values) {
-        api.releaseValue(v);
-      }
-      values.clear();
-    }
-    return logits.asSlice(0, logitCount * Float.BYTES).asByteBuffer().order(ByteOrder.nativeOrder())
-        .asFloatBuffer();
+    });
   }
 
   /**
@@ -300,13 +281,9 @@ public final class BoundModelRunner implements ModelRunner {
       return chunksOneRowAtATime(rows, seq, inputIds, positionIds, attentionMask, pastColumns, cache);
     }
     int tokens = slots * seq;
-    long[] ids = new long[tokens];
-    long[] pos = new long[tokens];
-    java.util.Arrays.fill(ids, config.padTokenId());
-    System.arraycopy(inputIds, 0, ids, 0, rows * seq);
-    System.arraycopy(positionIds, 0, pos, 0, rows * seq);
-    this.ids = fill(this.ids, ids, tokens);
-    this.positions = fill(this.positions, pos, tokens);
+    // the slots past the rows run on pad tokens at position 0
+    ids = fill(ids, inputIds, rows * seq, tokens, config.padTokenId());
+    positions = fill(positions, positionIds, rows * seq, tokens, 0);
     if (seqlens.byteSize() < slots * 4L) {
       seqlens = arena.allocate(JAVA_INT, slots);
     }
@@ -326,16 +303,9 @@ public final class BoundModelRunner implements ModelRunner {
       total = Math.max(total, length + seq);
     }
     totalLength.set(JAVA_INT, 0, total);
-    long logitCount = (long) tokens * config.vocabSize();
-    if (logits.byteSize() < logitCount * Float.BYTES) {
-      logits = arena.allocate(JAVA_FLOAT, Math.max(logitCount, logits.byteSize() / Float.BYTES * 2));
-    }
-    if (memory instanceof CudaMemory cuda) {
-      cuda.awaitCopies();
-    }
-    try {
-      api.bindInput(binding, inputIdsName, value(cpuInfo, this.ids, tokens * 8L, OrtApi.INT64, slots, seq));
-      api.bindInput(binding, positionsName, value(cpuInfo, this.positions, tokens * 8L, OrtApi.INT64, slots, seq));
+    return pass(slots, seq, rows, () -> {
+      api.bindInput(binding, inputIdsName, value(cpuInfo, ids, tokens * 8L, OrtApi.INT64, slots, seq));
+      api.bindInput(binding, positionsName, value(cpuInfo, positions, tokens * 8L, OrtApi.INT64, slots, seq));
       api.bindInput(binding, seqlensName, value(cpuInfo, seqlens, slots * 4L, OrtApi.INT32, slots));
       api.bindInput(binding, totalName, value(cpuInfo, totalLength, 4L, OrtApi.INT32));
       int e = config.kvElementBytes();
@@ -345,7 +315,25 @@ public final class BoundModelRunner implements ModelRunner {
         api.bindInput(binding, pastNames[i], v);
         api.bindOutput(binding, presentNames[i], v);
       }
-      api.bindOutput(binding, logitsName, value(cpuInfo, logits, logitCount * Float.BYTES, OrtApi.FLOAT, slots, seq,
+    });
+  }
+
+  /**
+   * Runs one pass of {@code batch x seq} tokens once device copies are done: {@code bind} binds its inputs and cache,
+   * the logits are bound here (host memory), and every value the pass made is released after it. Returns the logits
+   * of the first {@code rows} rows.
+   */
+  private FloatBuffer pass(int batch, int seq, int rows, Runnable bind) {
+    long logitCount = (long) batch * seq * config.vocabSize();
+    if (logits.byteSize() < logitCount * Float.BYTES) {
+      logits = arena.allocate(JAVA_FLOAT, Math.max(logitCount, logits.byteSize() / Float.BYTES * 2));
+    }
+    if (memory instanceof CudaMemory cuda) {
+      cuda.awaitCopies();
+    }
+    try {
+      bind.run();
+      api.bindOutput(binding, logitsName, value(cpuInfo, logits, logitCount * Float.BYTES, OrtApi.FLOAT, batch, seq,
           config.vocabSize()));
       api.run(session, binding);
     } catch (OrtFailure e) {
@@ -439,9 +427,18 @@ public final class BoundModelRunner implements ModelRunner {
   }
 
   private MemorySegment fill(MemorySegment buffer, long[] source, int count) {
-    MemorySegment b = buffer.byteSize() >= count * 8L ? buffer
-        : arena.allocate(JAVA_LONG, Math.max(count, buffer.byteSize() / 8 * 2));
+    return fill(buffer, source, count, count, 0);
+  }
+
+  /** {@code count} values of {@code source}, then {@code pad} up to {@code total}, in {@code buffer} or a larger one. */
+  private MemorySegment fill(MemorySegment buffer, long[] source, int count, int total, long pad) {
+    MemorySegment b = buffer.byteSize() >= total * 8L ? buffer
+        : arena.allocate(JAVA_LONG, Math.max(total, buffer.byteSize() / 8 * 2));
     MemorySegment.copy(source, 0, b, JAVA_LONG, 0, count);
+    b.asSlice(count * 8L, (total - count) * 8L).fill((byte) 0);
+    for (int i = count; i < total && pad != 0; i++) {
+      b.setAtIndex(JAVA_LONG, i, pad);
+    }
     return b;
   }
 }
