@@ -31,7 +31,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
 echo "gpu bundle: building the engine and the command line" >&2
-(cd "$ROOT" && JAVA_HOME=$JDK mvn -B -q -DskipTests -pl cli -am package) >&2
+(cd "$ROOT" && JAVA_HOME=$JDK mvn -B -q -DskipTests -pl cli -am install) >&2  # install: the class path below names ~/.m2
 CP=$(sed -n 's/^-cp "\(.*\)"$/\1/p' "$ROOT/cli/target/java.args")
 A=$TMP/app
 mkdir -p "$A/app/lib"

@@ -10,6 +10,9 @@
 #           one answer serial and async on CUDA and on the CPU, and the engine's overhead with its forward pass
 #   static  the static-cache variant (fixed slots written in place): pasta-tiny and the 400M shape in float16,
 #           ms per decode step, whether a row's logits depend on its batch, and pasta-tiny's held-out prompts
+#   graph   the static-cache variant's decode step with fixed shapes, captured as a CUDA graph (the default), against
+#           the same step unfixed (-Dpasta.ort.decode-graph=false), side by side; then PASTA on it: held-out prompts,
+#           engine overhead, tokens/s
 #   torch   PyTorch's ms per decode step for the same shapes (tools/gpu/torch_step_bench.py; BUDGET seconds)
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,6 +23,12 @@ MODELS=${MODELS:-$ROOT/.pasta/gpu-models}
 mkdir -p "$OUT" "$MODELS"
 pasta() { PASTA_HOME="$ROOT" "$RUN/pasta-gpu" "$@"; }
 STEPS="bench --step-times --steps ${STEPS:-30}"
+static_models() {
+  [ -f "$MODELS/pasta-tiny-fp16-static/config.json" ] || python3 training/export_onnx.py --onnx models/pasta-tiny \
+    --out "$MODELS/pasta-tiny-fp16-static" --cache static --dtype float16 --parity
+  [ -f "$MODELS/m350-fp16-static/config.json" ] \
+    || python3 tools/gpu/mkmodels.py "$MODELS" --shapes m350 --dtypes float16 --caches static
+}
 stage() {
   case "$1" in
     smoke)
@@ -50,10 +59,7 @@ stage() {
         --batches 1,4,16,64 --label "m350-fp32 java cuda" --json
       ;;
     static)
-      [ -f "$MODELS/pasta-tiny-fp16-static/config.json" ] || python3 training/export_onnx.py --onnx models/pasta-tiny \
-        --out "$MODELS/pasta-tiny-fp16-static" --cache static --dtype float16 --parity
-      [ -f "$MODELS/m350-fp16-static/config.json" ] \
-        || python3 tools/gpu/mkmodels.py "$MODELS" --shapes m350 --dtypes float16 --caches static
+      static_models
       pasta $STEPS --model models/pasta-tiny --device cuda --batches 1,64 --pasts 128 --invariance 64 \
         --label "pasta-tiny fp32 binding cuda"
       pasta $STEPS --model "$MODELS/pasta-tiny-fp16-static" --device cuda --invariance 64 \
@@ -62,6 +68,23 @@ stage() {
         --label "m350 fp16 static binding cuda" --json
       pasta bench --device cuda --model "$MODELS/pasta-tiny-fp16-static" \
         --prompts models/pasta-tiny/heldout-prompts.txt --repeat "${REPEAT:-2}" --warmup 1
+      ;;
+    graph)
+      static_models
+      for m in pasta-tiny-fp16-static m350-fp16-static; do
+        for g in false true; do
+          PASTA_JAVA_OPTS="-Dpasta.ort.decode-graph=$g" pasta $STEPS --model "$MODELS/$m" --device cuda \
+            --invariance 64 --label "$m decode-graph $g" --json
+        done
+      done
+      t="$MODELS/pasta-tiny-fp16-static"
+      paste models/pasta-tiny/heldout-prompts.txt models/pasta-tiny/heldout-transcripts.txt > "$OUT/replay.txt"
+      pasta bench --device cuda --model "$t" --prompts models/pasta-tiny/heldout-prompts.txt \
+        --repeat "${REPEAT:-2}" --warmup 1
+      pasta bench --device cuda --model "$t" --overhead --prompts "$OUT/replay.txt" --steps 128 --repeat 3 \
+        --batches 1,4,16,64
+      pasta bench --device cuda --model "$t" --throughput --prompts models/pasta-tiny/heldout-prompts.txt \
+        --concurrency 1,4,16,64
       ;;
     diag)
       for m in models/pasta-tiny "$MODELS/m350-fp16"; do

@@ -21,7 +21,10 @@ import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,16 +39,22 @@ import org.slf4j.LoggerFactory;
 public final class BoundModelRunner implements ModelRunner {
 
   private static final Logger log = LoggerFactory.getLogger(BoundModelRunner.class);
-  private static final int ORT_ENABLE_ALL = 99;
-  private static final int ORT_SEQUENTIAL = 0;
   /** A diagnostic: with {@code -Dpasta.ort.profile=PREFIX}, ONNX Runtime traces every node of every pass. */
   public static final String PROFILE_PROPERTY = "pasta.ort.profile";
+  /**
+   * A diagnostic: {@code -Dpasta.ort.decode-graph=false} runs a static-cache model's decode steps without a
+   * {@link DecodeGraph} (default true).
+   */
+  public static final String DECODE_GRAPH_PROPERTY = "pasta.ort.decode-graph";
+  /** Decode shapes (slots x columns) a runner makes a {@link DecodeGraph} for; others run unfixed. */
+  private static final int MAX_DECODE_SHAPES = 8;
 
   private final OrtApi api;
   private final ModelConfig config;
   private final Tokenizer tokenizer;
   private final Path dir;
   private final String provider;
+  private final SessionSettings settings;
   private final Arena arena = Arena.ofShared();
   private final MemorySegment env;
   private final MemorySegment session;
@@ -56,14 +65,7 @@ public final class BoundModelRunner implements ModelRunner {
   private final MemorySegment allocator;
   private final KvMemory memory;
   private final int cacheType;
-  private final MemorySegment inputIdsName;
-  private final MemorySegment maskName;
-  private final MemorySegment positionsName;
-  private final MemorySegment logitsName;
-  private final MemorySegment seqlensName;
-  private final MemorySegment totalName;
-  private final MemorySegment[] pastNames;
-  private final MemorySegment[] presentNames;
+  private final ContractNames names;
   /** Scratch: a shape ({@code int64_t[4]}) and an {@code OrtValue*} out-parameter. */
   private final MemorySegment shape;
   private final MemorySegment valueOut;
@@ -75,42 +77,32 @@ public final class BoundModelRunner implements ModelRunner {
   private MemorySegment seqlens;
   private final MemorySegment totalLength;
   private final List<MemorySegment> values = new ArrayList<>();
+  /** Static-cache models: whether decode steps run in a {@link DecodeGraph}, and those made, by shape. */
+  private final boolean fixedDecode;
+  private final Map<Long, Optional<DecodeGraph>> decodeGraphs = new HashMap<>();
+  private boolean checking;
   private boolean closed;
 
-  private BoundModelRunner(OrtApi api, ModelConfig config, Tokenizer tokenizer, Path dir, boolean cuda,
-      int intraOpThreads, boolean spinWait) {
+  private BoundModelRunner(OrtApi api, ModelConfig config, Tokenizer tokenizer, Path dir, SessionSettings settings,
+      boolean fixedDecode) {
     this.api = api;
     this.config = config;
     this.tokenizer = tokenizer;
     this.dir = dir;
-    this.provider = cuda ? "cuda" : "cpu";
+    this.settings = settings;
+    this.fixedDecode = fixedDecode && config.staticCache();
+    this.provider = settings.cuda() ? "cuda" : "cpu";
     this.cacheType = config.kvElementBytes() == 2 ? OrtApi.FLOAT16 : OrtApi.FLOAT;
-    MemorySegment options = MemorySegment.NULL;
     MemorySegment createdEnv = MemorySegment.NULL;
     MemorySegment createdSession = MemorySegment.NULL;
     try {
       createdEnv = api.createEnv(arena);
-      options = api.createSessionOptions(arena);
-      api.setOptimizationLevel(options, ORT_ENABLE_ALL);
-      api.setExecutionMode(options, ORT_SEQUENTIAL);
-      api.setThreads(options, Math.max(0, intraOpThreads), 1);
-      api.addConfigEntry(options, "session.intra_op.allow_spinning", spinWait ? "1" : "0");
-      String profile = System.getProperty(PROFILE_PROPERTY, "");
-      if (!profile.isBlank()) {
-        api.enableProfiling(options, profile);
-      }
-      CudaRuntime runtime = null;
-      if (cuda) {
-        // the cache grows by what it asks for, not to the next power of two
-        api.appendCuda(options, "device_id", "0", "arena_extend_strategy", "kSameAsRequested");
-      }
-      createdSession = api.createSession(createdEnv, dir.resolve("model.onnx").toString(), options);
+      createdSession = settings.open(api, createdEnv, dir.resolve("model.onnx"), Map.of(), false);
       this.cpuInfo = api.cpuMemoryInfo();
-      if (cuda) {
-        runtime = CudaRuntime.load();
+      if (settings.cuda()) {
         this.cacheInfo = api.cudaMemoryInfo(0);
         this.allocator = api.createAllocator(createdSession, cacheInfo);
-        this.memory = new CudaMemory(api, allocator, runtime);
+        this.memory = new CudaMemory(api, allocator, CudaRuntime.load());
       } else {
         this.cacheInfo = cpuInfo;
         this.allocator = MemorySegment.NULL;
@@ -119,29 +111,13 @@ public final class BoundModelRunner implements ModelRunner {
       this.binding = api.createIoBinding(createdSession);
     } catch (RuntimeException | Error e) {
       api.releaseSession(createdSession);
-      api.releaseSessionOptions(options);
       api.releaseEnv(createdEnv);
       arena.close();
       throw e;
     }
-    api.releaseSessionOptions(options);
     this.env = createdEnv;
     this.session = createdSession;
-    this.inputIdsName = arena.allocateFrom("input_ids");
-    this.maskName = arena.allocateFrom("attention_mask");
-    this.positionsName = arena.allocateFrom("position_ids");
-    this.logitsName = arena.allocateFrom("logits");
-    this.seqlensName = arena.allocateFrom("seqlens_k");
-    this.totalName = arena.allocateFrom("total_sequence_length");
-    this.pastNames = new MemorySegment[config.layers() * 2];
-    this.presentNames = new MemorySegment[config.layers() * 2];
-    for (int l = 0; l < config.layers(); l++) {
-      for (int kv = 0; kv < 2; kv++) {
-        String which = kv == 0 ? "key" : "value";
-        pastNames[2 * l + kv] = arena.allocateFrom("past_key_values." + l + "." + which);
-        presentNames[2 * l + kv] = arena.allocateFrom("present." + l + "." + which);
-      }
-    }
+    this.names = new ContractNames(arena, config.layers());
     this.shape = arena.allocate(JAVA_LONG, 4);
     this.valueOut = arena.allocate(ADDRESS);
     this.ids = arena.allocate(JAVA_LONG, 256);
@@ -159,6 +135,16 @@ public final class BoundModelRunner implements ModelRunner {
    *     cannot run
    */
   public static BoundModelRunner open(Path dir, ExecutionProvider device, int intraOpThreads, boolean spinWait) {
+    return open(dir, device, intraOpThreads, spinWait,
+        Boolean.parseBoolean(System.getProperty(DECODE_GRAPH_PROPERTY, "true")));
+  }
+
+  /**
+   * As {@link #open(Path, ExecutionProvider, int, boolean)}; with {@code fixedDecode} false, a static-cache model's
+   * decode steps run like its other passes, with no {@link DecodeGraph}.
+   */
+  public static BoundModelRunner open(Path dir, ExecutionProvider device, int intraOpThreads, boolean spinWait,
+      boolean fixedDecode) {
     if (!Files.isRegularFile(dir.resolve("model.onnx"))) {
       throw new ModelContractException(Files.isDirectory(dir) ? "model directory " + dir + " has no model.onnx"
           : "model directory " + dir + " does not exist");
@@ -176,7 +162,8 @@ public final class BoundModelRunner implements ModelRunner {
     BoundModelRunner runner = null;
     if (device != ExecutionProvider.CPU) {
       try {
-        runner = new BoundModelRunner(api, config, tokenizer, dir, true, intraOpThreads, spinWait);
+        runner = new BoundModelRunner(api, config, tokenizer, dir,
+            new SessionSettings(true, intraOpThreads, spinWait), fixedDecode);
       } catch (OrtFailure | UnsatisfiedLinkError e) {
         if (device == ExecutionProvider.CUDA) {
           tokenizer.close();
@@ -187,7 +174,8 @@ public final class BoundModelRunner implements ModelRunner {
     }
     if (runner == null) {
       try {
-        runner = new BoundModelRunner(api, config, tokenizer, dir, false, intraOpThreads, spinWait);
+        runner = new BoundModelRunner(api, config, tokenizer, dir,
+            new SessionSettings(false, intraOpThreads, spinWait), fixedDecode);
       } catch (OrtFailure e) {
         tokenizer.close();
         throw new ModelContractException("ONNX Runtime cannot load " + dir.resolve("model.onnx") + ": "
@@ -247,16 +235,16 @@ public final class BoundModelRunner implements ModelRunner {
     positions = fill(positions, positionIds, tokens);
     mask = fill(mask, attentionMask, rows * total);
     return pass(rows, seq, rows, () -> {
-      api.bindInput(binding, inputIdsName, value(cpuInfo, ids, tokens * 8L, OrtApi.INT64, rows, seq));
-      api.bindInput(binding, maskName, value(cpuInfo, mask, rows * total * 8L, OrtApi.INT64, rows, total));
-      api.bindInput(binding, positionsName, value(cpuInfo, positions, tokens * 8L, OrtApi.INT64, rows, seq));
+      api.bindInput(binding, names.inputIds, value(cpuInfo, ids, tokens * 8L, OrtApi.INT64, rows, seq));
+      api.bindInput(binding, names.mask, value(cpuInfo, mask, rows * total * 8L, OrtApi.INT64, rows, total));
+      api.bindInput(binding, names.positions, value(cpuInfo, positions, tokens * 8L, OrtApi.INT64, rows, seq));
       int e = config.kvElementBytes();
-      for (int i = 0; i < pastNames.length; i++) {
+      for (int i = 0; i < names.cacheTensors(); i++) {
         int l = i / 2;
         int kv = i % 2;
-        api.bindInput(binding, pastNames[i], value(cacheInfo, past.segment(l, kv), (long) past.size() * e,
+        api.bindInput(binding, names.past(i), value(cacheInfo, past.segment(l, kv), (long) past.size() * e,
             cacheType, rows, config.kvHeads(), past.columns(), config.headDim()));
-        api.bindOutput(binding, presentNames[i], value(cacheInfo, present.segment(l, kv),
+        api.bindOutput(binding, names.present(i), value(cacheInfo, present.segment(l, kv),
             (long) present.size() * e, cacheType, rows, config.kvHeads(), total, config.headDim()));
       }
     });
@@ -302,20 +290,85 @@ public final class BoundModelRunner implements ModelRunner {
       seqlens.setAtIndex(JAVA_INT, r, length + seq - 1);
       total = Math.max(total, length + seq);
     }
+    if (seq == 1 && fixedDecode && !checking) {
+      FloatBuffer out = decodeStep(cache, rows, slots, columns);
+      if (out != null) {
+        return out;
+      }
+    }
     totalLength.set(JAVA_INT, 0, total);
     return pass(slots, seq, rows, () -> {
-      api.bindInput(binding, inputIdsName, value(cpuInfo, ids, tokens * 8L, OrtApi.INT64, slots, seq));
-      api.bindInput(binding, positionsName, value(cpuInfo, positions, tokens * 8L, OrtApi.INT64, slots, seq));
-      api.bindInput(binding, seqlensName, value(cpuInfo, seqlens, slots * 4L, OrtApi.INT32, slots));
-      api.bindInput(binding, totalName, value(cpuInfo, totalLength, 4L, OrtApi.INT32));
+      api.bindInput(binding, names.inputIds, value(cpuInfo, ids, tokens * 8L, OrtApi.INT64, slots, seq));
+      api.bindInput(binding, names.positions, value(cpuInfo, positions, tokens * 8L, OrtApi.INT64, slots, seq));
+      api.bindInput(binding, names.seqlens, value(cpuInfo, seqlens, slots * 4L, OrtApi.INT32, slots));
+      api.bindInput(binding, names.total, value(cpuInfo, totalLength, 4L, OrtApi.INT32));
       int e = config.kvElementBytes();
-      for (int i = 0; i < pastNames.length; i++) {
+      for (int i = 0; i < names.cacheTensors(); i++) {
         MemorySegment v = value(cacheInfo, cache.segment(i / 2, i % 2), (long) cache.size() * e, cacheType, slots,
             config.kvHeads(), columns, config.headDim());
-        api.bindInput(binding, pastNames[i], v);
-        api.bindOutput(binding, presentNames[i], v);
+        api.bindInput(binding, names.past(i), v);
+        api.bindOutput(binding, names.present(i), v);
       }
     });
+  }
+
+  /**
+   * A decode step through the decode graph of the cache's shape; null when there is none or it cannot bind the cache.
+   * A graph whose step fails is dropped (logged) and the step runs unfixed: a failed run writes nothing.
+   */
+  private FloatBuffer decodeStep(KvBlock cache, int rows, int slots, int columns) {
+    DecodeGraph graph = decodeGraph(slots, columns);
+    if (graph == null) {
+      return null;
+    }
+    try {
+      return graph.step(cache, rows, ids, positions, seqlens);
+    } catch (IllegalStateException e) {
+      log.warn("the fixed-shape decode step for {} slots x {} columns failed; decode steps of that shape run "
+          + "unfixed from now on: {}", slots, columns, e.getMessage());
+      decodeGraphs.put((long) slots << 32 | columns, Optional.empty());
+      graph.close();
+      return null;
+    }
+  }
+
+  /**
+   * The decode graph for {@code slots} slots of {@code columns} columns, made on first use; null when it cannot be
+   * made (logged once) or too many shapes have one.
+   */
+  private DecodeGraph decodeGraph(int slots, int columns) {
+    long key = (long) slots << 32 | columns;
+    Optional<DecodeGraph> made = decodeGraphs.get(key);
+    if (made != null) {
+      return made.orElse(null);
+    }
+    if (decodeGraphs.size() >= MAX_DECODE_SHAPES) {
+      return null;
+    }
+    long t0 = System.nanoTime();
+    CudaMemory device = memory instanceof CudaMemory c ? c : null;
+    DecodeGraph graph = null;
+    for (boolean graphs : device != null ? new boolean[] {true, false} : new boolean[] {false}) {
+      try {
+        graph = new DecodeGraph(api, env, dir.resolve("model.onnx"), settings, config, slots, columns, cpuInfo,
+            cacheInfo, device, graphs);
+        break;
+      } catch (OrtFailure e) {
+        log.warn("no fixed-shape decode step{} for {} slots x {} columns: {}", graphs ? " with CUDA graphs" : "",
+            slots, columns, e.getMessage());
+      }
+    }
+    decodeGraphs.put(key, Optional.ofNullable(graph));
+    if (graph != null) {
+      log.info("fixed-shape decode step for {} slots x {} columns{} ready in {} ms", slots, columns,
+          graph.capturesGraphs() ? ", captured as CUDA graphs" : "", (System.nanoTime() - t0) / 1_000_000);
+    }
+    return graph;
+  }
+
+  /** The decode graphs made so far (one per decode shape). */
+  int decodeGraphsMade() {
+    return (int) decodeGraphs.values().stream().filter(Optional::isPresent).count();
   }
 
   /**
@@ -333,7 +386,7 @@ public final class BoundModelRunner implements ModelRunner {
     }
     try {
       bind.run();
-      api.bindOutput(binding, logitsName, value(cpuInfo, logits, logitCount * Float.BYTES, OrtApi.FLOAT, batch, seq,
+      api.bindOutput(binding, names.logits, value(cpuInfo, logits, logitCount * Float.BYTES, OrtApi.FLOAT, batch, seq,
           config.vocabSize()));
       api.run(session, binding);
     } catch (OrtFailure e) {
@@ -354,6 +407,7 @@ public final class BoundModelRunner implements ModelRunner {
       return;
     }
     closed = true;
+    decodeGraphs.values().forEach(g -> g.ifPresent(DecodeGraph::close));
     if (memory instanceof CudaMemory cuda) {
       cuda.close();
     }
@@ -406,6 +460,7 @@ public final class BoundModelRunner implements ModelRunner {
     KvBlock past = newKvBlock();
     KvBlock present = config.staticCache() ? past : newKvBlock();
     past.reshape(1, config.staticCache() ? 8 : 0);
+    checking = true;
     try {
       forward(1, 1, new long[] {config.eosTokenId()}, new long[] {0}, new long[] {1}, 0, past, present);
     } catch (IllegalStateException e) {
@@ -413,6 +468,8 @@ public final class BoundModelRunner implements ModelRunner {
       throw new ModelContractException("model.onnx in " + dir + " does not run as the model contract says "
           + "(docs/model-contract.md) with " + config.layers() + " layers, " + config.kvHeads() + " kv heads x "
           + config.headDim() + " " + config.kvDtype() + ": " + e.getMessage(), e);
+    } finally {
+      checking = false;
     }
   }
 

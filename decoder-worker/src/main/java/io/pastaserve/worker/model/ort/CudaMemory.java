@@ -64,6 +64,11 @@ final class CudaMemory implements KvMemory {
     pending = true;
   }
 
+  /** The CUDA runtime the copies go through. */
+  CudaRuntime runtime() {
+    return cuda;
+  }
+
   /** Returns when every copy queued so far is done (a pass on ONNX Runtime's stream may read them then). */
   void awaitCopies() {
     if (pending) {

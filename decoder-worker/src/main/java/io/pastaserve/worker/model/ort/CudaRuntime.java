@@ -12,15 +12,18 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
 /**
- * The few CUDA runtime calls the device cache needs beside ONNX Runtime: a stream of its own and strided
- * device-to-device copies on it. Binds {@code libcudart} (the one ONNX Runtime's CUDA provider loaded, CUDA 13 or
+ * The few CUDA runtime calls the device cache needs beside ONNX Runtime: a stream of its own, strided
+ * device-to-device copies on it, and the copies in and out of a {@link DecodeGraph}'s fixed buffers. Binds {@code libcudart} (the one ONNX Runtime's CUDA provider loaded, CUDA 13 or
  * 12) through the FFM API.
  */
 final class CudaRuntime {
 
+  private static final int HOST_TO_DEVICE = 1;
+  private static final int DEVICE_TO_HOST = 2;
   private static final int DEVICE_TO_DEVICE = 3;
 
   private final MethodHandle memcpy2dAsync;
+  private final MethodHandle memcpyAsync;
   private final MethodHandle streamSynchronize;
   private final MethodHandle errorString;
   private final MemorySegment stream;
@@ -29,6 +32,8 @@ final class CudaRuntime {
     Linker linker = Linker.nativeLinker();
     memcpy2dAsync = linker.downcallHandle(find(cudart, "cudaMemcpy2DAsync"), FunctionDescriptor.of(JAVA_INT,
         ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS));
+    memcpyAsync = linker.downcallHandle(find(cudart, "cudaMemcpyAsync"), FunctionDescriptor.of(JAVA_INT,
+        ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
     streamSynchronize = linker.downcallHandle(find(cudart, "cudaStreamSynchronize"),
         FunctionDescriptor.of(JAVA_INT, ADDRESS));
     errorString = linker.downcallHandle(find(cudart, "cudaGetErrorString"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -58,9 +63,24 @@ final class CudaRuntime {
     throw new OrtFailure("the CUDA runtime (libcudart.so.13 or .12) cannot be loaded: is it on LD_LIBRARY_PATH?");
   }
 
-  /** The stream the copies run on; ONNX Runtime runs on it too (its {@code user_compute_stream}). */
-  MemorySegment stream() {
-    return stream;
+  /** Copies {@code bytes} bytes from host memory to the device, on the stream; returns at once. */
+  void copyToDevice(MemorySegment device, MemorySegment host, long bytes) {
+    copy(device, host, bytes, HOST_TO_DEVICE);
+  }
+
+  /** Copies {@code bytes} bytes from the device to host memory, on the stream; returns at once. */
+  void copyToHost(MemorySegment host, MemorySegment device, long bytes) {
+    copy(host, device, bytes, DEVICE_TO_HOST);
+  }
+
+  private void copy(MemorySegment dst, MemorySegment src, long bytes, int kind) {
+    int error;
+    try {
+      error = (int) memcpyAsync.invokeExact(dst, src, bytes, kind, stream);
+    } catch (Throwable e) {
+      throw new OrtFailure("cudaMemcpyAsync: " + e, e);
+    }
+    check(error, "cudaMemcpyAsync");
   }
 
   /** Copies {@code height} rows of {@code width} bytes, device to device, on the stream; returns at once. */

@@ -37,6 +37,7 @@ public final class OrtApi {
   private static final int SET_SESSION_GRAPH_OPTIMIZATION_LEVEL = 23;
   private static final int SET_INTRA_OP_NUM_THREADS = 24;
   private static final int SET_INTER_OP_NUM_THREADS = 25;
+  private static final int CREATE_RUN_OPTIONS = 39;
   private static final int CREATE_TENSOR_WITH_DATA_AS_ORT_VALUE = 49;
   private static final int CREATE_MEMORY_INFO = 68;
   private static final int CREATE_CPU_MEMORY_INFO = 69;
@@ -47,7 +48,9 @@ public final class OrtApi {
   private static final int RELEASE_MEMORY_INFO = 94;
   private static final int RELEASE_SESSION = 95;
   private static final int RELEASE_VALUE = 96;
+  private static final int RELEASE_RUN_OPTIONS = 97;
   private static final int RELEASE_SESSION_OPTIONS = 100;
+  private static final int ADD_FREE_DIMENSION_OVERRIDE_BY_NAME = 124;
   private static final int ADD_SESSION_CONFIG_ENTRY = 130;
   private static final int CREATE_ALLOCATOR = 131;
   private static final int RELEASE_ALLOCATOR = 132;
@@ -56,6 +59,7 @@ public final class OrtApi {
   private static final int RELEASE_IO_BINDING = 135;
   private static final int BIND_INPUT = 136;
   private static final int BIND_OUTPUT = 137;
+  private static final int ADD_RUN_CONFIG_ENTRY = 165;
   private static final int APPEND_EXECUTION_PROVIDER_CUDA_V2 = 204;
   private static final int CREATE_CUDA_PROVIDER_OPTIONS = 205;
   private static final int UPDATE_CUDA_PROVIDER_OPTIONS = 206;
@@ -79,6 +83,10 @@ public final class OrtApi {
   private final MethodHandle setOptimizationLevel;
   private final MethodHandle setIntraOpThreads;
   private final MethodHandle setInterOpThreads;
+  private final MethodHandle createRunOptions;
+  private final MethodHandle releaseRunOptions;
+  private final MethodHandle addRunConfigEntry;
+  private final MethodHandle addFreeDimensionOverride;
   private final MethodHandle createTensor;
   private final MethodHandle createMemoryInfo;
   private final MethodHandle createCpuMemoryInfo;
@@ -121,6 +129,11 @@ public final class OrtApi {
         FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
     setIntraOpThreads = t.get(SET_INTRA_OP_NUM_THREADS, FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
     setInterOpThreads = t.get(SET_INTER_OP_NUM_THREADS, FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
+    createRunOptions = t.get(CREATE_RUN_OPTIONS, status1);
+    releaseRunOptions = t.get(RELEASE_RUN_OPTIONS, release);
+    addRunConfigEntry = t.get(ADD_RUN_CONFIG_ENTRY, status3);
+    addFreeDimensionOverride = t.get(ADD_FREE_DIMENSION_OVERRIDE_BY_NAME,
+        FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
     createTensor = t.get(CREATE_TENSOR_WITH_DATA_AS_ORT_VALUE,
         FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
     createMemoryInfo = t.get(CREATE_MEMORY_INFO,
@@ -243,6 +256,38 @@ public final class OrtApi {
     }
   }
 
+  /** Fixes the graph's symbolic dimension {@code name} at {@code value} (ONNX Runtime then folds what it fixes). */
+  void fixDimension(MemorySegment options, String name, long value) {
+    try (Arena a = Arena.ofConfined()) {
+      call("AddFreeDimensionOverrideByName " + name, () -> (MemorySegment) addFreeDimensionOverride.invokeExact(
+          options, a.allocateFrom(name), value));
+    }
+  }
+
+  /** Run options with the given config entries (key/value pairs); release them with {@link #releaseRunOptions}. */
+  MemorySegment createRunOptions(String... keyValues) {
+    MemorySegment options;
+    try (Arena a = Arena.ofConfined()) {
+      options = out(a, "CreateRunOptions", p -> (MemorySegment) createRunOptions.invokeExact(p));
+    }
+    try (Arena a = Arena.ofConfined()) {
+      for (int i = 0; i + 1 < keyValues.length; i += 2) {
+        MemorySegment key = a.allocateFrom(keyValues[i]);
+        MemorySegment value = a.allocateFrom(keyValues[i + 1]);
+        call("AddRunConfigEntry " + keyValues[i], () -> (MemorySegment) addRunConfigEntry.invokeExact(options, key,
+            value));
+      }
+    } catch (OrtFailure e) {
+      releaseRunOptions(options);
+      throw e;
+    }
+    return options;
+  }
+
+  void releaseRunOptions(MemorySegment options) {
+    invokeRelease(releaseRunOptions, options);
+  }
+
   /** Appends the CUDA execution provider (device {@code device}, more options as key/value pairs). */
   void appendCuda(MemorySegment options, String... keyValues) {
     try (Arena a = Arena.ofConfined()) {
@@ -331,7 +376,11 @@ public final class OrtApi {
   }
 
   void run(MemorySegment session, MemorySegment binding) {
-    call("RunWithBinding", () -> (MemorySegment) runWithBinding.invokeExact(session, MemorySegment.NULL, binding));
+    run(session, MemorySegment.NULL, binding);
+  }
+
+  void run(MemorySegment session, MemorySegment runOptions, MemorySegment binding) {
+    call("RunWithBinding", () -> (MemorySegment) runWithBinding.invokeExact(session, runOptions, binding));
   }
 
   void releaseValue(MemorySegment value) {
