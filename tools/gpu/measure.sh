@@ -11,8 +11,8 @@
 #   static  the static-cache variant (fixed slots written in place): pasta-tiny and the 400M shape in float16,
 #           ms per decode step, whether a row's logits depend on its batch, and pasta-tiny's held-out prompts
 #   graph   the static-cache variant's decode step with fixed shapes, captured as a CUDA graph (the default), against
-#           the same step unfixed (-Dpasta.ort.decode-graph=false), side by side; then PASTA on it: held-out prompts,
-#           engine overhead, tokens/s
+#           the same step unfixed (-Dpasta.ort.decode-graph=false), side by side: ms per step, batch invariance
+#   spasta  PASTA on the static-cache pasta-tiny in float16: held-out prompts, engine overhead, tokens/s
 #   torch   PyTorch's ms per decode step for the same shapes (tools/gpu/torch_step_bench.py; BUDGET seconds)
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -77,6 +77,9 @@ stage() {
             --invariance 64 --label "$m decode-graph $g" --json
         done
       done
+      ;;
+    spasta)
+      static_models
       t="$MODELS/pasta-tiny-fp16-static"
       paste models/pasta-tiny/heldout-prompts.txt models/pasta-tiny/heldout-transcripts.txt > "$OUT/replay.txt"
       pasta bench --device cuda --model "$t" --prompts models/pasta-tiny/heldout-prompts.txt \
