@@ -11,7 +11,7 @@
 #   static  the static-cache variant (fixed slots written in place): pasta-tiny and the 400M shape in float16,
 #           ms per decode step, whether a row's logits depend on its batch, and pasta-tiny's held-out prompts
 #   graph   the static-cache variant's decode step with fixed shapes, captured as a CUDA graph (the default), against
-#           the same step unfixed (-Dpasta.ort.decode-graph=false), side by side: ms per step, batch invariance
+#           the same step unfixed (-Dpasta.ort.fixed-shapes=false), side by side: ms per step, batch invariance
 #   spasta  PASTA on the static-cache pasta-tiny in float16: held-out prompts, engine overhead, tokens/s
 #   torch   PyTorch's ms per decode step for the same shapes (tools/gpu/torch_step_bench.py; BUDGET seconds)
 set -uo pipefail
@@ -73,8 +73,8 @@ stage() {
       static_models
       for m in pasta-tiny-fp16-static m350-fp16-static; do
         for g in false true; do
-          PASTA_JAVA_OPTS="-Dpasta.ort.decode-graph=$g" pasta $STEPS --model "$MODELS/$m" --device cuda \
-            --invariance 64 --label "$m decode-graph $g" --json
+          PASTA_JAVA_OPTS="-Dpasta.ort.fixed-shapes=$g" pasta $STEPS --model "$MODELS/$m" --device cuda \
+            --invariance 64 --label "$m fixed-shapes $g" --json
         done
       done
       ;;

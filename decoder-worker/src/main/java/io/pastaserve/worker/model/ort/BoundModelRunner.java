@@ -21,10 +21,8 @@ import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,12 +40,12 @@ public final class BoundModelRunner implements ModelRunner {
   /** A diagnostic: with {@code -Dpasta.ort.profile=PREFIX}, ONNX Runtime traces every node of every pass. */
   public static final String PROFILE_PROPERTY = "pasta.ort.profile";
   /**
-   * A diagnostic: {@code -Dpasta.ort.decode-graph=false} runs a static-cache model's decode steps without a
-   * {@link DecodeGraph} (default true).
+   * A diagnostic: {@code -Dpasta.ort.fixed-shapes=false} runs a static-cache model's decode steps and forks' openers
+   * like its other passes, without {@link FixedShapePass}es (default true).
    */
-  public static final String DECODE_GRAPH_PROPERTY = "pasta.ort.decode-graph";
-  /** Decode shapes (slots x columns) a runner makes a {@link DecodeGraph} for; others run unfixed. */
-  private static final int MAX_DECODE_SHAPES = 8;
+  public static final String FIXED_SHAPES_PROPERTY = "pasta.ort.fixed-shapes";
+  /** A chunk of up to this many tokens on one slot (a fork's opener) runs as a fixed-shape pass of this many. */
+  static final int CHUNK_TOKENS = 16;
 
   private final OrtApi api;
   private final ModelConfig config;
@@ -77,20 +75,18 @@ public final class BoundModelRunner implements ModelRunner {
   private MemorySegment seqlens;
   private final MemorySegment totalLength;
   private final List<MemorySegment> values = new ArrayList<>();
-  /** Static-cache models: whether decode steps run in a {@link DecodeGraph}, and those made, by shape. */
-  private final boolean fixedDecode;
-  private final Map<Long, Optional<DecodeGraph>> decodeGraphs = new HashMap<>();
+  /** Static-cache models: fixed-shape passes for decode steps and forks' openers; null when not used. */
+  private final FixedShapePasses fixed;
   private boolean checking;
   private boolean closed;
 
   private BoundModelRunner(OrtApi api, ModelConfig config, Tokenizer tokenizer, Path dir, SessionSettings settings,
-      boolean fixedDecode) {
+      boolean fixedShapes) {
     this.api = api;
     this.config = config;
     this.tokenizer = tokenizer;
     this.dir = dir;
     this.settings = settings;
-    this.fixedDecode = fixedDecode && config.staticCache();
     this.provider = settings.cuda() ? "cuda" : "cpu";
     this.cacheType = config.kvElementBytes() == 2 ? OrtApi.FLOAT16 : OrtApi.FLOAT;
     MemorySegment createdEnv = MemorySegment.NULL;
@@ -126,6 +122,8 @@ public final class BoundModelRunner implements ModelRunner {
     this.logits = arena.allocate(JAVA_FLOAT, 1 << 16);
     this.seqlens = arena.allocate(JAVA_INT, 64);
     this.totalLength = arena.allocate(JAVA_INT);
+    this.fixed = fixedShapes && config.staticCache() ? new FixedShapePasses(api, env, dir.resolve("model.onnx"),
+        settings, config, cpuInfo, cacheInfo, memory instanceof CudaMemory c ? c : null) : null;
   }
 
   /**
@@ -136,15 +134,15 @@ public final class BoundModelRunner implements ModelRunner {
    */
   public static BoundModelRunner open(Path dir, ExecutionProvider device, int intraOpThreads, boolean spinWait) {
     return open(dir, device, intraOpThreads, spinWait,
-        Boolean.parseBoolean(System.getProperty(DECODE_GRAPH_PROPERTY, "true")));
+        Boolean.parseBoolean(System.getProperty(FIXED_SHAPES_PROPERTY, "true")));
   }
 
   /**
-   * As {@link #open(Path, ExecutionProvider, int, boolean)}; with {@code fixedDecode} false, a static-cache model's
-   * decode steps run like its other passes, with no {@link DecodeGraph}.
+   * As {@link #open(Path, ExecutionProvider, int, boolean)}; with {@code fixedShapes} false, a static-cache model's
+   * decode steps and forks' openers run like its other passes, with no {@link FixedShapePass}.
    */
   public static BoundModelRunner open(Path dir, ExecutionProvider device, int intraOpThreads, boolean spinWait,
-      boolean fixedDecode) {
+      boolean fixedShapes) {
     if (!Files.isRegularFile(dir.resolve("model.onnx"))) {
       throw new ModelContractException(Files.isDirectory(dir) ? "model directory " + dir + " has no model.onnx"
           : "model directory " + dir + " does not exist");
@@ -163,7 +161,7 @@ public final class BoundModelRunner implements ModelRunner {
     if (device != ExecutionProvider.CPU) {
       try {
         runner = new BoundModelRunner(api, config, tokenizer, dir,
-            new SessionSettings(true, intraOpThreads, spinWait), fixedDecode);
+            new SessionSettings(true, intraOpThreads, spinWait), fixedShapes);
       } catch (OrtFailure | UnsatisfiedLinkError e) {
         if (device == ExecutionProvider.CUDA) {
           tokenizer.close();
@@ -175,7 +173,7 @@ public final class BoundModelRunner implements ModelRunner {
     if (runner == null) {
       try {
         runner = new BoundModelRunner(api, config, tokenizer, dir,
-            new SessionSettings(false, intraOpThreads, spinWait), fixedDecode);
+            new SessionSettings(false, intraOpThreads, spinWait), fixedShapes);
       } catch (OrtFailure e) {
         tokenizer.close();
         throw new ModelContractException("ONNX Runtime cannot load " + dir.resolve("model.onnx") + ": "
@@ -268,34 +266,33 @@ public final class BoundModelRunner implements ModelRunner {
     if (seq > 1 && slots > 1 && hasPast(rows, seq, attentionMask, pastColumns)) {
       return chunksOneRowAtATime(rows, seq, inputIds, positionIds, attentionMask, pastColumns, cache);
     }
-    int tokens = slots * seq;
-    // the slots past the rows run on pad tokens at position 0
-    ids = fill(ids, inputIds, rows * seq, tokens, config.padTokenId());
-    positions = fill(positions, positionIds, rows * seq, tokens, 0);
-    if (seqlens.byteSize() < slots * 4L) {
-      seqlens = arena.allocate(JAVA_INT, slots);
-    }
-    int total = seq;
+    int[] lengths = new int[slots];
     int width = pastColumns + seq;
-    for (int r = 0; r < slots; r++) {
-      int length = 0;
-      if (r < rows) {
-        for (int c = 0; c < pastColumns; c++) {
-          length += (int) attentionMask[r * width + c];
+    int total = seq;
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < pastColumns; c++) {
+        lengths[r] += (int) attentionMask[r * width + c];
+      }
+      if (lengths[r] + seq > columns) {
+        throw new IllegalArgumentException("a row of " + (lengths[r] + seq) + " tokens in slots of " + columns);
+      }
+      total = Math.max(total, lengths[r] + seq);
+    }
+    if (fixed != null && !checking) {
+      // a decode step as it is; a chunk on one slot (a fork's opener) padded to CHUNK_TOKENS
+      int fixedSeq = seq == 1 ? 1
+          : slots == 1 && seq <= CHUNK_TOKENS && lengths[0] + CHUNK_TOKENS <= columns ? CHUNK_TOKENS : 0;
+      if (fixedSeq > 0) {
+        stage(rows, seq, slots, fixedSeq, inputIds, positionIds, lengths);
+        FloatBuffer out = fixed.run(new FixedShapePasses.Shape(slots, fixedSeq, columns), cache, rows, ids,
+            positions, seqlens);
+        if (out != null) {
+          return fixedSeq == seq ? out : out.slice(0, seq * config.vocabSize());
         }
       }
-      if (length + seq > columns) {
-        throw new IllegalArgumentException("a row of " + (length + seq) + " tokens in slots of " + columns);
-      }
-      seqlens.setAtIndex(JAVA_INT, r, length + seq - 1);
-      total = Math.max(total, length + seq);
     }
-    if (seq == 1 && fixedDecode && !checking) {
-      FloatBuffer out = decodeStep(cache, rows, slots, columns);
-      if (out != null) {
-        return out;
-      }
-    }
+    stage(rows, seq, slots, seq, inputIds, positionIds, lengths);
+    int tokens = slots * seq;
     totalLength.set(JAVA_INT, 0, total);
     return pass(slots, seq, rows, () -> {
       api.bindInput(binding, names.inputIds, value(cpuInfo, ids, tokens * 8L, OrtApi.INT64, slots, seq));
@@ -313,62 +310,25 @@ public final class BoundModelRunner implements ModelRunner {
   }
 
   /**
-   * A decode step through the decode graph of the cache's shape; null when there is none or it cannot bind the cache.
-   * A graph whose step fails is dropped (logged) and the step runs unfixed: a failed run writes nothing.
+   * The token inputs of a static-cache pass of {@code slots x passSeq} tokens: the rows' {@code seq} tokens each,
+   * then pad tokens at position 0 (to {@code passSeq} in a row, in the slots past {@code rows}); each slot's
+   * {@code seqlens_k}, its past plus the pass's tokens minus one. {@code passSeq} is {@code seq}, or more for one row.
    */
-  private FloatBuffer decodeStep(KvBlock cache, int rows, int slots, int columns) {
-    DecodeGraph graph = decodeGraph(slots, columns);
-    if (graph == null) {
-      return null;
+  private void stage(int rows, int seq, int slots, int passSeq, long[] inputIds, long[] positionIds, int[] lengths) {
+    int tokens = slots * passSeq;
+    ids = fill(ids, inputIds, rows * seq, tokens, config.padTokenId());
+    positions = fill(positions, positionIds, rows * seq, tokens, 0);
+    if (seqlens.byteSize() < slots * 4L) {
+      seqlens = arena.allocate(JAVA_INT, slots);
     }
-    try {
-      return graph.step(cache, rows, ids, positions, seqlens);
-    } catch (IllegalStateException e) {
-      log.warn("the fixed-shape decode step for {} slots x {} columns failed; decode steps of that shape run "
-          + "unfixed from now on: {}", slots, columns, e.getMessage());
-      decodeGraphs.put((long) slots << 32 | columns, Optional.empty());
-      graph.close();
-      return null;
+    for (int r = 0; r < slots; r++) {
+      seqlens.setAtIndex(JAVA_INT, r, lengths[r] + passSeq - 1);
     }
   }
 
-  /**
-   * The decode graph for {@code slots} slots of {@code columns} columns, made on first use; null when it cannot be
-   * made (logged once) or too many shapes have one.
-   */
-  private DecodeGraph decodeGraph(int slots, int columns) {
-    long key = (long) slots << 32 | columns;
-    Optional<DecodeGraph> made = decodeGraphs.get(key);
-    if (made != null) {
-      return made.orElse(null);
-    }
-    if (decodeGraphs.size() >= MAX_DECODE_SHAPES) {
-      return null;
-    }
-    long t0 = System.nanoTime();
-    CudaMemory device = memory instanceof CudaMemory c ? c : null;
-    DecodeGraph graph = null;
-    for (boolean graphs : device != null ? new boolean[] {true, false} : new boolean[] {false}) {
-      try {
-        graph = new DecodeGraph(api, env, dir.resolve("model.onnx"), settings, config, slots, columns, cpuInfo,
-            cacheInfo, device, graphs);
-        break;
-      } catch (OrtFailure e) {
-        log.warn("no fixed-shape decode step{} for {} slots x {} columns: {}", graphs ? " with CUDA graphs" : "",
-            slots, columns, e.getMessage());
-      }
-    }
-    decodeGraphs.put(key, Optional.ofNullable(graph));
-    if (graph != null) {
-      log.info("fixed-shape decode step for {} slots x {} columns{} ready in {} ms", slots, columns,
-          graph.capturesGraphs() ? ", captured as CUDA graphs" : "", (System.nanoTime() - t0) / 1_000_000);
-    }
-    return graph;
-  }
-
-  /** The decode graphs made so far (one per decode shape). */
-  int decodeGraphsMade() {
-    return (int) decodeGraphs.values().stream().filter(Optional::isPresent).count();
+  /** The passes run as fixed-shape passes so far. */
+  long fixedShapePassesRun() {
+    return fixed == null ? 0 : fixed.runs();
   }
 
   /**
@@ -407,7 +367,9 @@ public final class BoundModelRunner implements ModelRunner {
       return;
     }
     closed = true;
-    decodeGraphs.values().forEach(g -> g.ifPresent(DecodeGraph::close));
+    if (fixed != null) {
+      fixed.close();
+    }
     if (memory instanceof CudaMemory cuda) {
       cuda.close();
     }

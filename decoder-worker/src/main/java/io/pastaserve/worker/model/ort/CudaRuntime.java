@@ -13,8 +13,8 @@ import java.lang.invoke.MethodHandle;
 
 /**
  * The few CUDA runtime calls the device cache needs beside ONNX Runtime: a stream of its own, strided
- * device-to-device copies on it, and the copies in and out of a {@link DecodeGraph}'s fixed buffers. Binds {@code libcudart} (the one ONNX Runtime's CUDA provider loaded, CUDA 13 or
- * 12) through the FFM API.
+ * device-to-device copies on it, and the copies in and out of a {@link FixedShapePass}'s buffers. Binds
+ * {@code libcudart} (the one ONNX Runtime's CUDA provider loaded, CUDA 13 or 12) through the FFM API.
  */
 final class CudaRuntime {
 

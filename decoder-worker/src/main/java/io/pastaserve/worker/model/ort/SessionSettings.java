@@ -7,7 +7,7 @@ import java.util.Map;
 
 /**
  * How a runner's ONNX Runtime sessions are made: on CUDA or the CPU, with how many threads, spinning or not. Every
- * session of a runner is made the same way; a {@link DecodeGraph}'s also fixes the graph's symbolic dimensions and,
+ * session of a runner is made the same way; a {@link FixedShapePass}'s also fixes the graph's symbolic dimensions and,
  * on CUDA, asks for a CUDA graph.
  *
  * @param cuda the CUDA execution provider (device 0), else the CPU

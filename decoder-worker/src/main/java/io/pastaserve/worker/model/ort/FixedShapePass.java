@@ -11,36 +11,49 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
-import java.util.IdentityHashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
- * The decode step of a static-cache model with every shape fixed: one token in each of {@code slots} slots of
- * {@code columns} columns. It has a session of its own, opened with those sizes in place of the graph's symbolic
+ * A pass of a static-cache model with every shape fixed: {@code seq} tokens in each of {@code slots} slots of
+ * {@code columns} columns. A decode step is {@code slots x 1}; a chunk on one span's past (a fork's opener) is
+ * {@code 1 x seq}. The pass has a session of its own, opened with those sizes in place of the graph's symbolic
  * dimensions ({@code batch_size}, {@code sequence_length}, {@code max_cache_length}), so ONNX Runtime folds the
- * graph's shape arithmetic into constants instead of running it on the CPU every step. Its token inputs and logits
- * live in buffers of its own at fixed addresses (device memory on CUDA), bound once per cache block. On CUDA the
- * session captures each block's step as a CUDA graph (ONNX Runtime's {@code gpu_graph_id}, one per block) and
- * replays it: a step is three small copies in, one launch, and the logits back.
+ * graph's shape arithmetic into constants instead of running it on the CPU at every pass. Its token inputs and
+ * logits live in buffers of its own at fixed addresses (device memory on CUDA), bound once per cache (by its
+ * tensors' addresses). On CUDA the session captures the pass over each cache as a CUDA graph (ONNX Runtime's
+ * {@code gpu_graph_id}, one per cache) and replays it: a pass is three small copies in, one launch, and the logits back.
  *
- * <p>GroupQueryAttention's {@code total_sequence_length} is {@code columns} at every step. Fixed, it splits every
+ * <p>GroupQueryAttention's {@code total_sequence_length} is {@code columns} at every pass. Fixed, it splits every
  * row's attention the same way whatever the other rows hold (the kernel picks its split from it), and a replayed
  * graph reads nothing from the host. The rows' own lengths come from {@code seqlens_k}, on the device.
  *
- * <p>A captured graph holds the addresses it was captured with, so a block is bound once and its graph id is never
- * reused: when {@link #MAX_BLOCKS} blocks are bound, the oldest binding is dropped and a new block gets a new id.
- * One thread (the runner's) calls {@link #step}.
+ * <p>A captured graph holds the addresses it was captured with, so a cache's binding is made once and kept while it is
+ * among the {@link #MAX_BINDINGS} most recently used (a later block at the same addresses is the same memory, of the
+ * same shape: the graph still fits it); a binding made again is a new graph. Each session holds its own copy of the weights.
+ * One thread (the runner's) calls {@link #run}.
  */
-final class DecodeGraph implements AutoCloseable {
+final class FixedShapePass implements AutoCloseable {
 
-  /** Blocks bound at once: the slot cache decodes in two, alternately; the rest are older caches' or benches'. */
-  static final int MAX_BLOCKS = 4;
+  /**
+   * Caches one pass keeps bound (the least recently used binding goes first): a decode step binds the slot cache's
+   * two batch blocks and its prefill block; a chunk binds the prefill block's slots that forks' openers run in.
+   */
+  static final int MAX_BINDINGS = 64;
+  /**
+   * CUDA graphs one pass captures: ONNX Runtime keeps each until the session closes, so a binding dropped and made
+   * again costs a new one. Past this many, caches without a binding run unfixed.
+   */
+  static final int MAX_GRAPHS = 512;
 
   private final OrtApi api;
   private final MemorySegment session;
   private final ContractNames names;
   private final ModelConfig config;
   private final int slots;
+  private final int seq;
   private final int columns;
   private final MemorySegment cacheInfo;
   private final MemorySegment cpuInfo;
@@ -49,7 +62,7 @@ final class DecodeGraph implements AutoCloseable {
   private final CudaMemory device;
   private final boolean graphs;
   private final Arena arena = Arena.ofShared();
-  /** The bound inputs ({@code int64[slots]}, {@code int64[slots]}, {@code int32[slots]}) and logits. */
+  /** The bound inputs ({@code int64[slots*seq]}, {@code int64[slots*seq]}, {@code int32[slots]}) and logits. */
   private final MemorySegment ids;
   private final MemorySegment positions;
   private final MemorySegment seqlens;
@@ -59,40 +72,43 @@ final class DecodeGraph implements AutoCloseable {
   private final MemorySegment total;
   private final MemorySegment shape;
   private final MemorySegment valueOut;
-  private final Map<KvBlock, Binding> bindings = new IdentityHashMap<>();
-  private int nextGraphId = 1;
+  /** By the addresses of the cache's tensors, least recently used first. */
+  private final Map<List<Long>, Binding> bindings = new LinkedHashMap<>(16, 0.75f, true);
+  private int graphsCaptured;
   private boolean closed;
 
-  /** A block's binding: its run options carry its graph id; {@code address} is where the block was bound. */
-  private record Binding(MemorySegment binding, MemorySegment runOptions, long address, int graphId) {
+  /** A cache's binding; its run options carry its graph id. */
+  private record Binding(MemorySegment binding, MemorySegment runOptions) {
   }
 
   /**
    * Opens the fixed-shape session over {@code model}; on CUDA ({@code device} non-null) with CUDA graphs when
    * {@code graphs}.
    *
-   * @throws OrtFailure when ONNX Runtime cannot make the session (for a CUDA graph: when a node of the step would
+   * @throws OrtFailure when ONNX Runtime cannot make the session (for a CUDA graph: when a node of the pass would
    *     not run on the GPU)
    */
-  DecodeGraph(OrtApi api, MemorySegment env, Path model, SessionSettings settings, ModelConfig config, int slots,
-      int columns, MemorySegment cpuInfo, MemorySegment cacheInfo, CudaMemory device, boolean graphs) {
+  FixedShapePass(OrtApi api, MemorySegment env, Path model, SessionSettings settings, ModelConfig config, int slots,
+      int seq, int columns, MemorySegment cpuInfo, MemorySegment cacheInfo, CudaMemory device, boolean graphs) {
     this.api = api;
     this.config = config;
     this.slots = slots;
+    this.seq = seq;
     this.columns = columns;
     this.cpuInfo = cpuInfo;
     this.cacheInfo = cacheInfo;
     this.device = device;
     this.cuda = device == null ? null : device.runtime();
     this.graphs = device != null && graphs;
-    this.session = settings.open(api, env, model, Map.of("batch_size", (long) slots, "sequence_length", 1L,
+    this.session = settings.open(api, env, model, Map.of("batch_size", (long) slots, "sequence_length", (long) seq,
         "max_cache_length", (long) columns), this.graphs);
     this.names = new ContractNames(arena, config.layers());
-    long logitBytes = (long) slots * config.vocabSize() * Float.BYTES;
+    int tokens = slots * seq;
+    long logitBytes = (long) tokens * config.vocabSize() * Float.BYTES;
     if (device != null) {
       try {
-        ids = device.allocate(slots * 8L);
-        positions = device.allocate(slots * 8L);
+        ids = device.allocate(tokens * 8L);
+        positions = device.allocate(tokens * 8L);
         seqlens = device.allocate(slots * 4L);
         logits = device.allocate(logitBytes);
       } catch (OutOfMemoryError e) {
@@ -102,8 +118,8 @@ final class DecodeGraph implements AutoCloseable {
       }
       hostLogits = arena.allocate(logitBytes, 64);
     } else {
-      ids = arena.allocate(JAVA_LONG, slots);
-      positions = arena.allocate(JAVA_LONG, slots);
+      ids = arena.allocate(JAVA_LONG, tokens);
+      positions = arena.allocate(JAVA_LONG, tokens);
       seqlens = arena.allocate(JAVA_INT, slots);
       logits = arena.allocate(logitBytes, 64);
       hostLogits = logits;
@@ -114,48 +130,41 @@ final class DecodeGraph implements AutoCloseable {
     valueOut = arena.allocate(ADDRESS);
   }
 
-  int slots() {
-    return slots;
-  }
-
-  int columns() {
-    return columns;
-  }
-
-  /** Whether steps are replayed CUDA graphs. */
+  /** Whether passes are replayed CUDA graphs. */
   boolean capturesGraphs() {
     return graphs;
   }
 
   /**
-   * One decode step over {@code cache} (its {@code slots} rows written in place): {@code hostIds},
-   * {@code hostPositions} ({@code int64[slots]}) and {@code hostSeqlens} ({@code int32[slots]}) in host memory.
-   * Returns the logits of the first {@code rows} rows, or null when {@code cache} cannot be bound (another shape, or
-   * moved since it was bound): the caller runs the step the unfixed way.
+   * One pass over {@code cache} ({@code slots} rows of {@code columns} columns, written in place): {@code hostIds},
+   * {@code hostPositions} ({@code int64[slots*seq]}) and {@code hostSeqlens} ({@code int32[slots]}) in host memory.
+   * Returns the logits of the first {@code rows} rows (all {@code seq} positions each), or null when {@code cache}
+   * has another shape or no binding can be made for it: the caller runs the pass unfixed.
    */
-  FloatBuffer step(KvBlock cache, int rows, MemorySegment hostIds, MemorySegment hostPositions,
+  FloatBuffer run(KvBlock cache, int rows, MemorySegment hostIds, MemorySegment hostPositions,
       MemorySegment hostSeqlens) {
     Binding b = binding(cache);
     if (b == null) {
       return null;
     }
+    long tokenBytes = (long) slots * seq * 8;
     if (device != null) {
       device.awaitCopies();
-      cuda.copyToDevice(ids, hostIds, slots * 8L);
-      cuda.copyToDevice(positions, hostPositions, slots * 8L);
+      cuda.copyToDevice(ids, hostIds, tokenBytes);
+      cuda.copyToDevice(positions, hostPositions, tokenBytes);
       cuda.copyToDevice(seqlens, hostSeqlens, slots * 4L);
       cuda.synchronize();
     } else {
-      MemorySegment.copy(hostIds, 0, ids, 0, slots * 8L);
-      MemorySegment.copy(hostPositions, 0, positions, 0, slots * 8L);
+      MemorySegment.copy(hostIds, 0, ids, 0, tokenBytes);
+      MemorySegment.copy(hostPositions, 0, positions, 0, tokenBytes);
       MemorySegment.copy(hostSeqlens, 0, seqlens, 0, slots * 4L);
     }
     try {
       api.run(session, b.runOptions(), b.binding());
     } catch (OrtFailure e) {
-      throw new IllegalStateException("decode step failed: " + e.getMessage(), e);
+      throw new IllegalStateException("fixed-shape pass failed: " + e.getMessage(), e);
     }
-    long bytes = (long) rows * config.vocabSize() * Float.BYTES;
+    long bytes = (long) rows * seq * config.vocabSize() * Float.BYTES;
     if (device != null) {
       cuda.copyToHost(hostLogits, logits, bytes);
       cuda.synchronize();
@@ -165,37 +174,38 @@ final class DecodeGraph implements AutoCloseable {
 
   /** {@code cache}'s binding, made on first use; null when it cannot have one. */
   private Binding binding(KvBlock cache) {
-    long address = cache.segment(0, 0).address();
-    Binding b = bindings.get(cache);
-    if (b != null) {
-      return b.address() == address ? b : null;
-    }
     if (cache.rows() != slots || cache.columns() != columns) {
       return null;
     }
-    if (bindings.size() >= MAX_BLOCKS) {
-      KvBlock oldest = null;
-      for (Map.Entry<KvBlock, Binding> e : bindings.entrySet()) {
-        if (oldest == null || e.getValue().graphId() < bindings.get(oldest).graphId()) {
-          oldest = e.getKey();
-        }
-      }
-      release(bindings.remove(oldest));
+    Long[] at = new Long[names.cacheTensors()];
+    for (int i = 0; i < at.length; i++) {
+      at[i] = cache.segment(i / 2, i % 2).address();
     }
-    b = bind(cache, address);
-    bindings.put(cache, b);
+    List<Long> addresses = List.of(at);
+    Binding b = bindings.get(addresses);
+    if (b != null || (graphs && graphsCaptured >= MAX_GRAPHS)) {
+      return b;
+    }
+    if (bindings.size() >= MAX_BINDINGS) {
+      Iterator<Binding> eldest = bindings.values().iterator();
+      release(eldest.next());
+      eldest.remove();
+    }
+    b = bind(cache, ++graphsCaptured);
+    bindings.put(addresses, b);
     return b;
   }
 
-  private Binding bind(KvBlock cache, long address) {
+  private Binding bind(KvBlock cache, int graphId) {
     MemorySegment binding = api.createIoBinding(session);
     MemorySegment runOptions = MemorySegment.NULL;
     try {
       int e = config.kvElementBytes();
       int cacheType = e == 2 ? OrtApi.FLOAT16 : OrtApi.FLOAT;
       MemorySegment inputs = device != null ? cacheInfo : cpuInfo;
-      bind(binding, names.inputIds, true, inputs, ids, slots * 8L, OrtApi.INT64, slots, 1);
-      bind(binding, names.positions, true, inputs, positions, slots * 8L, OrtApi.INT64, slots, 1);
+      long tokenBytes = (long) slots * seq * 8;
+      bind(binding, names.inputIds, true, inputs, ids, tokenBytes, OrtApi.INT64, slots, seq);
+      bind(binding, names.positions, true, inputs, positions, tokenBytes, OrtApi.INT64, slots, seq);
       bind(binding, names.seqlens, true, inputs, seqlens, slots * 4L, OrtApi.INT32, slots);
       bind(binding, names.total, true, cpuInfo, total, 4L, OrtApi.INT32);
       for (int i = 0; i < names.cacheTensors(); i++) {
@@ -206,16 +216,15 @@ final class DecodeGraph implements AutoCloseable {
         bind(binding, names.present(i), false, cacheInfo, data, bytes, cacheType, slots, config.kvHeads(), columns,
             config.headDim());
       }
-      bind(binding, names.logits, false, inputs, logits, logits.byteSize(), OrtApi.FLOAT, slots, 1,
+      bind(binding, names.logits, false, inputs, logits, logits.byteSize(), OrtApi.FLOAT, slots, seq,
           config.vocabSize());
-      runOptions = graphs ? api.createRunOptions("gpu_graph_id", Integer.toString(nextGraphId))
-          : api.createRunOptions();
+      runOptions = graphs ? api.createRunOptions("gpu_graph_id", Integer.toString(graphId)) : api.createRunOptions();
     } catch (OrtFailure e) {
       api.releaseIoBinding(binding);
       api.releaseRunOptions(runOptions);
-      throw new IllegalStateException("cannot bind a decode step: " + e.getMessage(), e);
+      throw new IllegalStateException("cannot bind a fixed-shape pass: " + e.getMessage(), e);
     }
-    return new Binding(binding, runOptions, address, nextGraphId++);
+    return new Binding(binding, runOptions);
   }
 
   /** Binds a tensor over {@code data}; the binding keeps it, so the value made for it is released at once. */
