@@ -12,7 +12,8 @@
 #           ms per decode step, whether a row's logits depend on its batch, and pasta-tiny's held-out prompts
 #   graph   the static-cache variant's decode step with fixed shapes, captured as a CUDA graph (the default), against
 #           the same step unfixed (-Dpasta.ort.fixed-shapes=false), side by side: ms per step, batch invariance
-#   spasta  PASTA on the static-cache pasta-tiny in float16: held-out prompts, engine overhead, tokens/s
+#   spasta  PASTA on the static-cache pasta-tiny in float16: held-out prompts, engine overhead and fork/join cost
+#           (without and with fixed-shape passes), tokens/s
 #   torch   PyTorch's ms per decode step for the same shapes (tools/gpu/torch_step_bench.py; BUDGET seconds)
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -84,8 +85,11 @@ stage() {
       paste models/pasta-tiny/heldout-prompts.txt models/pasta-tiny/heldout-transcripts.txt > "$OUT/replay.txt"
       pasta bench --device cuda --model "$t" --prompts models/pasta-tiny/heldout-prompts.txt \
         --repeat "${REPEAT:-2}" --warmup 1
-      pasta bench --device cuda --model "$t" --overhead --prompts "$OUT/replay.txt" --steps 128 --repeat 3 \
-        --batches 1,4,16,64
+      for g in false true; do
+        echo "fixed-shapes $g:"
+        PASTA_JAVA_OPTS="-Dpasta.ort.fixed-shapes=$g" pasta bench --device cuda --model "$t" --overhead \
+          --prompts "$OUT/replay.txt" --steps 128 --repeat 3 --batches 1,4,16,64
+      done
       pasta bench --device cuda --model "$t" --throughput --prompts models/pasta-tiny/heldout-prompts.txt \
         --concurrency 1,4,16,64
       ;;
