@@ -166,6 +166,33 @@ public final class KvBlock {
     }
   }
 
+  /**
+   * Copies the first {@code count} columns of {@code rows} consecutive rows of {@code src} from {@code srcRow} into
+   * rows {@code dstRow} on of {@code dst}, for every layer, key and value and head: one strided copy per tensor, since
+   * a row's heads follow each other and so do consecutive rows'. The blocks have the same columns and memory.
+   */
+  public static void copyRows(KvBlock src, int srcRow, KvBlock dst, int dstRow, int rows, int count) {
+    if (rows == 0 || count == 0) {
+      return;
+    }
+    if (src.columns != dst.columns || count > src.columns || srcRow < 0 || srcRow + rows > src.rows || dstRow < 0
+        || dstRow + rows > dst.rows) {
+      throw new IndexOutOfBoundsException("copy of " + rows + " rows x " + count + " columns from row " + srcRow
+          + " of " + src.rows + "x" + src.columns + " to row " + dstRow + " of " + dst.rows + "x" + dst.columns);
+    }
+    long e = src.elementBytes;
+    long d = src.headDim;
+    long pitch = src.columns * d * e;
+    long srcOffset = (long) srcRow * src.kvHeads * pitch;
+    long dstOffset = (long) dstRow * dst.kvHeads * pitch;
+    for (int l = 0; l < src.layers; l++) {
+      for (int kv = 0; kv < 2; kv++) {
+        src.memory.copy2d(dst.storage.segments[l][kv], dstOffset, pitch, src.storage.segments[l][kv], srcOffset,
+            pitch, count * d * e, (long) rows * src.kvHeads);
+      }
+    }
+  }
+
   private long rowElements() {
     return (long) kvHeads * columns * headDim;
   }

@@ -88,8 +88,23 @@ public final class SlotKvCache extends RunKvCache {
     if (next.size() > alt.rows()) {
       throw new IllegalArgumentException(next.size() + " rows for a batch of " + alt.rows() + " slots");
     }
-    for (int i = 0; i < next.size(); i++) {
-      copyInto(alt, i, currentRuns(next.get(i)));
+    int i = 0;
+    while (i < next.size()) {
+      KvSeq s = next.get(i);
+      if (!s.inBatch()) {
+        copyInto(alt, i, currentRuns(s));
+        i++;
+        continue;
+      }
+      // rows that follow each other in the batch block and in the next one move together: a copy per tensor
+      int j = i + 1;
+      int width = s.length;
+      while (j < next.size() && next.get(j).inBatch() && next.get(j).row == s.row + (j - i)) {
+        width = Math.max(width, next.get(j).length);
+        j++;
+      }
+      KvBlock.copyRows(cur, s.row, alt, i, j - i, width);
+      i = j;
     }
   }
 

@@ -62,6 +62,56 @@ class KvBlockTest {
   }
 
   @Test
+  void copyRows_movesConsecutiveRowsColumns_everyLayerHeadAndElement_andNothingElse() {
+    KvBlock src = new KvBlock(LAYERS, HEADS, DIM, 2, HostMemory.INSTANCE);
+    src.reshape(5, 6);
+    fill(src, 5, 6);
+    KvBlock dst = new KvBlock(LAYERS, HEADS, DIM, 2, HostMemory.INSTANCE);
+    dst.reshape(4, 6);
+    for (int l = 0; l < LAYERS; l++) {
+      dst.segment(l, 0).fill((byte) 0);
+      dst.segment(l, 1).fill((byte) 0);
+    }
+
+    KvBlock.copyRows(src, 2, dst, 1, 3, 4); // columns 0..3 of rows 2..4 to rows 1..3
+
+    for (int l = 0; l < LAYERS; l++) {
+      for (int kv = 0; kv < 2; kv++) {
+        MemorySegment d = dst.segment(l, kv);
+        for (int r = 0; r < 4; r++) {
+          for (int h = 0; h < HEADS; h++) {
+            for (int c = 0; c < 6; c++) {
+              for (int i = 0; i < DIM; i++) {
+                short want = r >= 1 && c < 4 ? code(l, kv, r + 1, h, c, i) : 0;
+                assertThat(d.getAtIndex(JAVA_SHORT, (((long) r * HEADS + h) * 6 + c) * DIM + i))
+                    .as("layer %d kv %d row %d head %d column %d", l, kv, r, h, c).isEqualTo(want);
+              }
+            }
+          }
+        }
+      }
+    }
+    assertThatThrownBy(() -> KvBlock.copyRows(src, 3, dst, 0, 3, 4)).isInstanceOf(IndexOutOfBoundsException.class);
+  }
+
+  private static void fill(KvBlock block, int rows, int columns) {
+    for (int l = 0; l < LAYERS; l++) {
+      for (int kv = 0; kv < 2; kv++) {
+        MemorySegment s = block.segment(l, kv);
+        for (int r = 0; r < rows; r++) {
+          for (int h = 0; h < HEADS; h++) {
+            for (int c = 0; c < columns; c++) {
+              for (int i = 0; i < DIM; i++) {
+                s.setAtIndex(JAVA_SHORT, (((long) r * HEADS + h) * columns + c) * DIM + i, code(l, kv, r, h, c, i));
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
   void aRowView_seesItsRowsColumns_andCannotBeReshaped() {
     KvBlock block = new KvBlock(1, 1, 2);
     block.reshape(2, 3);
