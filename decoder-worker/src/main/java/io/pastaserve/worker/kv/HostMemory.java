@@ -1,10 +1,9 @@
 package io.pastaserve.worker.kv;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 
-/** Host memory off the Java heap: direct buffers, reclaimed by the garbage collector. */
+/** Host memory off the Java heap, reclaimed by the garbage collector. */
 public final class HostMemory implements KvMemory {
 
   /** The one instance: host memory has no state. */
@@ -15,10 +14,7 @@ public final class HostMemory implements KvMemory {
 
   @Override
   public MemorySegment allocate(long bytes) {
-    if (bytes > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException("a host KV tensor is limited to 2 GiB, not " + bytes + " bytes");
-    }
-    return MemorySegment.ofBuffer(ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder()));
+    return Arena.ofAuto().allocate(bytes, 64);
   }
 
   @Override

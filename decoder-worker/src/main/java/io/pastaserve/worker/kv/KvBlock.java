@@ -9,8 +9,9 @@ import java.nio.FloatBuffer;
  * Keys and values of every layer for {@code rows} sequences of {@code columns} positions each, in the layout the
  * model reads and writes: per layer, a key and a value tensor of shape {@code (rows, kvHeads, columns, headDim)},
  * dense, of {@code elementBytes} per element (4 for float32, 2 for float16). The tensors live in a
- * {@link KvMemory}: host memory off the Java heap, or a device's. Capacity grows on demand and is kept; the shape
- * is set per use with {@link #reshape}. Device memory is given back when the block grows or is no longer reachable.
+ * {@link KvMemory}: host memory off the Java heap, or a device's, one after the other in one allocation (layer 0's
+ * keys, its values, layer 1's keys, ...), so a copy of the same columns of every tensor is one strided copy.
+ * Capacity grows on demand and is kept; the shape is set per use with {@link #reshape}. Device memory is given back when the block grows or is no longer reachable.
  * Owned and mutated by one thread (the scheduler's).
  */
 public final class KvBlock {
@@ -24,8 +25,11 @@ public final class KvBlock {
   private final int headDim;
   private final int elementBytes;
   private final KvMemory memory;
-  /** Per layer: [0] keys, [1] values; each {@code capacity} elements. */
+  /** The tensors: {@code 2 * layers} of them, {@link Storage#stride} bytes apart. */
   private final Storage storage;
+  /** Where this block's tensors start in each of the storage's: 0, or a row's offset for a row view. */
+  private final long offset;
+  /** Elements per tensor the storage holds. */
   private long capacity;
   private int rows;
   private int columns;
@@ -37,20 +41,21 @@ public final class KvBlock {
   }
 
   public KvBlock(int layers, int kvHeads, int headDim, int elementBytes, KvMemory memory) {
-    this(layers, kvHeads, headDim, elementBytes, memory, new Storage(memory, layers), false);
+    this(layers, kvHeads, headDim, elementBytes, memory, new Storage(memory), 0, false);
     if (!memory.freedByCollector()) {
       CLEANER.register(this, storage);
     }
   }
 
   private KvBlock(int layers, int kvHeads, int headDim, int elementBytes, KvMemory memory, Storage storage,
-      boolean isView) {
+      long offset, boolean isView) {
     this.layers = layers;
     this.kvHeads = kvHeads;
     this.headDim = headDim;
     this.elementBytes = elementBytes;
     this.memory = memory;
     this.storage = storage;
+    this.offset = offset;
     this.isView = isView;
   }
 
@@ -62,15 +67,9 @@ public final class KvBlock {
     if (row < 0 || row >= src.rows) {
       throw new IndexOutOfBoundsException("row " + row + " of " + src.rows);
     }
-    Storage shared = new Storage(src.memory, src.layers);
     long size = src.rowElements();
-    for (int l = 0; l < src.layers; l++) {
-      for (int kv = 0; kv < 2; kv++) {
-        shared.segments[l][kv] = src.storage.segments[l][kv].asSlice(row * size * src.elementBytes,
-            size * src.elementBytes);
-      }
-    }
-    KvBlock view = new KvBlock(src.layers, src.kvHeads, src.headDim, src.elementBytes, src.memory, shared, true);
+    KvBlock view = new KvBlock(src.layers, src.kvHeads, src.headDim, src.elementBytes, src.memory, src.storage,
+        src.offset + row * size * src.elementBytes, true);
     view.capacity = size;
     view.rows = 1;
     view.columns = src.columns;
@@ -83,11 +82,13 @@ public final class KvBlock {
       throw new IllegalStateException("a row view cannot be reshaped");
     }
     long needed = (long) rows * kvHeads * columns * headDim;
-    if (needed > capacity || storage.segments[0][0] == null) {
+    if (needed > capacity || storage.base == null) {
       long grown = Math.max(MIN_CAPACITY, Math.max(needed, (long) (capacity * 1.5)));
-      storage.replace(grown * elementBytes);
+      storage.replace(2L * layers * grown * elementBytes);
       capacity = grown;
     }
+    // tensors packed at their size (a whole number of rows: strided copies span them), or apart by the capacity
+    storage.stride = (needed >= MIN_CAPACITY ? needed : capacity) * elementBytes;
     this.rows = rows;
     this.columns = columns;
   }
@@ -121,7 +122,7 @@ public final class KvBlock {
 
   /** The tensor in use ({@code kv}: 0 keys, 1 values) as memory: its address and {@link #size()} elements. */
   public MemorySegment segment(int layer, int kv) {
-    return storage.segments[layer][kv].asSlice(0, (long) size() * elementBytes);
+    return storage.base.asSlice((2L * layer + kv) * storage.stride + offset, (long) size() * elementBytes);
   }
 
   /** A view of a float32 tensor in host memory, sized exactly to the current shape. */
@@ -154,22 +155,16 @@ public final class KvBlock {
     }
     long e = src.elementBytes;
     long d = src.headDim;
-    long srcOffset = ((long) srcRow * src.kvHeads * src.columns + srcColumn) * d * e;
-    long dstOffset = ((long) dstRow * dst.kvHeads * dst.columns + dstColumn) * d * e;
-    long srcPitch = src.columns * d * e;
-    long dstPitch = dst.columns * d * e;
-    for (int l = 0; l < src.layers; l++) {
-      for (int kv = 0; kv < 2; kv++) {
-        src.memory.copy2d(dst.storage.segments[l][kv], dstOffset, dstPitch, src.storage.segments[l][kv], srcOffset,
-            srcPitch, count * d * e, src.kvHeads);
-      }
-    }
+    long srcOffset = src.offset + ((long) srcRow * src.kvHeads * src.columns + srcColumn) * d * e;
+    long dstOffset = dst.offset + ((long) dstRow * dst.kvHeads * dst.columns + dstColumn) * d * e;
+    src.memory.copy3d(dst.storage.base, dstOffset, dst.columns * d * e, dst.storage.stride, src.storage.base,
+        srcOffset, src.columns * d * e, src.storage.stride, count * d * e, src.kvHeads, 2L * src.layers);
   }
 
   /**
    * Copies the first {@code count} columns of {@code rows} consecutive rows of {@code src} from {@code srcRow} into
-   * rows {@code dstRow} on of {@code dst}, for every layer, key and value and head: one strided copy per tensor, since
-   * a row's heads follow each other and so do consecutive rows'. The blocks have the same columns and memory.
+   * rows {@code dstRow} on of {@code dst}, for every layer, key and value and head: one strided copy, since a row's
+   * heads follow each other, and so do consecutive rows' and the tensors. The blocks have the same columns and memory.
    */
   public static void copyRows(KvBlock src, int srcRow, KvBlock dst, int dstRow, int rows, int count) {
     if (rows == 0 || count == 0) {
@@ -183,14 +178,10 @@ public final class KvBlock {
     long e = src.elementBytes;
     long d = src.headDim;
     long pitch = src.columns * d * e;
-    long srcOffset = (long) srcRow * src.kvHeads * pitch;
-    long dstOffset = (long) dstRow * dst.kvHeads * pitch;
-    for (int l = 0; l < src.layers; l++) {
-      for (int kv = 0; kv < 2; kv++) {
-        src.memory.copy2d(dst.storage.segments[l][kv], dstOffset, pitch, src.storage.segments[l][kv], srcOffset,
-            pitch, count * d * e, (long) rows * src.kvHeads);
-      }
-    }
+    long srcOffset = src.offset + (long) srcRow * src.kvHeads * pitch;
+    long dstOffset = dst.offset + (long) dstRow * dst.kvHeads * pitch;
+    src.memory.copy3d(dst.storage.base, dstOffset, pitch, dst.storage.stride, src.storage.base, srcOffset, pitch,
+        src.storage.stride, count * d * e, (long) rows * src.kvHeads, 2L * src.layers);
   }
 
   private long rowElements() {
@@ -201,36 +192,28 @@ public final class KvBlock {
   private static final class Storage implements Runnable {
 
     private final KvMemory memory;
-    private final MemorySegment[][] segments;
+    /** Every tensor, one after the other; null until the first reshape. */
+    private MemorySegment base;
+    /** Bytes from one tensor's start to the next's. */
+    private long stride;
 
-    Storage(KvMemory memory, int layers) {
+    Storage(KvMemory memory) {
       this.memory = memory;
-      this.segments = new MemorySegment[layers][2];
     }
 
-    /** New tensors of {@code bytes} each; the old ones are given back. */
+    /** New memory of {@code bytes}; the old is given back. */
     void replace(long bytes) {
       run();
-      for (MemorySegment[] layer : segments) {
-        for (int kv = 0; kv < 2; kv++) {
-          layer[kv] = memory.allocate(bytes);
-        }
-      }
+      base = memory.allocate(bytes);
     }
 
     @Override
     public synchronized void run() {
-      if (memory.freedByCollector()) {
+      if (memory.freedByCollector() || base == null) {
         return;
       }
-      for (MemorySegment[] layer : segments) {
-        for (int kv = 0; kv < 2; kv++) {
-          if (layer[kv] != null) {
-            memory.free(layer[kv]);
-            layer[kv] = null;
-          }
-        }
-      }
+      memory.free(base);
+      base = null;
     }
   }
 }

@@ -26,4 +26,15 @@ public interface KvMemory {
    */
   void copy2d(MemorySegment dst, long dstOffset, long dstPitch, MemorySegment src, long srcOffset, long srcPitch,
       long width, long height);
+
+  /**
+   * {@link #copy2d} of {@code depth} tensors, each {@code dstStride} (and {@code srcStride}) bytes after the one
+   * before, as one copy where the memory can.
+   */
+  default void copy3d(MemorySegment dst, long dstOffset, long dstPitch, long dstStride, MemorySegment src,
+      long srcOffset, long srcPitch, long srcStride, long width, long height, long depth) {
+    for (long z = 0; z < depth; z++) {
+      copy2d(dst, dstOffset + z * dstStride, dstPitch, src, srcOffset + z * srcStride, srcPitch, width, height);
+    }
+  }
 }

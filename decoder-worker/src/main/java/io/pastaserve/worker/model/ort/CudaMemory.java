@@ -64,6 +64,20 @@ final class CudaMemory implements KvMemory {
     pending = true;
   }
 
+  /** One copy when each side's tensors are a whole number of rows apart (they are but in blocks of a few columns). */
+  @Override
+  public void copy3d(MemorySegment dst, long dstOffset, long dstPitch, long dstStride, MemorySegment src,
+      long srcOffset, long srcPitch, long srcStride, long width, long height, long depth) {
+    if (dstStride % dstPitch != 0 || srcStride % srcPitch != 0) {
+      KvMemory.super.copy3d(dst, dstOffset, dstPitch, dstStride, src, srcOffset, srcPitch, srcStride, width, height,
+          depth);
+      return;
+    }
+    cuda.copy3d(dst, dstOffset, dstPitch, dstStride / dstPitch, src, srcOffset, srcPitch, srcStride / srcPitch, width,
+        height, depth);
+    pending = true;
+  }
+
   /** The CUDA runtime the copies go through. */
   CudaRuntime runtime() {
     return cuda;

@@ -24,6 +24,9 @@ final class CudaRuntime {
 
   private final MethodHandle memcpy2dAsync;
   private final MethodHandle memcpyAsync;
+  private final MethodHandle memcpy3dAsync;
+  /** A {@code struct cudaMemcpy3DParms} (160 bytes on 64-bit Linux), filled per copy by its one caller thread. */
+  private final MemorySegment params = Arena.global().allocate(160, 8);
   private final MethodHandle streamSynchronize;
   private final MethodHandle errorString;
   private final MemorySegment stream;
@@ -34,6 +37,8 @@ final class CudaRuntime {
         ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS));
     memcpyAsync = linker.downcallHandle(find(cudart, "cudaMemcpyAsync"), FunctionDescriptor.of(JAVA_INT,
         ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
+    memcpy3dAsync = linker.downcallHandle(find(cudart, "cudaMemcpy3DAsync"), FunctionDescriptor.of(JAVA_INT,
+        ADDRESS, ADDRESS));
     streamSynchronize = linker.downcallHandle(find(cudart, "cudaStreamSynchronize"),
         FunctionDescriptor.of(JAVA_INT, ADDRESS));
     errorString = linker.downcallHandle(find(cudart, "cudaGetErrorString"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -61,6 +66,42 @@ final class CudaRuntime {
       }
     }
     throw new OrtFailure("the CUDA runtime (libcudart.so.13 or .12) cannot be loaded: is it on LD_LIBRARY_PATH?");
+  }
+
+  /**
+   * Copies {@code depth} slices of {@code height} rows of {@code width} bytes, device to device, on the stream;
+   * returns at once. Rows are {@code pitch} bytes apart and slices {@code pitch * sliceRows} (each side its own);
+   * a copy starts {@code offset} bytes into its side's first slice.
+   */
+  synchronized void copy3d(MemorySegment dst, long dstOffset, long dstPitch, long dstSliceRows, MemorySegment src,
+      long srcOffset, long srcPitch, long srcSliceRows, long width, long height, long depth) {
+    params.fill((byte) 0);
+    // srcPos (x bytes, y rows, z slices) at 8, srcPtr (ptr, pitch, xsize, ysize) at 32
+    params.set(JAVA_LONG, 8, srcOffset % srcPitch);
+    params.set(JAVA_LONG, 16, srcOffset / srcPitch);
+    params.set(ADDRESS, 32, src);
+    params.set(JAVA_LONG, 40, srcPitch);
+    params.set(JAVA_LONG, 48, srcPitch);
+    params.set(JAVA_LONG, 56, srcSliceRows);
+    // dstPos at 72, dstPtr at 96
+    params.set(JAVA_LONG, 72, dstOffset % dstPitch);
+    params.set(JAVA_LONG, 80, dstOffset / dstPitch);
+    params.set(ADDRESS, 96, dst);
+    params.set(JAVA_LONG, 104, dstPitch);
+    params.set(JAVA_LONG, 112, dstPitch);
+    params.set(JAVA_LONG, 120, dstSliceRows);
+    // extent (width bytes, height rows, depth slices) at 128, kind at 152
+    params.set(JAVA_LONG, 128, width);
+    params.set(JAVA_LONG, 136, height);
+    params.set(JAVA_LONG, 144, depth);
+    params.set(JAVA_INT, 152, DEVICE_TO_DEVICE);
+    int error;
+    try {
+      error = (int) memcpy3dAsync.invokeExact(params, stream);
+    } catch (Throwable e) {
+      throw new OrtFailure("cudaMemcpy3DAsync: " + e, e);
+    }
+    check(error, "cudaMemcpy3DAsync");
   }
 
   /** Copies {@code bytes} bytes from host memory to the device, on the stream; returns at once. */
