@@ -55,7 +55,7 @@ final class StepBench {
   private double stepMs(int b, int p) {
     int[] lengths = new int[b];
     Arrays.fill(lengths, p);
-    Batch batch = new Batch(lengths);
+    Batch batch = new Batch(lengths, p);
     long[] next = new long[b];
     long[] nextPos = new long[b];
     int vocab = runner.config().vocabSize();
@@ -96,8 +96,10 @@ final class StepBench {
     for (int r = 0; r < b; r++) {
       mixed[r] = r == 0 ? p : 1 + (r * 37) % (2 * p);
     }
-    float[] a = row0(new Batch(alone), p, vocab);
-    float[] m = row0(new Batch(mixed), p, vocab);
+    // both batches' pasts come from one prefill of the same length, so only the decode step can tell them apart
+    int prefill = Arrays.stream(mixed).max().orElse(p);
+    float[] a = row0(new Batch(alone, prefill), p, vocab);
+    float[] m = row0(new Batch(mixed, prefill), p, vocab);
     double diff = 0;
     for (int k = 0; k < vocab; k++) {
       diff = Math.max(diff, Math.abs(a[k] - m[k]));
@@ -119,8 +121,8 @@ final class StepBench {
   }
 
   /**
-   * Rows whose pasts are prefixes of one token sequence ({@code lengths[r]} tokens), laid out as the runner's model
-   * wants them: right-aligned in a block as wide as the longest for the contract's graph, left-aligned in slots of
+   * Rows whose pasts are prefixes of one token sequence ({@code lengths[r]} tokens of a prefill of
+   * {@code prefill}), laid out as the runner's model wants them: right-aligned in a block as wide as the longest for the contract's graph, left-aligned in slots of
    * the model's context for a static-cache model. A step feeds one token to every row without keeping it, so every
    * step runs on the same past.
    */
@@ -131,28 +133,31 @@ final class StepBench {
     final int pastColumns;
     final long[] mask;
 
-    Batch(int[] lengths) {
+    Batch(int[] lengths, int prefill) {
       this.lengths = lengths;
       ModelConfig cfg = runner.config();
       boolean slots = cfg.staticCache();
       int b = lengths.length;
       int longest = Arrays.stream(lengths).max().orElse(0);
-      long[] ids = new long[longest];
-      long[] pos = new long[longest];
-      long[] ones = new long[longest];
-      for (int i = 0; i < longest; i++) {
+      if (prefill < longest) {
+        throw new IllegalArgumentException("a prefill of " + prefill + " tokens for a row of " + longest);
+      }
+      long[] ids = new long[prefill];
+      long[] pos = new long[prefill];
+      long[] ones = new long[prefill];
+      for (int i = 0; i < prefill; i++) {
         ids[i] = 4 + (i * 7919L) % (cfg.vocabSize() - 4);
         pos[i] = i;
         ones[i] = 1;
       }
       KvBlock one = runner.newKvBlock();
       if (slots) {
-        one.reshape(1, Math.max(longest, 1));
-        runner.forward(1, longest, ids, pos, ones, 0, one, one);
+        one.reshape(1, Math.max(prefill, 1));
+        runner.forward(1, prefill, ids, pos, ones, 0, one, one);
       } else {
         KvBlock empty = runner.newKvBlock();
         empty.reshape(1, 0);
-        runner.forward(1, longest, ids, pos, ones, empty, one);
+        runner.forward(1, prefill, ids, pos, ones, empty, one);
       }
       past = runner.newKvBlock();
       past.reshape(b, slots ? cfg.maxPositions() : longest);
