@@ -3,7 +3,6 @@ package io.pastaserve.interpreter.program;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pastaserve.common.messaging.GenerateCommand;
-import io.pastaserve.common.messaging.RedisKeys;
 import io.pastaserve.common.messaging.RequestFinishedEvent;
 import io.pastaserve.common.messaging.RequestOwner;
 import io.pastaserve.common.messaging.SpanTokensEvent;
@@ -68,12 +67,9 @@ public final class RequestTracker {
    */
   public Start start(GenerateCommand command, String job) {
     String id = command.requestId();
-    List<String> args = new ArrayList<>(List.of(Long.toString(runningTtl.toSeconds()), id,
-        Long.toString(System.currentTimeMillis()), "prompt", command.prompt(), "mode", command.mode().wire(),
-        "stop", write(command.sampling().stop()), "spanEvents", command.spanEvents() ? "1" : "0", "emitted", "0",
-        "job", job, RequestOwner.FIELD, ""));
-    Long created = redis.execute(RequestScripts.START, List.of(RedisKeys.request(id), RedisKeys.spans(id),
-        RedisKeys.RUNNING), args.toArray());
+    Long created = new RequestScripts.Start(id, runningTtl, System.currentTimeMillis(), List.of("prompt",
+        command.prompt(), "mode", command.mode().wire(), "stop", write(command.sampling().stop()), "spanEvents",
+        command.spanEvents() ? "1" : "0", "emitted", "0", "job", job, RequestOwner.FIELD, "")).run(redis);
     if (created == null || created != 1) {
       return "finished".equals(recorded.status(id)) ? Start.FINISHED : Start.RUNNING;
     }
@@ -195,14 +191,8 @@ public final class RequestTracker {
     String spanEntry = view.spanEvents ? OutputCodec.spanJson(new OutputEntry.SpanProgress(span,
         event.parentSpanId(), fresh.stream().map(i -> new OutputEntry.SpanProgress.Piece(i.text(), i.forks()))
         .toList(), trailing, ends)) : "";
-    List<String> args = new ArrayList<>(List.of(span, event.parentSpanId(), Long.toString(runningTtl.toSeconds()),
-        ends ? "1" : "0", trailing, text, Integer.toString(text.length()), Integer.toString(tokens.size()), id,
-        spanEntry, Long.toString(view.seq), Integer.toString(first)));
-    args.addAll(tokens);
-    args.addAll(pieces);
-    Long result = redis.execute(RequestScripts.APPLY, List.of(RedisKeys.spans(id), RedisKeys.tokens(id, span),
-        RedisKeys.pieces(id, span), RedisKeys.ended(id), RedisKeys.output(id), RedisKeys.request(id)),
-        args.toArray());
+    Long result = new RequestScripts.Apply(id, span, event.parentSpanId(), runningTtl, ends, trailing, text,
+        spanEntry, view.seq, first, tokens, pieces).run(redis);
     if (result != null && result == RequestScripts.DONE) {
       view.seq++;
     }
@@ -309,11 +299,7 @@ public final class RequestTracker {
   private boolean done(RequestView view, OutputEntry.Done entry) {
     for (int attempt = 1; ; attempt++) {
       String text = view.takePending();
-      List<String> args = new ArrayList<>(List.of(text, Integer.toString(text.length()), view.id,
-          Long.toString(view.seq), Long.toString(finishedTtl.toSeconds())));
-      args.addAll(OutputCodec.encode(entry));
-      Long result = redis.execute(RequestScripts.FINISH, List.of(RedisKeys.request(view.id),
-          RedisKeys.output(view.id)), args.toArray());
+      Long result = new RequestScripts.Finish(view.id, text, view.seq, finishedTtl, entry).run(redis);
       if (result != null && result == RequestScripts.STALE && attempt < 5) {
         // recorded elsewhere meanwhile: end from what Redis holds
         view = recorded.rebuild(view.id, view.partition);
