@@ -88,9 +88,8 @@ class KafkaPathTest {
         for (Sampling sampling : List.of(new Sampling(0, 1, 0, 0, 3000, List.of()),
             new Sampling(0.8, 0.95, 0, 1234, 3000, List.of()))) {
           for (String mode : List.of("async", "serial")) {
-            GenerationResult local = engine.generate(new GenerationRequest("local", prompt,
-                new Sampling(sampling.temperature(), sampling.topP(), sampling.topK(), sampling.seed(),
-                    sampling.maxTokens(), sampling.stop()), Mode.of(mode), Optional.empty()));
+            GenerationResult local = engine.generate(new GenerationRequest("local", prompt, sampling,
+                Mode.of(mode), Optional.empty()));
             Suite.Answer answer = send(command(prompt, sampling, mode, ""));
             assertThat(answer.text()).as("%s / %s / t=%s", prompt, mode, sampling.temperature())
                 .isEqualTo(local.text());

@@ -46,9 +46,7 @@ class WorkerFailoverTest {
   private record Case(String prompt, Sampling sampling, String mode) {
 
     GenerationRequest toEngine(String id) {
-      Sampling s = sampling;
-      return GenerationRequest.of(id, prompt, new Sampling(s.temperature(), s.topP(), s.topK(), s.seed(),
-          s.maxTokens(), s.stop()), Mode.of(mode));
+      return GenerationRequest.of(id, prompt, sampling, Mode.of(mode));
     }
   }
 

@@ -1,6 +1,8 @@
 package io.pastaserve.common.request;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 
 /**
@@ -39,6 +41,17 @@ public record Sampling(double temperature, double topP, int topK, long seed, int
     if (stop.stream().anyMatch(String::isEmpty)) {
       throw new InvalidSettingException("stop", "stop strings must not be empty");
     }
+  }
+
+  /**
+   * The settings a message carries. A message without {@code topP} (or with 0, which no valid request has) keeps all
+   * tokens, as workers have always read it.
+   */
+  @JsonCreator
+  static Sampling fromMessage(@JsonProperty("temperature") double temperature, @JsonProperty("topP") double topP,
+      @JsonProperty("topK") int topK, @JsonProperty("seed") long seed, @JsonProperty("maxTokens") int maxTokens,
+      @JsonProperty("stop") List<String> stop) {
+    return new Sampling(temperature, topP == 0 ? 1 : topP, topK, seed, maxTokens, stop);
   }
 
   /** Greedy decoding of at most {@code maxTokens} tokens, without stop strings. */

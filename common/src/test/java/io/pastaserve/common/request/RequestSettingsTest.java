@@ -49,6 +49,11 @@ class RequestSettingsTest {
   }
 
   @Test
+  void aMessageWithoutTopP_keepsAllTokens() throws Exception {
+    assertThat(json.readValue("{\"temperature\":0.5,\"maxTokens\":5}", Sampling.class).topP()).isEqualTo(1);
+  }
+
+  @Test
   void sampling_travelsAsItsSixSettings() throws Exception {
     assertThat(json.writeValueAsString(new Sampling(0.5, 0.9, 4, 7, 30, List.of("##"))))
         .isEqualTo("{\"temperature\":0.5,\"topP\":0.9,\"topK\":4,\"seed\":7,\"maxTokens\":30,\"stop\":[\"##\"]}");
