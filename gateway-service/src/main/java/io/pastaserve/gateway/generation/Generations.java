@@ -2,6 +2,7 @@ package io.pastaserve.gateway.generation;
 
 import io.pastaserve.common.messaging.GenerateCommand;
 import io.pastaserve.common.output.OutputEntry;
+import io.pastaserve.common.request.FinishReason;
 import io.pastaserve.gateway.workers.WorkerRegistry;
 import java.time.Duration;
 import java.util.UUID;
@@ -106,7 +107,7 @@ public final class Generations {
     log.debug("request {} abandoned before it was read ({})", id, reason);
     queue.cancel(id, reason);
     permit.release();
-    metrics.ended("cancelled");
+    metrics.ended(FinishReason.CANCELLED.wire());
   }
 
   private Flux<StreamedEntry> output(String id, GenerationSpec spec, Admission.Permit permit, long admittedAt) {
@@ -144,7 +145,7 @@ public final class Generations {
           }
           log.debug("request {} cancelled ({})", id, deadlinePassed ? "deadline" : "client gone");
           queue.cancel(id, deadlinePassed ? "deadline" : "client");
-          metrics.ended(deadlinePassed ? "timeout" : "cancelled");
+          metrics.ended(deadlinePassed ? "timeout" : FinishReason.CANCELLED.wire());
         })
         .timeout(Mono.delay(remaining(deadlineAt)), entry -> Mono.delay(remaining(deadlineAt)))
         .onErrorMap(java.util.concurrent.TimeoutException.class,
