@@ -4,14 +4,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.engine.Engine;
 import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.engine.Forcing;
 import io.pastaserve.worker.engine.GenerationRequest;
 import io.pastaserve.worker.engine.GenerationResult;
-import io.pastaserve.worker.engine.Mode;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -300,10 +300,10 @@ final class BenchCommand {
 
   private static GenerationRequest request(String id, String[] item, Mode mode, boolean replay, int maxTokens) {
     if (replay) {
-      return new GenerationRequest(id, item[0], SamplingParams.greedy(1 << 20), mode,
+      return new GenerationRequest(id, item[0], Sampling.greedy(1 << 20), mode,
           Optional.of(new Forcing.Replay(item[1])));
     }
-    return GenerationRequest.of(id, item[0], SamplingParams.greedy(maxTokens), mode);
+    return GenerationRequest.of(id, item[0], Sampling.greedy(maxTokens), mode);
   }
 
   /** Each item: {prompt, transcript (replay only, else empty)}. */

@@ -3,14 +3,14 @@ package io.pastaserve.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.engine.Engine;
 import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.engine.GenerationRequest;
 import io.pastaserve.worker.engine.GenerationResult;
 import io.pastaserve.worker.engine.GenerationStats;
-import io.pastaserve.worker.engine.Mode;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.HashSet;
@@ -39,10 +39,10 @@ final class GenerateCommand {
     Options o = Options.parse(NAME, args, valued, Set.of("--json"));
     String prompt = o.required(NAME, "--prompt");
     Mode mode;
-    SamplingParams sampling;
+    Sampling sampling;
     try {
-      mode = Mode.parse(o.get("--mode", "async"));
-      sampling = new SamplingParams(o.doubleValue(NAME, "--temperature", 0, 0, 100),
+      mode = Mode.of(o.get("--mode", "async"));
+      sampling = new Sampling(o.doubleValue(NAME, "--temperature", 0, 0, 100),
           o.doubleValue(NAME, "--top-p", 1, 0, 1), o.intValue(NAME, "--top-k", 0, 0, 1 << 20),
           o.longValue(NAME, "--seed", 0), o.intValue(NAME, "--max-tokens", 512, 1, 1 << 20), List.of());
     } catch (IllegalArgumentException e) {
@@ -69,7 +69,7 @@ final class GenerateCommand {
     ObjectNode root = mapper.createObjectNode();
     root.put("text", r.text());
     root.put("annotated", r.annotated());
-    root.put("finishReason", r.finishReason().name().toLowerCase(java.util.Locale.ROOT));
+    root.put("finishReason", r.finishReason().wire());
     GenerationStats s = r.stats();
     ObjectNode stats = root.putObject("stats");
     stats.put("forks", s.forks());

@@ -4,15 +4,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pastaserve.common.lang.SpanId;
 import io.pastaserve.common.messaging.GenerateCommand;
 import io.pastaserve.common.messaging.RedisKeys;
-import io.pastaserve.common.messaging.Sampling;
 import io.pastaserve.common.messaging.Topics;
+import io.pastaserve.common.output.OutputCodec;
+import io.pastaserve.common.output.OutputEntry;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.engine.Engine;
 import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.engine.GenerationRequest;
-import io.pastaserve.worker.engine.Mode;
 import io.pastaserve.worker.engine.SpanListener;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -65,7 +66,7 @@ final class KafkaBench implements AutoCloseable {
   Outcome viaKafka(String prompt, int maxTokens) throws Exception {
     String id = UUID.randomUUID().toString();
     GenerateCommand command = new GenerateCommand(GenerateCommand.VERSION, id, prompt,
-        new Sampling(0, 1, 0, 0, maxTokens, List.of()), "async", "", "");
+        new Sampling(0, 1, 0, 0, maxTokens, List.of()), Mode.ASYNC, "", "");
     long t0 = System.nanoTime();
     producer.send(new ProducerRecord<>(Topics.REQUESTS, id, json.writeValueAsString(command))).get();
     StreamOffset<String> offset = StreamOffset.fromStart(RedisKeys.output(id));
@@ -76,9 +77,11 @@ final class KafkaBench implements AutoCloseable {
           .read(StreamReadOptions.empty().block(java.time.Duration.ofMillis(500)), offset);
       if (records != null) {
         for (MapRecord<String, Object, Object> r : records) {
-          if ("done".equals(r.getValue().get("type"))) {
+          java.util.Map<String, String> fields = new java.util.HashMap<>();
+          r.getValue().forEach((k, v) -> fields.put((String) k, (String) v));
+          if (OutputCodec.decode(fields).orElse(null) instanceof OutputEntry.Done done) {
             double ms = (System.nanoTime() - t0) / 1e6;
-            return new Outcome(ms, Long.parseLong((String) r.getValue().getOrDefault("completionTokens", "0")));
+            return new Outcome(ms, done.completionTokens());
           }
           offset = StreamOffset.create(RedisKeys.output(id),
               org.springframework.data.redis.connection.stream.ReadOffset.from(r.getId()));
@@ -92,12 +95,12 @@ final class KafkaBench implements AutoCloseable {
   static double[] inProcess(ModelRunner runner, List<String> prompts, int repeat, int maxTokens) {
     double[] ms = new double[prompts.size()];
     try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
-      engine.generate(GenerationRequest.of("warm", prompts.get(0), SamplingParams.greedy(maxTokens), Mode.ASYNC));
+      engine.generate(GenerationRequest.of("warm", prompts.get(0), Sampling.greedy(maxTokens), Mode.ASYNC));
       for (int i = 0; i < prompts.size(); i++) {
         double[] runs = new double[repeat];
         for (int k = 0; k < repeat; k++) {
           long t0 = System.nanoTime();
-          engine.generate(GenerationRequest.of("p" + i, prompts.get(i), SamplingParams.greedy(maxTokens),
+          engine.generate(GenerationRequest.of("p" + i, prompts.get(i), Sampling.greedy(maxTokens),
               Mode.ASYNC));
           runs[k] = (System.nanoTime() - t0) / 1e6;
         }
@@ -113,7 +116,7 @@ final class KafkaBench implements AutoCloseable {
     try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
       for (String prompt : prompts) {
         Map<SpanId, Long> promised = new HashMap<>();
-        engine.submit(GenerationRequest.of("f", prompt, SamplingParams.greedy(maxTokens), Mode.ASYNC),
+        engine.submit(GenerationRequest.of("f", prompt, Sampling.greedy(maxTokens), Mode.ASYNC),
             new SpanListener() {
               @Override
               public void onFork(SpanId parent, SpanId child, String topic) {

@@ -8,7 +8,7 @@ import io.pastaserve.cli.LoadReport.Comparison;
 import io.pastaserve.cli.LoadReport.Sample;
 import io.pastaserve.cli.LoadReport.Slo;
 import io.pastaserve.cli.LoadReport.Summary;
-import io.pastaserve.worker.engine.Mode;
+import io.pastaserve.common.request.Mode;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -189,7 +189,7 @@ final class LoadCommand {
     String modeName = o.get("--mode", "both");
     List<Mode> modes;
     try {
-      modes = modeName.equals("both") ? List.of(Mode.ASYNC, Mode.SERIAL) : List.of(Mode.parse(modeName));
+      modes = modeName.equals("both") ? List.of(Mode.ASYNC, Mode.SERIAL) : List.of(Mode.of(modeName));
     } catch (IllegalArgumentException e) {
       throw new UsageException(NAME + ": --mode must be async, serial or both, not '" + modeName + "'");
     }
@@ -300,7 +300,7 @@ final class LoadCommand {
     }
     long first = samples.stream().mapToLong(Sample::startNanos).min().orElse(0);
     long last = samples.stream().mapToLong(Sample::endNanos).max().orElse(0);
-    return LoadReport.summarize(wire(mode), load.label(), samples, last - first, s.slo());
+    return LoadReport.summarize(mode.wire(), load.label(), samples, last - first, s.slo());
   }
 
   /** {@code clients} threads, each sending the next prompt as soon as its previous answer has ended. */
@@ -411,12 +411,8 @@ final class LoadCommand {
   }
 
   private static Summary summaryOf(List<Level> levels, Load load, Mode mode) {
-    return levels.stream().filter(l -> l.load().equals(load) && l.summary().mode().equals(wire(mode)))
+    return levels.stream().filter(l -> l.load().equals(load) && l.summary().mode().equals(mode.wire()))
         .map(Level::summary).findFirst().orElseThrow();
-  }
-
-  private static String wire(Mode mode) {
-    return mode.name().toLowerCase(Locale.ROOT);
   }
 
   /** A number as written, without a trailing {@code .0}. */
@@ -642,7 +638,7 @@ final class LoadCommand {
       body.put("seed", settings.seed());
       body.put("stream", true);
       body.putObject("stream_options").put("include_usage", true);
-      body.putObject("pasta").put("mode", wire(mode));
+      body.putObject("pasta").put("mode", mode.wire());
       HttpRequest.Builder builder = HttpRequest.newBuilder(settings.endpoint()).timeout(settings.timeout())
           .header("Content-Type", "application/json").header("Accept", "text/event-stream")
           .POST(HttpRequest.BodyPublishers.ofString(body.toString(), StandardCharsets.UTF_8));

@@ -1,13 +1,13 @@
 package io.pastaserve.cli;
 
+import io.pastaserve.common.request.FinishReason;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.engine.Engine;
-import io.pastaserve.worker.engine.FinishReason;
 import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.engine.GenerationRequest;
 import io.pastaserve.worker.engine.GenerationResult;
-import io.pastaserve.worker.engine.Mode;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -79,7 +79,7 @@ final class ThroughputBench {
       return CompletableFuture.completedFuture(null);
     }
     String prompt = prompts.get(i % prompts.size());
-    return engine.submit(GenerationRequest.of("t" + mode + i, prompt, SamplingParams.greedy(maxTokens), mode))
+    return engine.submit(GenerationRequest.of("t" + mode + i, prompt, Sampling.greedy(maxTokens), mode))
         .thenCompose((GenerationResult r) -> {
           tokens.addAndGet(r.stats().totalTokens());
           if (r.finishReason() != FinishReason.STOP) {
@@ -95,7 +95,7 @@ final class ThroughputBench {
         "mode", "requests", "tokens", "tokens/s", "not stopped"));
     for (Level l : levels) {
       sb.append(String.format(Locale.ROOT, "%11d %7s %9d %9d %10.1f %11d%n", l.concurrency(),
-          l.mode().name().toLowerCase(Locale.ROOT), l.requests(), l.tokens(), l.tokensPerSecond(), l.unfinished()));
+          l.mode().wire(), l.requests(), l.tokens(), l.tokensPerSecond(), l.unfinished()));
     }
     return sb.toString().stripTrailing();
   }

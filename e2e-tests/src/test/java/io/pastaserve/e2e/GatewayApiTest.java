@@ -5,16 +5,16 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.gateway.GatewayApplication;
 import io.pastaserve.worker.DecoderWorkerApplication;
 import io.pastaserve.worker.engine.Engine;
 import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.engine.GenerationRequest;
 import io.pastaserve.worker.engine.GenerationResult;
-import io.pastaserve.worker.engine.Mode;
 import io.pastaserve.worker.model.ExecutionProvider;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -69,7 +69,7 @@ class GatewayApiTest {
         Engine engine = new Engine(runner, EngineConfig.defaults())) {
       for (String mode : List.of("async", "serial")) {
         expected.put(mode, engine.generate(new GenerationRequest("local", prompt,
-            new SamplingParams(0.8, 0.95, 0, 11, 3000, List.of()), Mode.parse(mode), Optional.empty())));
+            new Sampling(0.8, 0.95, 0, 11, 3000, List.of()), Mode.of(mode), Optional.empty())));
       }
     }
     await().atMost(Duration.ofSeconds(30)).until(() -> get(gateway, "/actuator/health/readiness", KEY)

@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.common.lang.Program;
 import io.pastaserve.common.messaging.GenerateCommand;
-import io.pastaserve.common.messaging.Sampling;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.testing.ServiceProcess;
 import io.pastaserve.worker.DecoderWorkerApplication;
 import java.nio.charset.StandardCharsets;

@@ -6,16 +6,15 @@ import static org.awaitility.Awaitility.await;
 import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.common.lang.Program;
 import io.pastaserve.common.messaging.GenerateCommand;
-import io.pastaserve.common.messaging.Sampling;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.DecoderWorkerApplication;
 import io.pastaserve.worker.engine.Engine;
 import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.engine.GenerationRequest;
 import io.pastaserve.worker.engine.GenerationResult;
-import io.pastaserve.worker.engine.Mode;
 import io.pastaserve.worker.model.ExecutionProvider;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -89,9 +88,8 @@ class KafkaPathTest {
         for (Sampling sampling : List.of(new Sampling(0, 1, 0, 0, 3000, List.of()),
             new Sampling(0.8, 0.95, 0, 1234, 3000, List.of()))) {
           for (String mode : List.of("async", "serial")) {
-            GenerationResult local = engine.generate(new GenerationRequest("local", prompt,
-                new SamplingParams(sampling.temperature(), sampling.topP(), sampling.topK(), sampling.seed(),
-                    sampling.maxTokens(), sampling.stop()), Mode.parse(mode), Optional.empty()));
+            GenerationResult local = engine.generate(new GenerationRequest("local", prompt, sampling,
+                Mode.of(mode), Optional.empty()));
             Suite.Answer answer = send(command(prompt, sampling, mode, ""));
             assertThat(answer.text()).as("%s / %s / t=%s", prompt, mode, sampling.temperature())
                 .isEqualTo(local.text());

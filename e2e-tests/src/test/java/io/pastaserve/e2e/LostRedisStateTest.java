@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.pastaserve.common.messaging.GenerateCommand;
 import io.pastaserve.common.messaging.RedisKeys;
-import io.pastaserve.common.messaging.Sampling;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.DecoderWorkerApplication;
 import java.time.Duration;
 import java.util.List;

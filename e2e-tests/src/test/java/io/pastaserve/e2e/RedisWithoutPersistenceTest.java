@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.pastaserve.common.messaging.GenerateCommand;
-import io.pastaserve.common.messaging.Sampling;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.DecoderWorkerApplication;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

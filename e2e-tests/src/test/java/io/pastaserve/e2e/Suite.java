@@ -5,8 +5,9 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pastaserve.common.messaging.GenerateCommand;
 import io.pastaserve.common.messaging.RedisKeys;
-import io.pastaserve.common.messaging.Sampling;
 import io.pastaserve.common.messaging.Topics;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.interpreter.InterpreterApplication;
 import io.pastaserve.testing.KafkaBrokerProcess;
 import io.pastaserve.testing.RedisTestServer;
@@ -113,7 +114,7 @@ final class Suite implements AutoCloseable {
   }
 
   static GenerateCommand command(String prompt, Sampling sampling, String mode, String replay) {
-    return new GenerateCommand(GenerateCommand.VERSION, UUID.randomUUID().toString(), prompt, sampling, mode, replay,
+    return new GenerateCommand(GenerateCommand.VERSION, UUID.randomUUID().toString(), prompt, sampling, Mode.of(mode), replay,
         "");
   }
 

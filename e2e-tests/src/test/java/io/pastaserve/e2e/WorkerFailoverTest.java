@@ -4,15 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.pastaserve.common.messaging.GenerateCommand;
-import io.pastaserve.common.messaging.Sampling;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.testing.ServiceProcess;
 import io.pastaserve.worker.engine.Engine;
 import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.engine.GenerationRequest;
-import io.pastaserve.worker.engine.Mode;
 import io.pastaserve.worker.model.ExecutionProvider;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -47,9 +46,7 @@ class WorkerFailoverTest {
   private record Case(String prompt, Sampling sampling, String mode) {
 
     GenerationRequest toEngine(String id) {
-      Sampling s = sampling;
-      return GenerationRequest.of(id, prompt, new SamplingParams(s.temperature(), s.topP(), s.topK(), s.seed(),
-          s.maxTokens(), s.stop()), Mode.parse(mode));
+      return GenerationRequest.of(id, prompt, sampling, Mode.of(mode));
     }
   }
 

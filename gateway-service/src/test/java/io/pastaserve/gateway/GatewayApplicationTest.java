@@ -9,6 +9,7 @@ import io.pastaserve.common.messaging.GenerateCommand;
 import io.pastaserve.common.messaging.RedisKeys;
 import io.pastaserve.common.messaging.Topics;
 import io.pastaserve.common.messaging.WorkerHeartbeat;
+import io.pastaserve.common.request.Mode;
 import io.pastaserve.gateway.config.GatewayProperties;
 import io.pastaserve.testing.RedisTestServer;
 import java.time.Duration;
@@ -146,7 +147,7 @@ class GatewayApplicationTest {
       GenerateCommand command = json.readValue(request.value(), GenerateCommand.class);
       assertThat(request.key()).isEqualTo(command.requestId()).startsWith("chatcmpl-");
       assertThat(command.prompt()).isEqualTo("hello");
-      assertThat(command.mode()).isEqualTo("serial");
+      assertThat(command.mode()).isEqualTo(Mode.SERIAL);
       assertThat(command.sampling().seed()).isEqualTo(5);
       assertThat(command.sampling().temperature()).isEqualTo(0.5);
       assertThat(command.sampling().maxTokens()).isEqualTo(40);

@@ -186,8 +186,7 @@ public final class ChaosCommand {
         } catch (java.util.concurrent.ExecutionException ex) {
           throw new IOException("fault-free request " + e.getKey() + " failed: " + ex.getCause(), ex.getCause());
         }
-        if (r.kind() != Response.Kind.COMPLETED || !(r.finishReason().equals("stop")
-            || r.finishReason().equals("length"))) {
+        if (!r.isAnswer()) {
           throw new IOException("the fault-free request " + e.getKey() + " did not complete: " + r);
         }
         references.put(e.getKey(), r.text());

@@ -24,8 +24,7 @@ final class OutcomeClassifier {
   }
 
   private static Outcome completed(Response response, String reference) {
-    String reason = response.finishReason();
-    if (!reason.equals("stop") && !reason.equals("length")) {
+    if (!response.isAnswer()) {
       // a failure is an error status or an error event; an answer with another finish reason is one an OpenAI
       // client takes for a normal answer, so the failure went unsaid
       return Outcome.BROKEN;

@@ -1,5 +1,7 @@
 package io.pastaserve.cli.chaos;
 
+import io.pastaserve.common.request.FinishReason;
+
 /**
  * What the client saw of one request, before it is compared with the fault-free answer.
  *
@@ -33,6 +35,16 @@ record Response(Kind kind, int status, String finishReason, String text, String 
     text = text == null ? "" : text;
     error = error == null ? "" : error;
     requestId = requestId == null ? "" : requestId;
+  }
+
+  /** Whether a whole answer came: completed with one of OpenAI's finish reasons ({@code stop}, {@code length}). */
+  boolean isAnswer() {
+    return kind == Kind.COMPLETED && FinishReason.fromWire(finishReason).filter(FinishReason::isAnswer).isPresent();
+  }
+
+  /** Whether the answer was cut by its token budget ({@code length}). */
+  boolean isCut() {
+    return FinishReason.LENGTH.wire().equals(finishReason);
   }
 
   static Response completed(String finishReason, String text, String requestId) {

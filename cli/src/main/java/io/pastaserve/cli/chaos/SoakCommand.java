@@ -200,11 +200,10 @@ public final class SoakCommand {
           String mode = i % 2 == 0 ? "async" : "serial";
           String prompt = prompts.get(i % prompts.size());
           Response r = client.send(prompt, mode, (i / 2) % 2 == 0);
-          boolean ok = r.kind() == Response.Kind.COMPLETED
-              && (r.finishReason().equals("stop") || r.finishReason().equals("length"));
+          boolean ok = r.isAnswer();
           if (!ok) {
             failures.merge(r.kind() + (r.status() > 0 ? " " + r.status() : "") + " " + r.error(), 1, Integer::sum);
-          } else if (mode.equals("async") && r.finishReason().equals("length")) {
+          } else if (mode.equals("async") && r.isCut()) {
             // where an async answer is cut by max_tokens depends on what else the worker decodes: not compared
             uncompared.incrementAndGet();
           } else if (!firstAnswers.computeIfAbsent(mode + "/" + prompt, k -> r.text()).equals(r.text())) {

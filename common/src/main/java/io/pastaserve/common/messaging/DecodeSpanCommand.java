@@ -1,5 +1,7 @@
 package io.pastaserve.common.messaging;
 
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import java.util.Objects;
 
 /**
@@ -12,13 +14,13 @@ import java.util.Objects;
  * @param spanId the span to decode ({@code 0}: the whole program)
  * @param prompt the user's prompt
  * @param sampling how tokens are chosen
- * @param mode {@code async} or {@code serial}
+ * @param mode how the request's forks run
  * @param attempt 1 for the first dispatch, higher after a re-dispatch
  * @param replay a flat transcript to replay instead of sampling (benchmarks and tests), or empty
  * @param traceParent W3C trace context, or empty
  */
 public record DecodeSpanCommand(int v, String requestId, String spanId, String prompt, Sampling sampling,
-    String mode, int attempt, String replay, String traceParent) {
+    Mode mode, int attempt, String replay, String traceParent) {
 
   public static final int VERSION = 1;
 

@@ -1,5 +1,7 @@
 package io.pastaserve.common.messaging;
 
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import java.util.Objects;
 
 /**
@@ -9,13 +11,13 @@ import java.util.Objects;
  * @param requestId unique id, also the Kafka key
  * @param prompt the user's prompt (the model's chat template is applied by the worker)
  * @param sampling how tokens are chosen
- * @param mode {@code async} or {@code serial}
+ * @param mode how the request's forks run
  * @param replay a flat transcript to replay instead of sampling (benchmarks and tests), or empty
  * @param traceParent W3C trace context of the caller, or empty
  * @param spanEvents whether the output stream also carries each span's text as it decodes ({@code span}
  *     entries), for live views of the parallel decoding
  */
-public record GenerateCommand(int v, String requestId, String prompt, Sampling sampling, String mode,
+public record GenerateCommand(int v, String requestId, String prompt, Sampling sampling, Mode mode,
     String replay, String traceParent, boolean spanEvents) {
 
   public static final int VERSION = 1;
@@ -30,7 +32,7 @@ public record GenerateCommand(int v, String requestId, String prompt, Sampling s
   }
 
   /** A command without span events. */
-  public GenerateCommand(int v, String requestId, String prompt, Sampling sampling, String mode, String replay,
+  public GenerateCommand(int v, String requestId, String prompt, Sampling sampling, Mode mode, String replay,
       String traceParent) {
     this(v, requestId, prompt, sampling, mode, replay, traceParent, false);
   }

@@ -1,5 +1,6 @@
 package io.pastaserve.common.messaging;
 
+import io.pastaserve.common.request.FinishReason;
 import java.util.List;
 import java.util.Objects;
 
@@ -8,8 +9,8 @@ import java.util.Objects;
  *
  * @param v schema version
  * @param requestId the request, also the Kafka key
- * @param finishReason {@code stop}, {@code length}, {@code cancelled} or {@code error}
- * @param error a message when the reason is {@code error}, else empty
+ * @param finishReason why it ended
+ * @param error a message when the reason is {@link FinishReason#ERROR}, else empty
  * @param promptTokens prompt tokens
  * @param completionTokens tokens decoded by all spans
  * @param criticalPathTokens the longest chain of tokens decoded one after another
@@ -17,7 +18,7 @@ import java.util.Objects;
  * @param annotated the flat transcript (the answer with its annotations)
  * @param spans when each span decoded (empty when unknown)
  */
-public record RequestFinishedEvent(int v, String requestId, String finishReason, String error, int promptTokens,
+public record RequestFinishedEvent(int v, String requestId, FinishReason finishReason, String error, int promptTokens,
     long completionTokens, long criticalPathTokens, int forks, String annotated, List<SpanTiming> spans) {
 
   public static final int VERSION = 1;

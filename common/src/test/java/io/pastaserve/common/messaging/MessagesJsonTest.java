@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pastaserve.common.request.FinishReason;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -14,9 +17,10 @@ class MessagesJsonTest {
   @Test
   void everyMessage_roundTripsThroughJson() throws Exception {
     Sampling sampling = new Sampling(0.7, 0.9, 40, 7, 256, List.of("###"));
-    GenerateCommand generate = new GenerateCommand(1, "r1", "hi", sampling, "async", "", "00-abc-def-01");
+    GenerateCommand generate = new GenerateCommand(1, "r1", "hi", sampling, Mode.ASYNC, "", "00-abc-def-01");
+    assertThat(json.readTree(json.writeValueAsString(generate)).path("mode").asText()).isEqualTo("async");
     assertThat(json.readValue(json.writeValueAsString(generate), GenerateCommand.class)).isEqualTo(generate);
-    DecodeSpanCommand job = new DecodeSpanCommand(1, "r1", "0", "hi", sampling, "serial", 2, "x<sync/>", "");
+    DecodeSpanCommand job = new DecodeSpanCommand(1, "r1", "0", "hi", sampling, Mode.SERIAL, 2, "x<sync/>", "");
     assertThat(json.readValue(json.writeValueAsString(job), DecodeSpanCommand.class)).isEqualTo(job);
     SpanTokensEvent tokens = new SpanTokensEvent(1, "r1", "0.1", "0",
         List.of(new TokenItem(0, 5, "a", List.of()), new TokenItem(1, 9, "", List.of("0.1.1"))), "", true);
@@ -30,9 +34,10 @@ class MessagesJsonTest {
     assertThat(read).isEqualTo(batch);
     assertThat(read.tokensEvents()).containsExactly(tokens, other);
     assertThat(json.readTree(json.writeValueAsString(batch)).has("tokensEvents")).isFalse();
-    RequestFinishedEvent done = new RequestFinishedEvent(1, "r1", "stop", "", 5, 40, 22, 2, "x", List.of(new SpanTiming("0", "", "", 3, 1.5, 9.0)));
+    RequestFinishedEvent done = new RequestFinishedEvent(1, "r1", FinishReason.STOP, "", 5, 40, 22, 2, "x", List.of(new SpanTiming("0", "", "", 3, 1.5, 9.0)));
     assertThat(json.readValue(json.writeValueAsString(SpanEventEnvelope.of(done)), SpanEventEnvelope.class)
         .finished()).isEqualTo(done);
+    assertThat(json.readTree(json.writeValueAsString(done)).path("finishReason").asText()).isEqualTo("stop");
   }
 
   @Test

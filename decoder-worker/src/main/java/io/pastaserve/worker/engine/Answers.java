@@ -3,6 +3,7 @@ package io.pastaserve.worker.engine;
 import io.pastaserve.common.lang.PastaEvent;
 import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.common.lang.Program;
+import io.pastaserve.common.request.FinishReason;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,6 +1,7 @@
 package io.pastaserve.worker.engine;
 
-import io.pastaserve.worker.sampling.SamplingParams;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -13,7 +14,7 @@ import java.util.Optional;
  * @param mode async or serial execution of forks
  * @param forcing tokens to decode instead of choosing them (replay, resume); empty for normal generation
  */
-public record GenerationRequest(String id, String prompt, SamplingParams sampling, Mode mode,
+public record GenerationRequest(String id, String prompt, Sampling sampling, Mode mode,
     Optional<Forcing> forcing) {
 
   public GenerationRequest {
@@ -24,13 +25,13 @@ public record GenerationRequest(String id, String prompt, SamplingParams samplin
     Objects.requireNonNull(forcing, "forcing");
   }
 
-  public static GenerationRequest of(String id, String prompt, SamplingParams sampling, Mode mode) {
+  public static GenerationRequest of(String id, String prompt, Sampling sampling, Mode mode) {
     return new GenerationRequest(id, prompt, sampling, mode, Optional.empty());
   }
 
   /** Replays a flat transcript: see {@link Forcing.Replay}. */
   public static GenerationRequest replay(String id, String prompt, String transcript, Mode mode) {
-    return new GenerationRequest(id, prompt, SamplingParams.greedy(1 << 20), mode,
+    return new GenerationRequest(id, prompt, Sampling.greedy(1 << 20), mode,
         Optional.of(new Forcing.Replay(transcript)));
   }
 }

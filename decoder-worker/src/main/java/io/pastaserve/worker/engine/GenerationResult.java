@@ -1,5 +1,6 @@
 package io.pastaserve.worker.engine;
 
+import io.pastaserve.common.request.FinishReason;
 import java.util.Objects;
 
 /**

@@ -1,5 +1,7 @@
 package io.pastaserve.worker.engine;
 
+import io.pastaserve.common.request.FinishReason;
+
 /**
  * Where a request is in the engine. It waits in the admission queue, runs once admitted, and ends in one of the
  * finished states, each of which carries the request's {@link FinishReason}. Set by the scheduler thread only.

@@ -4,6 +4,8 @@ import io.pastaserve.common.lang.PastaEvent;
 import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.common.lang.PastaParser;
 import io.pastaserve.common.lang.SpanId;
+import io.pastaserve.common.request.FinishReason;
+import io.pastaserve.common.request.Mode;
 import io.pastaserve.worker.engine.SpanState.Status;
 import io.pastaserve.worker.kv.KvCache;
 import io.pastaserve.worker.kv.KvSeq;

@@ -1,6 +1,7 @@
 package io.pastaserve.worker.messaging;
 
 import io.pastaserve.common.messaging.RedisKeys;
+import io.pastaserve.common.messaging.RequestOwner;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,17 +26,38 @@ final class RequestHandover {
   private static final Logger log = LoggerFactory.getLogger(RequestHandover.class);
 
   /**
-   * KEYS[1] the request hash; ARGV[1] this worker, ARGV[2] now (epoch ms). Releases a running request owned here or
-   * by nobody, and records that its job is dispatched now: 1 when done, 0 when another worker owns it or it no longer
-   * runs.
+   * Releases a running request owned here or by nobody, and records that its job is dispatched now: 1 when done, 0
+   * when another worker owns it or it no longer runs. Called with a {@link HandOut}'s keys and arguments.
    */
   private static final RedisScript<Long> HAND_OUT = RedisScript.of("""
-      if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
-      local owner = redis.call('HGET', KEYS[1], 'worker') or ''
-      if owner ~= '' and owner ~= ARGV[1] then return 0 end
-      redis.call('HSET', KEYS[1], 'worker', '', 'dispatched', ARGV[2])
+      -- KEYS[1] request: the request hash
+      -- ARGV[1] worker: this worker's id; ARGV[2] now: epoch ms
+      local request = KEYS[1]
+      local worker, now = ARGV[1], ARGV[2]
+      if redis.call('HGET', request, 'status') ~= 'running' then return 0 end
+      local owner = redis.call('HGET', request, '%1$s') or ''
+      if owner ~= '' and owner ~= worker then return 0 end
+      redis.call('HSET', request, '%1$s', '', 'dispatched', now)
       return 1
-      """, Long.class);
+      """.formatted(RequestOwner.FIELD), Long.class);
+
+  /**
+   * One call of {@link #HAND_OUT}.
+   *
+   * @param requestId the request
+   * @param worker this worker's id
+   * @param nowMillis now (epoch ms): when the job is dispatched again
+   */
+  private record HandOut(String requestId, String worker, long nowMillis) {
+
+    List<String> keys() {
+      return List.of(RedisKeys.request(requestId));
+    }
+
+    Object[] argv() {
+      return new Object[] {worker, Long.toString(nowMillis)};
+    }
+  }
 
   private final RequestLeases leases;
   private final StringRedisTemplate redis;
@@ -72,8 +94,8 @@ final class RequestHandover {
         continue;
       }
       try {
-        Long handedOut = redis.execute(HAND_OUT, List.of(RedisKeys.request(id)), leases.workerId(),
-            Long.toString(System.currentTimeMillis()));
+        HandOut call = new HandOut(id, leases.workerId(), System.currentTimeMillis());
+        Long handedOut = redis.execute(HAND_OUT, call.keys(), call.argv());
         if (handedOut == null || handedOut != 1) {
           waiting.remove(id);
           sending.remove(id);

@@ -83,7 +83,8 @@ final class RequestLeases {
   }
 
   private long swap(String requestId, String from, String to) {
-    Long result = redis.execute(SWAP, List.of(RedisKeys.request(requestId)), from, to);
+    RequestOwner.Swap call = new RequestOwner.Swap(requestId, from, to);
+    Long result = redis.execute(SWAP, call.keys(), call.argv());
     return result == null ? 0 : result;
   }
 

@@ -4,9 +4,9 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.pastaserve.common.request.FinishReason;
 import io.pastaserve.worker.engine.GenerationResult;
 import java.time.Duration;
-import java.util.Locale;
 import org.springframework.stereotype.Component;
 
 /**
@@ -39,11 +39,11 @@ class RequestMetrics {
     queueTime.record(Duration.ofNanos((long) (result.stats().queueMs() * 1e6)));
     joinWait.record(Duration.ofNanos((long) (result.stats().joinWaitMs() * 1e6)));
     forks.record(result.stats().forks());
-    reason(result.finishReason().name().toLowerCase(Locale.ROOT));
+    reason(result.finishReason());
   }
 
-  void reason(String finishReason) {
+  void reason(FinishReason finishReason) {
     Counter.builder("pasta.worker.requests.finished").description("requests this worker finished, by reason")
-        .tag("finished_reason", finishReason).register(registry).increment();
+        .tag("finished_reason", finishReason.wire()).register(registry).increment();
   }
 }

@@ -6,22 +6,19 @@ import io.pastaserve.common.messaging.CancelCommand;
 import io.pastaserve.common.messaging.DecodeSpanCommand;
 import io.pastaserve.common.messaging.RedisKeys;
 import io.pastaserve.common.messaging.RequestFinishedEvent;
-import io.pastaserve.common.messaging.Sampling;
 import io.pastaserve.common.messaging.SpanEventEnvelope;
 import io.pastaserve.common.messaging.SpanTiming;
 import io.pastaserve.common.messaging.TokenItem;
+import io.pastaserve.common.request.FinishReason;
 import io.pastaserve.worker.engine.Engine;
 import io.pastaserve.worker.engine.Forcing;
 import io.pastaserve.worker.engine.GenerationRequest;
 import io.pastaserve.worker.engine.GenerationResult;
-import io.pastaserve.worker.engine.Mode;
 import io.pastaserve.worker.registry.WorkerHeartbeats;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -36,8 +33,8 @@ import org.slf4j.MDC;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.kafka.annotation.KafkaListener;
-import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
+import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.listener.AbstractMessageListenerContainer;
 import org.springframework.kafka.listener.MessageListenerContainer;
 import org.springframework.stereotype.Component;
@@ -151,7 +148,7 @@ class SpanJobListener implements SmartLifecycle {
    */
   private void endLost(String id) {
     log.warn("request {}: its state is gone from Redis; ending it with an error", id);
-    RequestFinishedEvent error = new RequestFinishedEvent(RequestFinishedEvent.VERSION, id, "error",
+    RequestFinishedEvent error = new RequestFinishedEvent(RequestFinishedEvent.VERSION, id, FinishReason.ERROR,
         LOST_STATE, 0, 0, 0, 0, "", List.of());
     try {
       kafka.send(properties.spanEventsTopic(), id, json.writeValueAsString(SpanEventEnvelope.of(error)))
@@ -162,7 +159,7 @@ class SpanJobListener implements SmartLifecycle {
     } catch (Exception e) {
       throw new IllegalStateException("cannot publish the end of request " + id + ": " + e.getMessage(), e);
     }
-    metrics.reason("error");
+    metrics.reason(FinishReason.ERROR);
   }
 
   private void run(DecodeSpanCommand job, SpanEventPublisher publisher) {
@@ -172,8 +169,7 @@ class SpanJobListener implements SmartLifecycle {
         k.tokensBySpan().values().stream().mapToInt(List::size).sum()));
     Optional<Forcing> forcing = !job.replay().isEmpty() ? Optional.of(new Forcing.Replay(job.replay()))
         : known.map(Forcing.class::cast);
-    GenerationRequest request = new GenerationRequest(id, job.prompt(), sampling(job.sampling()),
-        Mode.parse(job.mode()), forcing);
+    GenerationRequest request = new GenerationRequest(id, job.prompt(), job.sampling(), job.mode(), forcing);
     engine.submit(request, publisher).whenComplete((result, error) -> {
       try {
         publisher.flush();
@@ -185,7 +181,7 @@ class SpanJobListener implements SmartLifecycle {
         if (result != null) {
           metrics.finished(result);
         } else {
-          metrics.reason("error");
+          metrics.reason(FinishReason.ERROR);
         }
       } finally {
         inFlight.remove(id);
@@ -390,19 +386,14 @@ class SpanJobListener implements SmartLifecycle {
     }
   }
 
-  static SamplingParams sampling(Sampling s) {
-    return new SamplingParams(s.temperature(), s.topP() <= 0 ? 1 : s.topP(), s.topK(), s.seed(), s.maxTokens(),
-        s.stop());
-  }
-
   private static RequestFinishedEvent finished(String id, GenerationResult result, Throwable error,
       List<SpanTiming> timings) {
     if (result == null) {
-      return new RequestFinishedEvent(RequestFinishedEvent.VERSION, id, "error",
+      return new RequestFinishedEvent(RequestFinishedEvent.VERSION, id, FinishReason.ERROR,
           error == null ? "unknown" : String.valueOf(error.getMessage()), 0, 0, 0, 0, "", timings);
     }
     return new RequestFinishedEvent(RequestFinishedEvent.VERSION, id,
-        result.finishReason().name().toLowerCase(Locale.ROOT), result.error(), result.stats().promptTokens(),
+        result.finishReason(), result.error(), result.stats().promptTokens(),
         result.stats().totalTokens(), result.stats().criticalPathTokens(), result.stats().forks(),
         result.annotated(), timings);
   }

@@ -1,5 +1,6 @@
 package io.pastaserve.worker.sampling;
 
+import io.pastaserve.common.request.Sampling;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
@@ -30,7 +31,7 @@ public final class Sampler {
    * Chooses a token from {@code vocab} logits at {@code offset}; {@code uniform}, in {@code [0, 1)}, picks among the
    * candidates (unused when greedy). One thread per sampler.
    */
-  public int sample(FloatBuffer logits, int offset, int vocab, SamplingParams params, double uniform) {
+  public int sample(FloatBuffer logits, int offset, int vocab, Sampling params, double uniform) {
     if (params.isGreedy()) {
       return argmax(logits, offset, vocab);
     }

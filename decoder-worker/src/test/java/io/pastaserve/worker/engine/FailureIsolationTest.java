@@ -3,10 +3,12 @@ package io.pastaserve.worker.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pastaserve.common.lang.SpanId;
+import io.pastaserve.common.request.FinishReason;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.kv.KvAllocator;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -39,7 +41,7 @@ class FailureIsolationTest {
   }
 
   static GenerationRequest request(String id, String prompt) {
-    return GenerationRequest.of(id, prompt, SamplingParams.greedy(600), Mode.ASYNC);
+    return GenerationRequest.of(id, prompt, Sampling.greedy(600), Mode.ASYNC);
   }
 
   /** Runs the prompts beside a failing request made by {@code victim}; checks the others and returns its result. */
@@ -126,7 +128,7 @@ class FailureIsolationTest {
       }
       known.add(runner.config().vocabSize() + 1000);
       besideTheOthers(engine, e -> e.submit(new GenerationRequest("victim", prompts.get(2),
-          SamplingParams.greedy(600), Mode.ASYNC, Optional.of(new Forcing.Resume(Map.of("0", known))))));
+          Sampling.greedy(600), Mode.ASYNC, Optional.of(new Forcing.Resume(Map.of("0", known))))));
     }
   }
 }

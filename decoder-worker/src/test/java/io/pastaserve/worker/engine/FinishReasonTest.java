@@ -3,9 +3,11 @@ package io.pastaserve.worker.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pastaserve.common.lang.PastaLimits;
+import io.pastaserve.common.request.FinishReason;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.util.Optional;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -21,7 +23,7 @@ class FinishReasonTest {
   }
 
   static GenerationResult replay(Engine engine, String prompt, String transcript) {
-    return engine.generate(new GenerationRequest("r", prompt, SamplingParams.greedy(100_000), Mode.ASYNC,
+    return engine.generate(new GenerationRequest("r", prompt, Sampling.greedy(100_000), Mode.ASYNC,
         Optional.of(new Forcing.Replay(transcript))));
   }
 

@@ -4,9 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pastaserve.common.lang.PastaEvent;
 import io.pastaserve.common.lang.PastaLimits;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -76,7 +77,7 @@ class ForkJoinReferenceTest {
       engine.observe((request, span, index, logits) -> engineLogits.put(request + ":" + span + "/" + index, logits));
       List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
       for (int i = 0; i < programs; i++) {
-        futures.add(engine.submit(new GenerationRequest("p" + i, "prompt " + i, SamplingParams.greedy(2000),
+        futures.add(engine.submit(new GenerationRequest("p" + i, "prompt " + i, Sampling.greedy(2000),
             Mode.ASYNC, Optional.of(new Forcing.Replay(transcripts.get(i))))));
       }
       for (int i = 0; i < programs; i++) {
@@ -114,7 +115,7 @@ class ForkJoinReferenceTest {
         String transcript = randomProgram(random);
         for (Mode mode : Mode.values()) {
           GenerationResult r = engine.generate(new GenerationRequest("r" + i + mode, "q" + i,
-              SamplingParams.greedy(2000), mode, Optional.of(new Forcing.Replay(transcript))));
+              Sampling.greedy(2000), mode, Optional.of(new Forcing.Replay(transcript))));
           assertThat(r.annotated()).isEqualTo(transcript);
         }
       }
@@ -149,7 +150,7 @@ class ForkJoinReferenceTest {
       GenerationResult resumed;
       // a budget no program reaches: which span spends a request's last tokens depends on the schedule, and fast
       // forwarding changes the schedule
-      SamplingParams sampling = new SamplingParams(0.8, 0.95, 0, 5, 100_000, List.of());
+      Sampling sampling = new Sampling(0.8, 0.95, 0, 5, 100_000, List.of());
       try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
         engine.fastForward(false);
         engine.observe((request, span, index, logits) -> stepwise.put(span + "/" + index, logits));

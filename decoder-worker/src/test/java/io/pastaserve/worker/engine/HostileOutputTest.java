@@ -3,9 +3,11 @@ package io.pastaserve.worker.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pastaserve.common.lang.PastaLimits;
+import io.pastaserve.common.request.FinishReason;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -34,7 +36,7 @@ class HostileOutputTest {
   }
 
   static GenerationResult replay(String transcript, int maxTokens) {
-    return engine.generate(new GenerationRequest("h", "p", SamplingParams.greedy(maxTokens), Mode.ASYNC,
+    return engine.generate(new GenerationRequest("h", "p", Sampling.greedy(maxTokens), Mode.ASYNC,
         Optional.of(new Forcing.Replay(transcript))));
   }
 

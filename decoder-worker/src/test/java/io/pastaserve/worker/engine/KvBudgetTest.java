@@ -3,9 +3,11 @@ package io.pastaserve.worker.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pastaserve.common.lang.PastaLimits;
+import io.pastaserve.common.request.FinishReason;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -41,7 +43,7 @@ class KvBudgetTest {
       engine.profile(true);
       List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
       for (int i = 0; i < prompts.size(); i++) {
-        futures.add(engine.submit(GenerationRequest.of("k" + i, prompts.get(i), SamplingParams.greedy(maxTokens),
+        futures.add(engine.submit(GenerationRequest.of("k" + i, prompts.get(i), Sampling.greedy(maxTokens),
             Mode.ASYNC)));
       }
       for (CompletableFuture<GenerationResult> f : futures) {

@@ -2,9 +2,11 @@ package io.pastaserve.worker.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.pastaserve.common.request.FinishReason;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -37,7 +39,7 @@ class MalformedTagForkTest {
       + "<promise topic=\"x<sync a=\"1\"/>Done.";
 
   static GenerationResult replay(String id, Mode mode) {
-    return engine.generate(new GenerationRequest(id, "give tips", SamplingParams.greedy(500), mode,
+    return engine.generate(new GenerationRequest(id, "give tips", Sampling.greedy(500), mode,
         Optional.of(new Forcing.Replay(TRANSCRIPT))));
   }
 

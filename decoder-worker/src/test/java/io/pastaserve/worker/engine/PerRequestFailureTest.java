@@ -4,12 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.pastaserve.common.lang.SpanId;
+import io.pastaserve.common.request.FinishReason;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.kv.KvCache;
 import io.pastaserve.worker.kv.KvPass;
 import io.pastaserve.worker.kv.KvSeq;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -45,7 +47,7 @@ class PerRequestFailureTest {
   }
 
   static GenerationRequest request(String id, String prompt, Mode mode) {
-    return GenerationRequest.of(id, prompt, SamplingParams.greedy(600), mode);
+    return GenerationRequest.of(id, prompt, Sampling.greedy(600), mode);
   }
 
   @Test
@@ -67,7 +69,7 @@ class PerRequestFailureTest {
     faulty.poisonOpen = prompts.size() + 1;
     try (Engine engine = new Engine(runner, EngineConfig.defaults(), faulty::wrap)) {
       GenerationResult victim = besideTheOthers(engine, e -> e.submit(GenerationRequest.of("victim",
-          prompts.get(1), SamplingParams.greedy(20), Mode.ASYNC)));
+          prompts.get(1), Sampling.greedy(20), Mode.ASYNC)));
       assertThat(victim.finishReason()).isIn(FinishReason.LENGTH, FinishReason.ERROR);
     }
   }
@@ -76,7 +78,7 @@ class PerRequestFailureTest {
   void aListenerThatThrowsAsItsSpentRequestIsFlushed_failsThatRequest_withError() throws Exception {
     try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
       GenerationResult victim = besideTheOthers(engine, e -> e.submit(GenerationRequest.of("victim",
-          prompts.get(1), SamplingParams.greedy(20), Mode.ASYNC), new SpanListener() {
+          prompts.get(1), Sampling.greedy(20), Mode.ASYNC), new SpanListener() {
             @Override
             public void onSpanEnd(SpanId span) {
               throw new IllegalStateException("the listener cannot take the end of span " + span);
@@ -114,9 +116,9 @@ class PerRequestFailureTest {
     FaultyCache faulty = new FaultyCache();
     faulty.failEmptyGather = true;
     // the short request leaves the batch while the long prompt is still prefilled: the batch becomes empty
-    GenerationRequest brief = GenerationRequest.of("brief", prompts.get(0), SamplingParams.greedy(2), Mode.ASYNC);
+    GenerationRequest brief = GenerationRequest.of("brief", prompts.get(0), Sampling.greedy(2), Mode.ASYNC);
     GenerationRequest longOne = GenerationRequest.of("long", "Tell me about the garden. ".repeat(220),
-        SamplingParams.greedy(40), Mode.ASYNC);
+        Sampling.greedy(40), Mode.ASYNC);
     GenerationResult reference;
     try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
       reference = engine.generate(longOne);

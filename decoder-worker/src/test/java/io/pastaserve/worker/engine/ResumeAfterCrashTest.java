@@ -3,9 +3,10 @@ package io.pastaserve.worker.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pastaserve.common.lang.SpanId;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,19 +36,19 @@ class ResumeAfterCrashTest {
 
   @Test
   void resumingFromAnyMomentsReportedTokens_givesTheSameAnswer() throws Exception {
-    resumeAtRandomMoments(SamplingParams.greedy(3000), Mode.ASYNC, 6, 4);
+    resumeAtRandomMoments(Sampling.greedy(3000), Mode.ASYNC, 6, 4);
   }
 
   @Test
   void resumingASeededSampledRequest_fromAnyMomentsReportedTokens_givesTheSameAnswer_inBothModes()
       throws Exception {
-    SamplingParams sampled = new SamplingParams(1.0, 1.0, 0, 1234, 3000, List.of());
+    Sampling sampled = new Sampling(1.0, 1.0, 0, 1234, 3000, List.of());
     for (Mode mode : Mode.values()) {
       resumeAtRandomMoments(sampled, mode, 3, 2);
     }
   }
 
-  private static void resumeAtRandomMoments(SamplingParams sampling, Mode mode, int promptCount, int cuts)
+  private static void resumeAtRandomMoments(Sampling sampling, Mode mode, int promptCount, int cuts)
       throws Exception {
     List<String> prompts = Files.readAllLines(MODEL.resolve("heldout-prompts.txt"), StandardCharsets.UTF_8)
         .subList(0, promptCount);

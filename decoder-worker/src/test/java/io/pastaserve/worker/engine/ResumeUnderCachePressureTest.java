@@ -4,9 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.common.lang.SpanId;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -35,7 +36,7 @@ class ResumeUnderCachePressureTest {
     // a long prompt: a fork copies it, an inline chunk does not
     String prompt = "Please answer carefully, in short points, and keep each point brief and useful. ".repeat(6)
         + TestModels.heldoutPrompts().get(0);
-    SamplingParams sampling = SamplingParams.greedy(300);
+    Sampling sampling = Sampling.greedy(300);
     int promptTokens = runner.tokenizer().encode(runner.config().applyChatTemplate(prompt)).length;
     // room for the request and for inline openers, none for a copy of the prompt
     EngineConfig tight = new EngineConfig(16, promptTokens + 300 + 150, 512, 1024, PastaLimits.defaults(),

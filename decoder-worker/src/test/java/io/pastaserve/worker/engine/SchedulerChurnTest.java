@@ -3,9 +3,11 @@ package io.pastaserve.worker.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.pastaserve.common.request.FinishReason;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,7 +38,7 @@ class SchedulerChurnTest {
         transcripts.add(t);
         Mode mode = i % 3 == 0 ? Mode.SERIAL : Mode.ASYNC;
         futures.add(i % 4 == 3
-            ? engine.submit(GenerationRequest.of("g" + i, "p" + i, SamplingParams.greedy(30), mode))
+            ? engine.submit(GenerationRequest.of("g" + i, "p" + i, Sampling.greedy(30), mode))
             : engine.submit(GenerationRequest.replay("r" + i, "p" + i, t, mode)));
         if (i % 7 == 0) {
           Thread.sleep(random.nextInt(20));
@@ -96,7 +98,7 @@ class SchedulerChurnTest {
     try (Engine engine = new Engine(runner, tight)) {
       List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
       for (int i = 0; i < 6; i++) {
-        futures.add(engine.submit(new GenerationRequest("q" + i, "prompt", SamplingParams.greedy(60), Mode.ASYNC,
+        futures.add(engine.submit(new GenerationRequest("q" + i, "prompt", Sampling.greedy(60), Mode.ASYNC,
             Optional.empty())));
       }
       Engine.EngineLoad load = engine.load().get();
@@ -113,7 +115,7 @@ class SchedulerChurnTest {
   void promptLongerThanTheContext_isRefusedClearly() {
     try (Engine engine = new Engine(runner, EngineConfig.defaults())) {
       CompletableFuture<GenerationResult> f = engine.submit(GenerationRequest.of("long", "y".repeat(3000),
-          SamplingParams.greedy(5), Mode.ASYNC));
+          Sampling.greedy(5), Mode.ASYNC));
       assertThat(f).failsWithin(Duration.ofSeconds(5)).withThrowableThat()
           .withMessageContaining("context holds 2048");
     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pastaserve.common.lang.OrderedAssembler;
 import io.pastaserve.common.lang.SpanId;
+import io.pastaserve.common.request.Mode;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
 import java.util.ArrayList;

@@ -3,11 +3,12 @@ package io.pastaserve.worker.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pastaserve.common.lang.PastaLimits;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ExecutionProvider;
 import io.pastaserve.worker.model.ModelRunner;
 import io.pastaserve.worker.model.RunnerApi;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,7 +63,7 @@ class StaticCacheTest {
       engine.observe((request, span, index, logits) -> engineLogits.put(request + ":" + span + "/" + index, logits));
       List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
       for (int i = 0; i < programs; i++) {
-        futures.add(engine.submit(new GenerationRequest("p" + i, "prompt " + i, SamplingParams.greedy(2000),
+        futures.add(engine.submit(new GenerationRequest("p" + i, "prompt " + i, Sampling.greedy(2000),
             Mode.ASYNC, Optional.of(new Forcing.Replay(transcripts.get(i))))));
       }
       for (int i = 0; i < programs; i++) {
@@ -102,7 +103,7 @@ class StaticCacheTest {
       for (Mode mode : Mode.values()) {
         for (int i = 0; i < prompts.size(); i++) {
           futures.add(engine.submit(GenerationRequest.of(mode + "-" + i, prompts.get(i),
-              SamplingParams.greedy(24 + 7 * i), mode)));
+              Sampling.greedy(24 + 7 * i), mode)));
         }
       }
       for (CompletableFuture<GenerationResult> f : futures) {

@@ -2,10 +2,12 @@ package io.pastaserve.worker.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.pastaserve.common.lang.SpanId;
+import io.pastaserve.common.request.FinishReason;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
-import io.pastaserve.common.lang.SpanId;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,7 +39,7 @@ class StopStringTest {
   }
 
   static GenerationResult replay(String stop, Mode mode) {
-    return engine.generate(new GenerationRequest("s", "p", new SamplingParams(0, 1, 0, 0, 100_000, List.of(stop)),
+    return engine.generate(new GenerationRequest("s", "p", new Sampling(0, 1, 0, 0, 100_000, List.of(stop)),
         mode, Optional.of(new Forcing.Replay(TRANSCRIPT))));
   }
 
@@ -77,7 +79,7 @@ class StopStringTest {
   void aRequestWithStopStrings_tellsItsListenerEveryTokenOnce_atConsecutiveIndices() throws Exception {
     for (Mode mode : Mode.values()) {
       Map<SpanId, List<Integer>> indices = new LinkedHashMap<>();
-      engine.submit(new GenerationRequest("i" + mode, "p", new SamplingParams(0, 1, 0, 0, 100_000,
+      engine.submit(new GenerationRequest("i" + mode, "p", new Sampling(0, 1, 0, 0, 100_000,
           List.of("no such text")), mode, Optional.of(new Forcing.Replay(TRANSCRIPT))), new SpanListener() {
             @Override
             public void onToken(SpanId span, int index, int token) {

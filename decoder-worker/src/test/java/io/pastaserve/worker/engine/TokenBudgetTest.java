@@ -3,9 +3,11 @@ package io.pastaserve.worker.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pastaserve.common.lang.SpanId;
+import io.pastaserve.common.request.FinishReason;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.model.ModelRunner;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -41,7 +43,7 @@ class TokenBudgetTest {
             AtomicLong tokens = new AtomicLong();
             reported.add(tokens);
             futures.add(engine.submit(GenerationRequest.of(mode + "/" + budget + "/" + prompt, prompt,
-                SamplingParams.greedy(budget), mode), new SpanListener() {
+                Sampling.greedy(budget), mode), new SpanListener() {
                   @Override
                   public void onToken(SpanId span, int index, int token) {
                     tokens.incrementAndGet();

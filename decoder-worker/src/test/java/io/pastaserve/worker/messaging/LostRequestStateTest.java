@@ -7,8 +7,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pastaserve.common.messaging.DecodeSpanCommand;
 import io.pastaserve.common.messaging.RedisKeys;
 import io.pastaserve.common.messaging.RequestFinishedEvent;
-import io.pastaserve.common.messaging.Sampling;
 import io.pastaserve.common.messaging.SpanEventEnvelope;
+import io.pastaserve.common.request.FinishReason;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.testing.KafkaBrokerProcess;
 import io.pastaserve.testing.RedisTestServer;
 import java.time.Duration;
@@ -98,7 +100,7 @@ class LostRequestStateTest {
       });
     }
     RequestFinishedEvent error = finished(events, lost).orElseThrow();
-    assertThat(error.finishReason()).isEqualTo("error");
+    assertThat(error.finishReason()).isEqualTo(FinishReason.ERROR);
     assertThat(error.error()).contains("state").contains("Redis");
     assertThat(events).as("the ended request's job is dropped without a word")
         .noneMatch(e -> e.finished() != null && e.finished().requestId().equals(ended));
@@ -113,7 +115,7 @@ class LostRequestStateTest {
 
   private String job(String id) throws Exception {
     return json.writeValueAsString(new DecodeSpanCommand(DecodeSpanCommand.VERSION, id, "0", "hello",
-        new Sampling(0, 1, 0, 1L, 16, List.of()), "async", 1, "", ""));
+        new Sampling(0, 1, 0, 1L, 16, List.of()), Mode.ASYNC, 1, "", ""));
   }
 
   private KafkaConsumer<String, String> consumer() {

@@ -11,20 +11,19 @@ import io.pastaserve.common.messaging.RequestFinishedEvent;
 import io.pastaserve.common.messaging.SpanEventEnvelope;
 import io.pastaserve.common.messaging.SpanTokensEvent;
 import io.pastaserve.common.messaging.TokenItem;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.testing.KafkaBrokerProcess;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.engine.Engine;
 import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.engine.GenerationRequest;
 import io.pastaserve.worker.engine.GenerationResult;
-import io.pastaserve.worker.engine.Mode;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
@@ -145,7 +144,7 @@ class SpanEventsBrokerOutageTest {
     Received received = receive(id, Duration.ofSeconds(120));
     assertThat(received.gaps).as("events arrived after a missing one").isEmpty();
     assertThat(received.assembler.assembled()).isEqualTo(result.text());
-    assertThat(received.finished.finishReason()).isEqualTo(result.finishReason().name().toLowerCase(Locale.ROOT));
+    assertThat(received.finished.finishReason()).isEqualTo(result.finishReason());
   }
 
   /**
@@ -224,13 +223,13 @@ class SpanEventsBrokerOutageTest {
   private static void finish(SpanEventPublisher publisher, String id, GenerationResult result) {
     publisher.flush();
     publisher.send(SpanEventEnvelope.of(new RequestFinishedEvent(RequestFinishedEvent.VERSION, id,
-        result.finishReason().name().toLowerCase(Locale.ROOT), "", 0, result.stats().totalTokens(), 0,
+        result.finishReason(), "", 0, result.stats().totalTokens(), 0,
         result.stats().forks(), "", List.of())));
   }
 
   private static GenerationRequest request(String id) throws Exception {
     String text = TestModels.heldoutPrompts().get(0);
-    return GenerationRequest.of(id, text, SamplingParams.greedy(96), Mode.ASYNC);
+    return GenerationRequest.of(id, text, Sampling.greedy(96), Mode.ASYNC);
   }
 
   private SpanEventPublisher publisher(String id, java.util.function.Consumer<String> onFailure) {

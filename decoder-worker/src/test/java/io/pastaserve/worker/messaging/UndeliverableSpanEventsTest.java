@@ -7,8 +7,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.pastaserve.common.messaging.DecodeSpanCommand;
 import io.pastaserve.common.messaging.RedisKeys;
-import io.pastaserve.common.messaging.Sampling;
 import io.pastaserve.common.messaging.Topics;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.testing.KafkaBrokerProcess;
 import io.pastaserve.testing.RedisTestServer;
 import java.time.Duration;
@@ -99,7 +100,7 @@ class UndeliverableSpanEventsTest {
     redis.opsForHash().putAll(RedisKeys.request(id), Map.of("status", "running", "worker", ""));
     redis.expire(RedisKeys.request(id), Duration.ofMinutes(5));
     String job = json.writeValueAsString(new DecodeSpanCommand(DecodeSpanCommand.VERSION, id, "0", "hello",
-        new Sampling(0, 1, 0, 1L, 32, List.of()), "async", 1, "", ""));
+        new Sampling(0, 1, 0, 1L, 32, List.of()), Mode.ASYNC, 1, "", ""));
     kafka.send(properties.spanJobsTopic(), id, job).get();
 
     List<ConsumerRecord<String, String>> jobs = new ArrayList<>();

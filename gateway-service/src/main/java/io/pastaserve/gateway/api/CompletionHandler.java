@@ -3,12 +3,13 @@ package io.pastaserve.gateway.api;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.NullNode;
-import io.pastaserve.common.messaging.Sampling;
-import io.pastaserve.common.messaging.SpanTiming;
+import io.pastaserve.common.output.OutputCodec;
+import io.pastaserve.common.output.OutputEntry;
+import io.pastaserve.common.request.Mode;
 import io.pastaserve.gateway.auth.ApiKeyFilter;
 import io.pastaserve.gateway.generation.GenerationSpec;
 import io.pastaserve.gateway.generation.Generations;
-import io.pastaserve.gateway.generation.OutputEntry;
+import io.pastaserve.gateway.generation.StreamedEntry;
 import io.pastaserve.gateway.model.ServedModel;
 import io.pastaserve.gateway.workers.WorkerRegistry;
 import java.nio.charset.StandardCharsets;
@@ -41,7 +42,6 @@ import reactor.core.scheduler.Schedulers;
 public final class CompletionHandler {
 
   private static final Logger log = LoggerFactory.getLogger(CompletionHandler.class);
-  private static final TypeRefs TYPES = new TypeRefs();
 
   private final ObjectMapper json;
   private final RequestParser parser;
@@ -118,10 +118,8 @@ public final class CompletionHandler {
         })
         .flatMap(a -> {
           CompletionRequest req = a.request();
-          Sampling sampling = new Sampling(req.temperature(), req.topP(), 0, req.seed(), req.maxTokens(),
-              req.stop());
           java.time.Duration timeout = req.timeoutMs() > 0 ? java.time.Duration.ofMillis(req.timeoutMs()) : null;
-          GenerationSpec spec = new GenerationSpec(req.prompt(), a.promptTokens(), sampling, req.mode(), keyName,
+          GenerationSpec spec = new GenerationSpec(req.prompt(), a.promptTokens(), req.sampling(), req.mode(), keyName,
               req.streamSpans(), req.resumable(), timeout);
           long created = Instant.now().getEpochSecond();
           return generations.start(spec, chat ? "chatcmpl-" : "cmpl-")
@@ -137,10 +135,10 @@ public final class CompletionHandler {
       int promptTokens) {
     return g.output().collectList().flatMap(entries -> {
       StringBuilder text = new StringBuilder();
-      OutputEntry done = null;
-      for (OutputEntry e : entries) {
+      OutputEntry.Done done = null;
+      for (StreamedEntry e : entries) {
         if (e.isDone()) {
-          done = e;
+          done = e.done();
         } else {
           text.append(e.text());
         }
@@ -150,7 +148,7 @@ public final class CompletionHandler {
       }
       String reason;
       try {
-        reason = FinishReason.of(done).wire();
+        reason = Endings.answer(done).wire();
       } catch (ApiException failed) {
         log.info("request {}: {}", g.requestId(), failed.getMessage());
         return Mono.error(failed);
@@ -178,15 +176,15 @@ public final class CompletionHandler {
       }
       // an ending that is not an answer fails the stream: before the first event with its status, after it with
       // an error event
-      String reason = entry.isDone() ? FinishReason.of(entry).wire() : null;
+      String reason = entry.isDone() ? Endings.answer(entry.done()).wire() : null;
       List<String> out = new ArrayList<>(4);
       if (started.compareAndSet(false, true) && req.chat()) {
         out.add(event(null, new Responses.Chunk(g.requestId(), object, created, model.name(),
             List.of(new Responses.ChatChunkChoice(0, new Responses.Delta("assistant", ""), null, null)),
             usageField, null)));
       }
-      if (entry.isSpan() && req.streamSpans()) {
-        out.add("event: pasta.span\ndata: " + entry.field("span") + "\n\n");
+      if (entry.entry() instanceof OutputEntry.SpanProgress span && req.streamSpans()) {
+        out.add("event: pasta.span\ndata: " + OutputCodec.spanJson(span) + "\n\n");
       }
       if (!entry.text().isEmpty()) {
         out.add(event(entry.id(), new Responses.Chunk(g.requestId(), object, created, model.name(),
@@ -195,10 +193,10 @@ public final class CompletionHandler {
       if (entry.isDone()) {
         out.add(event(entry.id(), new Responses.Chunk(g.requestId(), object, created, model.name(),
             List.of(choice(req, req.chat() ? null : "", reason)), usageField,
-            pasta(req, entry))));
+            pasta(req, entry.done()))));
         if (req.includeUsage()) {
           out.add(event(null, new Responses.Chunk(g.requestId(), object, created, model.name(), List.of(),
-              usage(entry, promptTokens), null)));
+              usage(entry.done(), promptTokens), null)));
         }
         out.add("data: [DONE]\n\n");
       }
@@ -240,8 +238,8 @@ public final class CompletionHandler {
     String last = request.headers().firstHeader("Last-Event-ID");
     String after = last != null && last.matches("\\d+-\\d+") ? last : "0-0";
     boolean chat = id.startsWith("chatcmpl-");
-    CompletionRequest req = new CompletionRequest(chat, model.name(), "", 1, 1, 1, null, List.of(), true, false, "",
-        "async", false, false, true, 0);
+    CompletionRequest req = new CompletionRequest(chat, model.name(), "", null, true, false, "", Mode.ASYNC, false,
+        false, true, 0);
     return generations.resume(id, after)
         .switchIfEmpty(Mono.error(() -> new ApiException(HttpStatus.NOT_FOUND, "invalid_request_error",
             "stream_not_found", "id", "no stream '" + id + "': it never started or has expired", null)))
@@ -265,30 +263,20 @@ public final class CompletionHandler {
   }
 
   /** Usage as the worker counted it; the prompt as counted at admission when the answer ended before the worker. */
-  private static Responses.Usage usage(OutputEntry done, int promptTokensAtAdmission) {
-    long prompt = done.number("promptTokens") > 0 ? done.number("promptTokens") : promptTokensAtAdmission;
-    long completion = done.number("completionTokens");
+  private static Responses.Usage usage(OutputEntry.Done done, int promptTokensAtAdmission) {
+    long prompt = done.promptTokens() > 0 ? done.promptTokens() : promptTokensAtAdmission;
+    long completion = done.completionTokens();
     return new Responses.Usage(prompt, completion, prompt + completion);
   }
 
-  private Responses.Pasta pasta(CompletionRequest req, OutputEntry done) {
-    long total = done.number("completionTokens");
-    long critical = done.number("criticalPathTokens");
-    List<Responses.Span> spans = new ArrayList<>();
-    String spansJson = done.field("spans");
-    if (!spansJson.isEmpty()) {
-      try {
-        for (SpanTiming t : json.readValue(spansJson, TYPES.spanTimings)) {
-          spans.add(new Responses.Span(t.spanId(), t.parentSpanId(), t.topic(), t.tokens(), round(t.startMs()),
-              round(t.endMs())));
-        }
-      } catch (JsonProcessingException e) {
-        log.debug("unreadable span timings: {}", e.getMessage());
-      }
-    }
-    return new Responses.Pasta(req.mode(), req.seed(), done.number("forks"), total, critical,
+  private static Responses.Pasta pasta(CompletionRequest req, OutputEntry.Done done) {
+    long total = done.completionTokens();
+    long critical = done.criticalPathTokens();
+    List<Responses.Span> spans = done.spans().stream().map(t -> new Responses.Span(t.spanId(), t.parentSpanId(),
+        t.topic(), t.tokens(), round(t.startMs()), round(t.endMs()))).toList();
+    return new Responses.Pasta(req.mode(), req.seed(), done.forks(), total, critical,
         critical == 0 ? 1.0 : round((double) total / critical), spans,
-        req.includeAnnotated() ? done.field("annotated") : null);
+        req.includeAnnotated() ? done.annotated() : null);
   }
 
   private static double round(double v) {
@@ -312,11 +300,5 @@ public final class CompletionHandler {
 
   private static String abbreviate(String s) {
     return s.length() > 64 ? s.substring(0, 64) + "..." : s;
-  }
-
-  private static final class TypeRefs {
-    final com.fasterxml.jackson.core.type.TypeReference<List<SpanTiming>> spanTimings =
-        new com.fasterxml.jackson.core.type.TypeReference<>() {
-        };
   }
 }

@@ -3,9 +3,11 @@ package io.pastaserve.gateway.api;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pastaserve.common.request.InvalidSettingException;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import org.springframework.http.HttpStatus;
 
@@ -13,7 +15,9 @@ import org.springframework.http.HttpStatus;
  * Reads a completion request's JSON into a {@link CompletionRequest}, with a 400 naming the field ({@code param})
  * and what was expected for anything it cannot accept. OpenAI fields whose value would change the answer and that
  * this server does not implement are refused, not ignored ({@link UnsupportedParameters}); {@code n} must be 1.
- * A request without a {@code seed} gets a random one ({@link #drawSeed}).
+ * A request without a {@code seed} gets a random one ({@link #drawSeed}). This class applies the API's own limits
+ * (types, ranges, how many stop strings); the settings themselves are validated once, by {@link Sampling} and {@link
+ * Mode}, whose errors become a 400 naming the field too.
  *
  * <p>Chat messages become one prompt: the bundled model's template is single-turn, so the contents of the
  * messages are joined, in order, with a blank line between them.
@@ -60,9 +64,6 @@ final class RequestParser {
     }
     Double temperature = optionalNumber(root, "temperature", 0, 2);
     Double topP = optionalNumber(root, "top_p", 0, 1);
-    if (topP != null && topP == 0) {
-      throw ApiException.invalid("top_p", "top_p must be greater than 0 and at most 1, not 0");
-    }
     Long seed = optionalLong(root, "seed");
     Integer n = optionalInt(root, "n", 1, Integer.MAX_VALUE);
     if (n != null && n != 1) {
@@ -82,7 +83,7 @@ final class RequestParser {
     }
     String user = optionalString(root, "user");
     UnsupportedParameters.check(root);
-    String mode = "async";
+    Mode mode = Mode.ASYNC;
     boolean includeAnnotated = false;
     long timeoutMs = 0;
     boolean streamSpans = false;
@@ -94,10 +95,11 @@ final class RequestParser {
       }
       JsonNode m = pasta.get("mode");
       if (m != null && !m.isNull()) {
-        if (!m.isTextual() || !Set.of("async", "serial").contains(m.asText().toLowerCase(Locale.ROOT))) {
+        try {
+          mode = Mode.of(m.isTextual() ? m.asText() : null);
+        } catch (InvalidSettingException e) {
           throw ApiException.invalid("pasta.mode", "pasta.mode must be \"async\" or \"serial\", not " + m);
         }
-        mode = m.asText().toLowerCase(Locale.ROOT);
       }
       includeAnnotated = optionalBoolean(pasta, "include_annotated", "pasta.include_annotated", false);
       streamSpans = optionalBoolean(pasta, "stream_spans", "pasta.stream_spans", false);
@@ -117,10 +119,20 @@ final class RequestParser {
         timeoutMs = t.asLong();
       }
     }
-    return new CompletionRequest(chat, model, prompt, maxTokens == null ? Math.min(defaultMaxTokens, maxTokensLimit)
-        : maxTokens, temperature == null ? 1.0 : temperature, topP == null ? 1.0 : topP,
-        seed == null ? drawSeed() : seed, stop(root), stream, includeUsage, user, mode, includeAnnotated, streamSpans,
-        resumable, timeoutMs);
+    Sampling sampling = sampling(temperature == null ? 1.0 : temperature, topP == null ? 1.0 : topP,
+        seed == null ? drawSeed() : seed, maxTokens == null ? Math.min(defaultMaxTokens, maxTokensLimit) : maxTokens,
+        stop(root));
+    return new CompletionRequest(chat, model, prompt, sampling, stream, includeUsage, user, mode, includeAnnotated,
+        streamSpans, resumable, timeoutMs);
+  }
+
+  /** The request's sampling settings; a setting they refuse is a 400 naming it. */
+  private static Sampling sampling(double temperature, double topP, long seed, int maxTokens, List<String> stop) {
+    try {
+      return new Sampling(temperature, topP, 0, seed, maxTokens, stop);
+    } catch (InvalidSettingException e) {
+      throw ApiException.invalid(e.field(), e.getMessage());
+    }
   }
 
   /**

@@ -3,6 +3,7 @@ package io.pastaserve.gateway.api;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import io.pastaserve.common.request.Mode;
 import java.util.List;
 
 /** The API's response shapes (OpenAI's, plus the {@code pasta} extension object clients may ignore). */
@@ -18,7 +19,7 @@ final class Responses {
   /**
    * What parallel decoding did for this answer.
    *
-   * @param mode async or serial
+   * @param mode how the forks ran ({@code async} or {@code serial})
    * @param seed the seed the answer was sampled with (the caller's, or the one drawn for it): sent back, it gives
    *     the same answer; null where it is not known (a stream read again)
    * @param forks spans forked
@@ -30,7 +31,7 @@ final class Responses {
    */
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  record Pasta(String mode, Long seed, long forks, long totalTokens, long criticalPathTokens, double idealSpeedup,
+  record Pasta(Mode mode, Long seed, long forks, long totalTokens, long criticalPathTokens, double idealSpeedup,
       List<Span> spans, String annotated) {
   }
 

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.pastaserve.common.request.FinishReason;
 import java.time.Duration;
 
 /**
@@ -46,7 +47,7 @@ public final class GatewayMetrics {
     ttft.record(sinceAdmission);
   }
 
-  void finished(String reason, Duration sinceAdmission, Duration sinceFirstToken, long prompt, long completion,
+  void finished(FinishReason reason, Duration sinceAdmission, Duration sinceFirstToken, long prompt, long completion,
       long forkCount) {
     e2e.record(sinceAdmission);
     if (completion > 1 && sinceFirstToken != null) {
@@ -55,7 +56,7 @@ public final class GatewayMetrics {
     promptTokens.record(prompt);
     completionTokens.record(completion);
     forks.record(forkCount);
-    ended(reason);
+    ended(reason.wire());
   }
 
   /** A request ended: by its finish reason, or {@code cancelled} (client gone) or {@code timeout} (deadline). */

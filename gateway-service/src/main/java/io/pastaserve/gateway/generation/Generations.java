@@ -1,6 +1,8 @@
 package io.pastaserve.gateway.generation;
 
 import io.pastaserve.common.messaging.GenerateCommand;
+import io.pastaserve.common.output.OutputEntry;
+import io.pastaserve.common.request.FinishReason;
 import io.pastaserve.gateway.workers.WorkerRegistry;
 import java.time.Duration;
 import java.util.UUID;
@@ -47,7 +49,7 @@ public final class Generations {
    * @param requestId the generation's id (Kafka key, Redis hash tag)
    * @param output the answer's entries; subscribe once
    */
-  public record Generation(String requestId, Flux<OutputEntry> output) {
+  public record Generation(String requestId, Flux<StreamedEntry> output) {
   }
 
   /** Admits and enqueues {@code spec}; fails with a {@link GenerationException} saying why it did not. */
@@ -80,7 +82,7 @@ public final class Generations {
             queue.cancel(id, "enqueue_failed");
           })
           .then(Mono.fromSupplier(() -> {
-            Flux<OutputEntry> output = output(id, spec, permit, admittedAt).doOnSubscribe(s -> owned.set(true));
+            Flux<StreamedEntry> output = output(id, spec, permit, admittedAt).doOnSubscribe(s -> owned.set(true));
             // a generation nobody reads (the caller went away between enqueueing and reading) is cancelled
             Mono.delay(UNCLAIMED_AFTER).subscribe(t -> {
               if (owned.compareAndSet(false, true)) {
@@ -105,10 +107,10 @@ public final class Generations {
     log.debug("request {} abandoned before it was read ({})", id, reason);
     queue.cancel(id, reason);
     permit.release();
-    metrics.ended("cancelled");
+    metrics.ended(FinishReason.CANCELLED.wire());
   }
 
-  private Flux<OutputEntry> output(String id, GenerationSpec spec, Admission.Permit permit, long admittedAt) {
+  private Flux<StreamedEntry> output(String id, GenerationSpec spec, Admission.Permit permit, long admittedAt) {
     Duration limit = spec.timeout() != null && spec.timeout().compareTo(deadline) < 0 ? spec.timeout() : deadline;
     long deadlineAt = admittedAt + limit.toNanos();
     AtomicLong firstTokenAt = new AtomicLong(-1);
@@ -143,7 +145,7 @@ public final class Generations {
           }
           log.debug("request {} cancelled ({})", id, deadlinePassed ? "deadline" : "client gone");
           queue.cancel(id, deadlinePassed ? "deadline" : "client");
-          metrics.ended(deadlinePassed ? "timeout" : "cancelled");
+          metrics.ended(deadlinePassed ? "timeout" : FinishReason.CANCELLED.wire());
         })
         .timeout(Mono.delay(remaining(deadlineAt)), entry -> Mono.delay(remaining(deadlineAt)))
         .onErrorMap(java.util.concurrent.TimeoutException.class,
@@ -158,9 +160,10 @@ public final class Generations {
             // the work is over: the next request may start while this answer's last bytes are written
             permit.release();
             long first = firstTokenAt.get();
-            metrics.finished(entry.field("finishReason"), Duration.ofNanos(now - admittedAt),
-                first < 0 ? null : Duration.ofNanos(now - first), entry.number("promptTokens"),
-                entry.number("completionTokens"), entry.number("forks"));
+            OutputEntry.Done done = entry.done();
+            metrics.finished(done.finishReason(), Duration.ofNanos(now - admittedAt),
+                first < 0 ? null : Duration.ofNanos(now - first), done.promptTokens(), done.completionTokens(),
+                done.forks());
           }
         })
         .doFinally(signal -> {
@@ -176,7 +179,7 @@ public final class Generations {
    */
   private void holdUntilEnd(String id, String afterId, long deadlineAt, Admission.Permit permit) {
     outputs.read(id, afterId)
-        .filter(OutputEntry::isDone)
+        .filter(StreamedEntry::isDone)
         .next()
         .timeout(remaining(deadlineAt))
         .doOnError(e -> {
@@ -195,7 +198,7 @@ public final class Generations {
    * Last-Event-ID}), until its final entry or the server's deadline; empty when no such request is known (never
    * started, or expired).
    */
-  public Mono<Flux<OutputEntry>> resume(String id, String afterId) {
+  public Mono<Flux<StreamedEntry>> resume(String id, String afterId) {
     // a reader holds a connection and reads Redis as long as a request does: it takes a place in the bulkhead
     // when its reading starts (before anything is written, so a full bulkhead is still a 429)
     return outputs.exists(id).filter(Boolean::booleanValue).map(known -> Flux.defer(() -> {

@@ -1,8 +1,8 @@
 package io.pastaserve.gateway.generation;
 
 import io.pastaserve.common.messaging.RedisKeys;
+import io.pastaserve.common.output.OutputCodec;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
@@ -63,7 +63,7 @@ public final class OutputStreams implements AutoCloseable {
    * The request's output entries after {@code afterId} ({@code 0-0}: from the start), ending with its final entry.
    * Subscribe once; cancelling stops reading.
    */
-  public Flux<OutputEntry> read(String requestId, String afterId) {
+  public Flux<StreamedEntry> read(String requestId, String afterId) {
     return Flux.defer(() -> {
       Sinks.Many<Boolean> wake = Sinks.many().unicast().onBackpressureBuffer();
       readers.computeIfAbsent(requestId, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(wake);
@@ -72,7 +72,7 @@ public final class OutputStreams implements AutoCloseable {
       Flux<Boolean> triggers = Flux.merge(wake.asFlux(), Flux.interval(Duration.ZERO, pollInterval).map(t -> true))
           .onBackpressureLatest();
       return triggers.concatMap(t -> readOnce(key, last), 1)
-          .takeUntil(OutputEntry::isDone)
+          .takeUntil(StreamedEntry::isDone)
           .doFinally(signal -> readers.computeIfPresent(requestId, (k, list) -> {
             list.remove(wake);
             return list.isEmpty() ? null : list;
@@ -85,23 +85,26 @@ public final class OutputStreams implements AutoCloseable {
     return redis.hasKey(RedisKeys.output(requestId)).onErrorReturn(false);
   }
 
-  /** What is new in the stream, or {@link OutputEntry#IDLE} when nothing is. */
-  private Flux<OutputEntry> readOnce(String key, AtomicReference<String> last) {
+  /**
+   * What is new in the stream, or {@link StreamedEntry#IDLE} when nothing is; entries of a type this gateway does not
+   * know are skipped.
+   */
+  private Flux<StreamedEntry> readOnce(String key, AtomicReference<String> last) {
     return redis.<String, String>opsForStream()
         .read(StreamReadOptions.empty().count(1024), StreamOffset.create(key, ReadOffset.from(last.get())))
-        .map(record -> {
+        .concatMap(record -> {
           last.set(record.getId().getValue());
-          return entry(record);
+          return Mono.justOrEmpty(entry(record));
         })
         .onErrorResume(e -> {
           log.warn("cannot read {} ({}); trying again", key, e.getMessage());
           return Mono.empty();
         })
-        .switchIfEmpty(Mono.just(OutputEntry.IDLE));
+        .switchIfEmpty(Mono.just(StreamedEntry.IDLE));
   }
 
-  private static OutputEntry entry(MapRecord<String, String, String> record) {
-    return new OutputEntry(record.getId().getValue(), new LinkedHashMap<>(record.getValue()));
+  private static java.util.Optional<StreamedEntry> entry(MapRecord<String, String, String> record) {
+    return OutputCodec.decode(record.getValue()).map(e -> new StreamedEntry(record.getId().getValue(), e));
   }
 
   @Override

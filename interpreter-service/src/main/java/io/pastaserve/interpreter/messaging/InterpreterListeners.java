@@ -102,6 +102,6 @@ class InterpreterListeners {
       groupId = "pasta-interpreters")
   void onCancel(String value) throws JsonProcessingException {
     CancelCommand cancel = json.readValue(value, CancelCommand.class);
-    tracker.abandon(cancel.requestId(), "cancelled");
+    tracker.cancel(cancel.requestId());
   }
 }

@@ -36,23 +36,66 @@ public final class LeaseWatchdog implements AutoCloseable {
   static final String REFILL = "interpreter-refill";
 
   /**
-   * KEYS[1] the request hash, ARGV[1] when its job was sent as this instance read it, ARGV[2] now (epoch ms): takes the
-   * re-sending of a job still unclaimed (1), or leaves it to the instance that took it first (0).
+   * Takes the re-sending of a job still unclaimed (1), or leaves it to the instance that took it first (0). Called
+   * with a {@link Resend}'s keys and arguments.
    */
   private static final RedisScript<Long> RESEND = RedisScript.of("""
-      if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
-      if (redis.call('HGET', KEYS[1], 'worker') or '') ~= '' then return 0 end
-      if (redis.call('HGET', KEYS[1], 'dispatched') or '') ~= ARGV[1] then return 0 end
-      redis.call('HSET', KEYS[1], 'dispatched', ARGV[2])
+      -- KEYS[1] request: the request hash
+      -- ARGV[1] sentAt: when its job was sent, as this instance read it; ARGV[2] now: epoch ms
+      local request = KEYS[1]
+      local sentAt, now = ARGV[1], ARGV[2]
+      if redis.call('HGET', request, 'status') ~= 'running' then return 0 end
+      if (redis.call('HGET', request, '%1$s') or '') ~= '' then return 0 end
+      if (redis.call('HGET', request, 'dispatched') or '') ~= sentAt then return 0 end
+      redis.call('HSET', request, 'dispatched', now)
+      return 1
+      """.formatted(RequestOwner.FIELD), Long.class);
+
+  /**
+   * One call of {@link #RESEND}.
+   *
+   * @param requestId the request
+   * @param sentAt when its job was sent (epoch ms, as read from the request hash)
+   * @param nowMillis now (epoch ms)
+   */
+  private record Resend(String requestId, String sentAt, long nowMillis) {
+
+    List<String> keys() {
+      return List.of(RedisKeys.request(requestId));
+    }
+
+    Object[] argv() {
+      return new Object[] {sentAt, Long.toString(nowMillis)};
+    }
+  }
+
+  /** Records when a request's job was last sent, if it still runs. Called with a {@link MarkSent}'s. */
+  private static final RedisScript<Long> MARK_SENT = RedisScript.of("""
+      -- KEYS[1] request: the request hash
+      -- ARGV[1] now: epoch ms
+      local request = KEYS[1]
+      local now = ARGV[1]
+      if redis.call('HGET', request, 'status') ~= 'running' then return 0 end
+      redis.call('HSET', request, 'dispatched', now)
       return 1
       """, Long.class);
 
-  /** KEYS[1] the request hash, ARGV[1] now (epoch ms): when its job was last sent, if it still runs. */
-  private static final RedisScript<Long> MARK_SENT = RedisScript.of("""
-      if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
-      redis.call('HSET', KEYS[1], 'dispatched', ARGV[1])
-      return 1
-      """, Long.class);
+  /**
+   * One call of {@link #MARK_SENT}.
+   *
+   * @param requestId the request
+   * @param nowMillis now (epoch ms)
+   */
+  private record MarkSent(String requestId, long nowMillis) {
+
+    List<String> keys() {
+      return List.of(RedisKeys.request(requestId));
+    }
+
+    Object[] argv() {
+      return new Object[] {Long.toString(nowMillis)};
+    }
+  }
 
   private final StringRedisTemplate redis;
   private final Duration grace;
@@ -148,7 +191,7 @@ public final class LeaseWatchdog implements AutoCloseable {
         continue;
       }
       suspects.remove(id);
-      Long released = redis.execute(SWAP, List.of(RedisKeys.request(id)), owner, "");
+      Long released = swap(new RequestOwner.Swap(id, owner, ""));
       if (released != null && released == 1 && fields.get(2) != null) {
         if (REFILL.equals(owner)) {
           log.info("request {}: its job is sent again, to be decoded afresh", id);
@@ -169,7 +212,8 @@ public final class LeaseWatchdog implements AutoCloseable {
     if (sentAt == null || job == null || now - Long.parseLong(sentAt) < claimTimeout.toMillis()) {
       return false;
     }
-    Long taken = redis.execute(RESEND, List.of(RedisKeys.request(id)), sentAt, Long.toString(now));
+    Resend call = new Resend(id, sentAt, now);
+    Long taken = redis.execute(RESEND, call.keys(), call.argv());
     if (taken == null || taken != 1) {
       return false;
     }
@@ -192,13 +236,18 @@ public final class LeaseWatchdog implements AutoCloseable {
     if (fields.get(1) == null || REFILL.equals(owner)) {
       return false;
     }
-    Long taken = redis.execute(SWAP, List.of(RedisKeys.request(id)), owner, REFILL);
+    Long taken = swap(new RequestOwner.Swap(id, owner, REFILL));
     return taken != null && taken == 1;
+  }
+
+  private Long swap(RequestOwner.Swap call) {
+    return redis.execute(SWAP, call.keys(), call.argv());
   }
 
   /** Sends a job, recording when (the claim bound counts from there). */
   private void send(String id, String job) {
-    redis.execute(MARK_SENT, List.of(RedisKeys.request(id)), Long.toString(System.currentTimeMillis()));
+    MarkSent call = new MarkSent(id, System.currentTimeMillis());
+    redis.execute(MARK_SENT, call.keys(), call.argv());
     dispatch.accept(id, job);
   }
 

@@ -97,8 +97,8 @@ final class RecordedRequests {
 
   /** Keeps the view's open gap — its clock, and the worker's finish held behind it if any — in Redis. */
   void hold(RequestView view) {
-    redis.execute(RequestScripts.HOLD, List.of(RedisKeys.request(view.id), HELD), view.id,
-        view.heldFinish == null ? "" : write(view.heldFinish), Long.toString(epochMillis(view.gapSince)));
+    new RequestScripts.Hold(view.id, view.heldFinish == null ? "" : write(view.heldFinish),
+        epochMillis(view.gapSince)).run(redis);
   }
 
   /**
@@ -107,8 +107,7 @@ final class RecordedRequests {
    */
   long redispatching(RequestView view, Duration bound) {
     long now = System.currentTimeMillis();
-    Long result = redis.execute(RequestScripts.REDISPATCH, List.of(RedisKeys.request(view.id), HELD), view.id,
-        Long.toString(now - bound.toMillis()), Long.toString(now), view.firstGap());
+    Long result = new RequestScripts.Redispatch(view.id, now - bound.toMillis(), now, view.firstGap()).run(redis);
     return result == null ? -1 : result;
   }
 

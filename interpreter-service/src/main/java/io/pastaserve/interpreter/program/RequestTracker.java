@@ -3,11 +3,13 @@ package io.pastaserve.interpreter.program;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pastaserve.common.messaging.GenerateCommand;
-import io.pastaserve.common.messaging.RedisKeys;
-import io.pastaserve.common.messaging.RequestOwner;
 import io.pastaserve.common.messaging.RequestFinishedEvent;
+import io.pastaserve.common.messaging.RequestOwner;
 import io.pastaserve.common.messaging.SpanTokensEvent;
 import io.pastaserve.common.messaging.TokenItem;
+import io.pastaserve.common.output.OutputCodec;
+import io.pastaserve.common.output.OutputEntry;
+import io.pastaserve.common.request.FinishReason;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -65,12 +67,9 @@ public final class RequestTracker {
    */
   public Start start(GenerateCommand command, String job) {
     String id = command.requestId();
-    List<String> args = new ArrayList<>(List.of(Long.toString(runningTtl.toSeconds()), id,
-        Long.toString(System.currentTimeMillis()), "prompt", command.prompt(), "mode", command.mode(),
-        "stop", write(command.sampling().stop()), "spanEvents", command.spanEvents() ? "1" : "0", "emitted", "0",
-        "job", job, RequestOwner.FIELD, ""));
-    Long created = redis.execute(RequestScripts.START, List.of(RedisKeys.request(id), RedisKeys.spans(id),
-        RedisKeys.RUNNING), args.toArray());
+    Long created = new RequestScripts.Start(id, runningTtl, System.currentTimeMillis(), List.of("prompt",
+        command.prompt(), "mode", command.mode().wire(), "stop", write(command.sampling().stop()), "spanEvents",
+        command.spanEvents() ? "1" : "0", "emitted", "0", "job", job, RequestOwner.FIELD, "")).run(redis);
     if (created == null || created != 1) {
       return "finished".equals(recorded.status(id)) ? Start.FINISHED : Start.RUNNING;
     }
@@ -143,9 +142,7 @@ public final class RequestTracker {
       return fail(view.id, "tokens were lost: " + view.misplaced);
     }
     if (view.stop.matched()) {
-      done(view, List.of("type", "done", "finishReason", "stop", "error", "", "promptTokens", "0",
-          "completionTokens", Long.toString(view.tokens()), "criticalPathTokens", "0",
-          "forks", Integer.toString(view.forks()), "annotated", "", "spans", "[]"));
+      done(view, new OutputEntry.Done(FinishReason.STOP, "", 0, view.tokens(), 0, view.forks(), "", List.of()));
       return true;
     }
     if (view.gapOpen() || (view.heldFinish != null && view.missesTokensOf(view.heldFinish))) {
@@ -191,16 +188,11 @@ public final class RequestTracker {
       return RequestScripts.DONE;
     }
     String text = view.takePending();
-    String spanEntry = view.spanEvents ? write(new SpanEntry(span, event.parentSpanId(), fresh.stream()
-        .map(i -> new SpanEntry.Piece(i.text(), i.forks())).toList(), trailing, ends)) : "";
-    List<String> args = new ArrayList<>(List.of(span, event.parentSpanId(), Long.toString(runningTtl.toSeconds()),
-        ends ? "1" : "0", trailing, text, Integer.toString(text.length()), Integer.toString(tokens.size()), id,
-        spanEntry, Long.toString(view.seq), Integer.toString(first)));
-    args.addAll(tokens);
-    args.addAll(pieces);
-    Long result = redis.execute(RequestScripts.APPLY, List.of(RedisKeys.spans(id), RedisKeys.tokens(id, span),
-        RedisKeys.pieces(id, span), RedisKeys.ended(id), RedisKeys.output(id), RedisKeys.request(id)),
-        args.toArray());
+    String spanEntry = view.spanEvents ? OutputCodec.spanJson(new OutputEntry.SpanProgress(span,
+        event.parentSpanId(), fresh.stream().map(i -> new OutputEntry.SpanProgress.Piece(i.text(), i.forks()))
+        .toList(), trailing, ends)) : "";
+    Long result = new RequestScripts.Apply(id, span, event.parentSpanId(), runningTtl, ends, trailing, text,
+        spanEntry, view.seq, first, tokens, pieces).run(redis);
     if (result != null && result == RequestScripts.DONE) {
       view.seq++;
     }
@@ -225,7 +217,7 @@ public final class RequestTracker {
     synchronized (views.lock(id)) {
       String status = recorded.status(id);
       if (status == null) {
-        lost(id, -1, "error".equals(event.finishReason()) ? event.error() : "");
+        lost(id, -1, event.finishReason() == FinishReason.ERROR ? event.error() : "");
         return;
       }
       RequestView view = views.get(id);
@@ -237,8 +229,8 @@ public final class RequestTracker {
         view = recorded.rebuild(id, partition);
         views.put(view);
       }
-      // an answer that ends "stop" or "length" must be whole; a cancelled or failed one ends as it is
-      boolean whole = "stop".equals(event.finishReason()) || "length".equals(event.finishReason());
+      // an answer (stop or length) must be whole; a cancelled or failed request ends as it is
+      boolean whole = event.finishReason().isAnswer();
       String lostBeforeEnd = whole ? view.missingBeforeAnEnd(event) : null;
       if (lostBeforeEnd != null) {
         fail(id, "tokens were lost: " + lostBeforeEnd);
@@ -258,15 +250,12 @@ public final class RequestTracker {
 
   private void finishNow(RequestView view, RequestFinishedEvent event) {
     view.release(view.stop.finish());
-    done(view, List.of("type", "done", "finishReason", event.finishReason(), "error", event.error(),
-        "promptTokens", Integer.toString(event.promptTokens()),
-        "completionTokens", Long.toString(event.completionTokens()),
-        "criticalPathTokens", Long.toString(event.criticalPathTokens()), "forks", Integer.toString(event.forks()),
-        "annotated", event.annotated(), "spans", write(event.spans())));
+    done(view, new OutputEntry.Done(event.finishReason(), event.error(), event.promptTokens(),
+        event.completionTokens(), event.criticalPathTokens(), event.forks(), event.annotated(), event.spans()));
   }
 
-  /** Ends a request that will not finish normally (cancelled): the stream says why; the keys expire soon. */
-  public void abandon(String id, String reason) {
+  /** Ends a request that was cancelled: the stream says so; the keys expire soon. */
+  public void cancel(String id) {
     synchronized (views.lock(id)) {
       String status = recorded.status(id);
       if ("finished".equals(status)) {
@@ -274,7 +263,7 @@ public final class RequestTracker {
         return;
       }
       RequestView view = status == null ? new RequestView(id, -1, 0, List.of()) : views.get(id);
-      done(view == null ? recorded.rebuild(id, -1) : view, List.of("type", "done", "finishReason", reason));
+      done(view == null ? recorded.rebuild(id, -1) : view, OutputEntry.Done.of(FinishReason.CANCELLED, ""));
     }
   }
 
@@ -295,26 +284,22 @@ public final class RequestTracker {
       }
       log.warn("request {} ends with an error: {}", id, error);
       view.pending.setLength(0);
-      return done(view, List.of("type", "done", "finishReason", "error", "error", error));
+      return done(view, OutputEntry.Done.of(FinishReason.ERROR, error));
     }
   }
 
   /** The request's state is gone: its stream gets an error entry at once, so that its reader does not wait. */
   private boolean lost(String id, int partition, String error) {
     log.warn("request {}: its state is gone from Redis; it ends with an error", id);
-    return done(new RequestView(id, partition, 0, List.of()), List.of("type", "done", "finishReason", "error",
-        "error", error.isEmpty() ? STATE_LOST : error));
+    return done(new RequestView(id, partition, 0, List.of()), OutputEntry.Done.of(FinishReason.ERROR,
+        error.isEmpty() ? STATE_LOST : error));
   }
 
   /** Writes the final entry (once) and forgets the view; true when this call wrote it. */
-  private boolean done(RequestView view, List<String> fields) {
+  private boolean done(RequestView view, OutputEntry.Done entry) {
     for (int attempt = 1; ; attempt++) {
       String text = view.takePending();
-      List<String> args = new ArrayList<>(List.of(text, Integer.toString(text.length()), view.id,
-          Long.toString(view.seq), Long.toString(finishedTtl.toSeconds())));
-      args.addAll(fields);
-      Long result = redis.execute(RequestScripts.FINISH, List.of(RedisKeys.request(view.id),
-          RedisKeys.output(view.id)), args.toArray());
+      Long result = new RequestScripts.Finish(view.id, text, view.seq, finishedTtl, entry).run(redis);
       if (result != null && result == RequestScripts.STALE && attempt < 5) {
         // recorded elsewhere meanwhile: end from what Redis holds
         view = recorded.rebuild(view.id, view.partition);

@@ -7,6 +7,7 @@ import io.pastaserve.common.messaging.RequestFinishedEvent;
 import io.pastaserve.common.messaging.SpanTiming;
 import io.pastaserve.common.messaging.SpanTokensEvent;
 import io.pastaserve.common.messaging.TokenItem;
+import io.pastaserve.common.request.FinishReason;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -162,7 +163,7 @@ final class RequestView {
         return true;
       }
     }
-    return "stop".equals(finished.finishReason()) && !assembler.complete();
+    return finished.finishReason() == FinishReason.STOP && !assembler.complete();
   }
 
   /**

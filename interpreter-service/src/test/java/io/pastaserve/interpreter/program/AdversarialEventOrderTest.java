@@ -6,9 +6,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pastaserve.common.messaging.GenerateCommand;
 import io.pastaserve.common.messaging.RedisKeys;
 import io.pastaserve.common.messaging.RequestFinishedEvent;
-import io.pastaserve.common.messaging.Sampling;
 import io.pastaserve.common.messaging.SpanTokensEvent;
 import io.pastaserve.common.messaging.TokenItem;
+import io.pastaserve.common.request.FinishReason;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.testing.RedisTestClient;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -100,7 +102,7 @@ class AdversarialEventOrderTest {
     String id = "adv-" + UUID.randomUUID();
     Program program = program(id, random);
     RequestTracker tracker = new RequestTracker(redis, JSON, Duration.ofMinutes(5), Duration.ofMinutes(1));
-    tracker.start(new GenerateCommand(1, id, "p", new Sampling(0, 1, 0, 0, 100, List.of()), "async", "", ""), "{}");
+    tracker.start(new GenerateCommand(1, id, "p", new Sampling(0, 1, 0, 0, 100, List.of()), Mode.ASYNC, "", ""), "{}");
     Map<String, Integer> next = new java.util.HashMap<>();
     program.events().keySet().forEach(k -> next.put(k, 0));
     List<SpanTokensEvent> delivered = new ArrayList<>();
@@ -122,7 +124,7 @@ class AdversarialEventOrderTest {
         tracker = new RequestTracker(redis, JSON, Duration.ofMinutes(5), Duration.ofMinutes(1)); // restart
       }
     }
-    RequestFinishedEvent finished = new RequestFinishedEvent(1, id, "stop", "", 3, 10, 5, 1, "", List.of());
+    RequestFinishedEvent finished = new RequestFinishedEvent(1, id, FinishReason.STOP, "", 3, 10, 5, 1, "", List.of());
     tracker.finish(finished);
     new RequestTracker(redis, JSON, Duration.ofMinutes(5), Duration.ofMinutes(1)).finish(finished);
     List<MapRecord<String, Object, Object>> records = redis.opsForStream().read(StreamOffset.fromStart(

@@ -6,10 +6,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pastaserve.common.messaging.GenerateCommand;
 import io.pastaserve.common.messaging.RedisKeys;
 import io.pastaserve.common.messaging.RequestFinishedEvent;
-import io.pastaserve.common.messaging.Sampling;
 import io.pastaserve.common.messaging.SpanTiming;
 import io.pastaserve.common.messaging.SpanTokensEvent;
 import io.pastaserve.common.messaging.TokenItem;
+import io.pastaserve.common.request.FinishReason;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.testing.RedisTestClient;
 import java.time.Duration;
 import java.util.List;
@@ -67,7 +69,7 @@ class RequestTrackerRecoveryTest {
 
   static String started(RequestTracker tracker) {
     String id = "r-" + UUID.randomUUID();
-    tracker.start(new GenerateCommand(1, id, "p", new Sampling(0, 1, 0, 0, 100, List.of()), "async", "", ""),
+    tracker.start(new GenerateCommand(1, id, "p", new Sampling(0, 1, 0, 0, 100, List.of()), Mode.ASYNC, "", ""),
         "{\"job\":\"" + id + "\"}");
     return id;
   }
@@ -81,7 +83,7 @@ class RequestTrackerRecoveryTest {
 
   /** The worker's finish: the main span decoded {@code tokens} tokens. */
   static RequestFinishedEvent finished(String id, String reason, int tokens) {
-    return new RequestFinishedEvent(1, id, reason, "", 3, tokens, tokens, 0, "",
+    return new RequestFinishedEvent(1, id, FinishReason.of(reason), "", 3, tokens, tokens, 0, "",
         List.of(new SpanTiming("0", "", "", tokens, 0, 1)));
   }
 

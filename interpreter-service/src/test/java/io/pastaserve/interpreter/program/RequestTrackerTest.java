@@ -6,9 +6,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pastaserve.common.messaging.GenerateCommand;
 import io.pastaserve.common.messaging.RedisKeys;
 import io.pastaserve.common.messaging.RequestFinishedEvent;
-import io.pastaserve.common.messaging.Sampling;
 import io.pastaserve.common.messaging.SpanTokensEvent;
 import io.pastaserve.common.messaging.TokenItem;
+import io.pastaserve.common.request.FinishReason;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.testing.RedisTestClient;
 import java.time.Duration;
 import java.util.List;
@@ -44,7 +46,7 @@ class RequestTrackerTest {
   }
 
   static GenerateCommand command(String id) {
-    return new GenerateCommand(1, id, "p", new Sampling(0, 1, 0, 0, 100, List.of()), "async", "", "");
+    return new GenerateCommand(1, id, "p", new Sampling(0, 1, 0, 0, 100, List.of()), Mode.ASYNC, "", "");
   }
 
   static SpanTokensEvent tokens(String id, String span, String parent, boolean ended, TokenItem... items) {
@@ -82,8 +84,8 @@ class RequestTrackerTest {
     t.apply(tokens("a", "0", "", true, MAIN));
     assertThat(output("a")).isEqualTo("Tips: Sleep 8h. Done.");
     assertThat(redis.opsForList().range(RedisKeys.tokens("a", "0.1"), 0, -1)).containsExactly("20", "21");
-    t.finish(new RequestFinishedEvent(1, "a", "stop", "", 3, 5, 4, 1, "x", List.of()));
-    t.finish(new RequestFinishedEvent(1, "a", "stop", "", 3, 5, 4, 1, "x", List.of()));
+    t.finish(new RequestFinishedEvent(1, "a", FinishReason.STOP, "", 3, 5, 4, 1, "x", List.of()));
+    t.finish(new RequestFinishedEvent(1, "a", FinishReason.STOP, "", 3, 5, 4, 1, "x", List.of()));
     List<MapRecord<String, Object, Object>> records = redis.opsForStream().read(StreamOffset.fromStart(
         RedisKeys.output("a")));
     assertThat(records.stream().filter(r -> "done".equals(r.getValue().get("type")))).hasSize(1);
@@ -115,7 +117,7 @@ class RequestTrackerTest {
   @Test
   void aStopStringAcrossSpans_endsTheAnswerBeforeIt_once_evenAfterARebuild() {
     GenerateCommand command = new GenerateCommand(1, "s", "p", new Sampling(0, 1, 0, 0, 100, List.of(": Sl")),
-        "async", "", "");
+        Mode.ASYNC, "", "");
     RequestTracker t = tracker();
     t.start(command, "{}");
     assertThat(t.apply(tokens("s", "0", "", false, MAIN[0], MAIN[1]))).isFalse();
@@ -130,13 +132,13 @@ class RequestTrackerTest {
     assertThat(done).containsEntry("type", "done").containsEntry("finishReason", "stop")
         .containsEntry("completionTokens", "3");
     assertThat(other.apply(tokens("s", "0.1", "0", true, FORK[1]))).isFalse();
-    other.finish(new RequestFinishedEvent(1, "s", "cancelled", "", 3, 5, 4, 1, "x", List.of()));
+    other.finish(new RequestFinishedEvent(1, "s", FinishReason.CANCELLED, "", 3, 5, 4, 1, "x", List.of()));
     assertThat(redis.opsForStream().read(StreamOffset.fromStart(RedisKeys.output("s")))).hasSameSizeAs(records);
   }
 
   @Test
   void spanEntries_followEachSpan_whenAskedFor() throws Exception {
-    GenerateCommand command = new GenerateCommand(1, "v", "p", new Sampling(0, 1, 0, 0, 100, List.of()), "async",
+    GenerateCommand command = new GenerateCommand(1, "v", "p", new Sampling(0, 1, 0, 0, 100, List.of()), Mode.ASYNC,
         "", "", true);
     RequestTracker t = tracker();
     t.start(command, "{}");

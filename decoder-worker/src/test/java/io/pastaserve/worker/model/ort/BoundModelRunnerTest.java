@@ -3,19 +3,19 @@ package io.pastaserve.worker.model.ort;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.engine.Engine;
 import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.engine.GenerationRequest;
 import io.pastaserve.worker.engine.GenerationResult;
-import io.pastaserve.worker.engine.Mode;
 import io.pastaserve.worker.kv.KvBlock;
 import io.pastaserve.worker.model.ExecutionProvider;
 import io.pastaserve.worker.model.JavaApiRunner;
 import io.pastaserve.worker.model.ModelContractException;
 import io.pastaserve.worker.model.ModelRunner;
 import io.pastaserve.worker.model.RunnerApi;
-import io.pastaserve.worker.sampling.SamplingParams;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
@@ -139,7 +139,7 @@ class BoundModelRunnerTest {
       int n = 0;
       for (String prompt : prompts) {
         for (Mode mode : Mode.values()) {
-          GenerationResult r = engine.generate(GenerationRequest.of("r" + n++, prompt, SamplingParams.greedy(160),
+          GenerationResult r = engine.generate(GenerationRequest.of("r" + n++, prompt, Sampling.greedy(160),
               mode));
           out.add(mode + " " + r.annotated());
         }
