@@ -1,10 +1,8 @@
 package io.pastaserve.worker.model;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import io.pastaserve.common.model.ModelConfigFile;
+import io.pastaserve.common.model.ModelDirectory;
+import io.pastaserve.common.model.ModelDirectoryException;
 import java.nio.file.Path;
 
 /**
@@ -60,43 +58,17 @@ public record ModelConfig(
     return FLOAT16.equals(kvDtype) ? 2 : Float.BYTES;
   }
 
-  /** Reads {@code dir/config.json}. */
+  /** Reads {@code dir/config.json} through the reader every service shares ({@link ModelDirectory}). */
   public static ModelConfig load(Path dir) {
-    Path file = dir.resolve("config.json");
-    JsonNode root;
+    ModelConfigFile file;
     try {
-      root = new ObjectMapper().readTree(Files.readString(file));
-    } catch (NoSuchFileException e) {
-      throw new ModelContractException("model directory " + dir + " has no config.json");
-    } catch (IOException e) {
-      throw new ModelContractException("cannot read " + file + ": " + e.getMessage(), e);
+      file = new ModelDirectory(dir).config();
+    } catch (ModelDirectoryException e) {
+      throw new ModelContractException(e.getMessage(), e);
     }
-    if (root == null || !root.isObject()) {
-      throw new ModelContractException(file + " is not a JSON object");
-    }
-    try {
-      int heads = required(root, "num_attention_heads");
-      int headDim = root.has("head_dim") && !root.get("head_dim").isNull()
-          ? root.get("head_dim").asInt()
-          : required(root, "hidden_size") / heads;
-      int eos = firstId(root.get("eos_token_id"), "eos_token_id");
-      JsonNode pad = root.get("pad_token_id");
-      return new ModelConfig(
-          required(root, "num_hidden_layers"),
-          heads,
-          root.has("num_key_value_heads") ? root.get("num_key_value_heads").asInt() : heads,
-          headDim,
-          required(root, "vocab_size"),
-          required(root, "max_position_embeddings"),
-          eos,
-          pad == null || pad.isNull() ? eos : firstId(pad, "pad_token_id"),
-          root.path("chat_template").isTextual() ? root.get("chat_template").asText() : "{prompt}",
-          root.path("pasta").path("default_reserved_tokens").asInt(DEFAULT_RESERVED_TOKENS),
-          root.path("torch_dtype").asText(FLOAT32),
-          "static".equals(root.path("pasta").path("cache").asText("dynamic")));
-    } catch (IllegalArgumentException e) {
-      throw new ModelContractException(file + ": " + e.getMessage());
-    }
+    return new ModelConfig(file.layers(), file.heads(), file.kvHeads(), file.headDim(), file.vocabSize(),
+        file.maxPositions(), file.eosTokenId(), file.padTokenId(), file.chatTemplate(), file.defaultReservedTokens(),
+        file.kvDtype(), file.staticCache());
   }
 
   /** The prompt as the model expects it. */
@@ -107,24 +79,6 @@ public record ModelConfig(
   /** Bytes of key and value cache for one token across all layers. */
   public long kvBytesPerToken() {
     return 2L * layers * kvHeads * headDim * kvElementBytes();
-  }
-
-  private static int required(JsonNode root, String name) {
-    JsonNode node = root.get(name);
-    if (node == null || !node.isInt()) {
-      throw new IllegalArgumentException("needs an integer " + name);
-    }
-    return node.asInt();
-  }
-
-  private static int firstId(JsonNode node, String name) {
-    if (node != null && node.isArray() && node.size() > 0 && node.get(0).isInt()) {
-      return node.get(0).asInt();
-    }
-    if (node == null || !node.isInt()) {
-      throw new IllegalArgumentException("needs an integer " + name);
-    }
-    return node.asInt();
   }
 
   private static void require(boolean ok, String message) {
