@@ -64,7 +64,7 @@ class EngineCommandsTest {
     PastaCliTest.Result badMode = PastaCliTest.run(new byte[0], "generate", "--model", MODEL, "--prompt", "x",
         "--mode", "sideways");
     assertThat(badMode.status()).isEqualTo(2);
-    assertThat(badMode.err()).contains("mode must be async or serial");
+    assertThat(badMode.err()).contains("mode must be \"async\" or \"serial\"");
     PastaCliTest.Result noFile = PastaCliTest.run(new byte[0], "bench", "--model", MODEL, "--prompts",
         dir.resolve("none.txt").toString());
     assertThat(noFile.status()).isEqualTo(1);

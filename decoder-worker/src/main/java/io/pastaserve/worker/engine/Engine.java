@@ -80,6 +80,10 @@ public final class Engine implements AutoCloseable {
     KvCache cache = cacheSeam.apply(model.staticCache()
         ? new SlotKvCache(runner::newKvBlock, parked, config.maxBatch(), model.maxPositions())
         : new BlockKvCache(runner::newKvBlock, parked));
+    if (model.staticCache()) {
+      // the fixed-shape sessions are made now rather than in the first request's steps
+      runner.prepareSlots(config.maxBatch(), model.maxPositions());
+    }
     this.program = new SpanProgram(model, tokenizer, config, cache, kv, running);
     this.batch = new BatchRunner(model, config, cache, program, running, runner::forward);
     this.loop = new Thread(this::run, "pasta-scheduler");

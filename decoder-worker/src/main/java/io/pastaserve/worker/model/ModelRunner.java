@@ -63,6 +63,13 @@ public interface ModelRunner extends AutoCloseable {
   FloatBuffer forward(int rows, int seq, long[] inputIds, long[] positionIds, long[] attentionMask, int pastColumns,
       KvBlock past, KvBlock present);
 
+  /**
+   * Readies what the passes of a static-cache model over {@code slots} slots of {@code columns} columns need, before
+   * the first request comes: the binding runner's fixed-shape sessions. Nothing, by default.
+   */
+  default void prepareSlots(int slots, int columns) {
+  }
+
   /** {@link #forward(int, int, long[], long[], long[], int, KvBlock, KvBlock)} over all of {@code past}'s columns. */
   default FloatBuffer forward(int rows, int seq, long[] inputIds, long[] positionIds, long[] attentionMask,
       KvBlock past, KvBlock present) {

@@ -71,6 +71,8 @@ public final class BoundModelRunner implements ModelRunner {
   private MemorySegment positions;
   private MemorySegment mask;
   private MemorySegment logits;
+  /** The logits of a chunk run one row at a time, gathered. */
+  private MemorySegment chunkLogits;
   /** Static-cache models: {@code seqlens_k} ({@code int32[slots]}) and {@code total_sequence_length}. */
   private MemorySegment seqlens;
   private final MemorySegment totalLength;
@@ -120,6 +122,7 @@ public final class BoundModelRunner implements ModelRunner {
     this.positions = arena.allocate(JAVA_LONG, 256);
     this.mask = arena.allocate(JAVA_LONG, 4096);
     this.logits = arena.allocate(JAVA_FLOAT, 1 << 16);
+    this.chunkLogits = arena.allocate(JAVA_FLOAT, 1 << 16);
     this.seqlens = arena.allocate(JAVA_INT, 64);
     this.totalLength = arena.allocate(JAVA_INT);
     this.fixed = fixedShapes && config.staticCache() ? new FixedShapePasses(api, env, dir.resolve("model.onnx"),
@@ -284,10 +287,11 @@ public final class BoundModelRunner implements ModelRunner {
           : slots == 1 && seq <= CHUNK_TOKENS && lengths[0] + CHUNK_TOKENS <= columns ? CHUNK_TOKENS : 0;
       if (fixedSeq > 0) {
         stage(rows, seq, slots, fixedSeq, inputIds, positionIds, lengths);
-        FloatBuffer out = fixed.run(new FixedShapePasses.Shape(slots, fixedSeq, columns), cache, rows, ids,
+        // the logits of the rows' tokens: a decode step's rows, or the chunk's tokens without its padding
+        FloatBuffer out = fixed.run(new FixedShapePasses.Shape(slots, fixedSeq, columns), cache, rows * seq, ids,
             positions, seqlens);
         if (out != null) {
-          return fixedSeq == seq ? out : out.slice(0, seq * config.vocabSize());
+          return out;
         }
       }
     }
@@ -324,6 +328,20 @@ public final class BoundModelRunner implements ModelRunner {
     for (int r = 0; r < slots; r++) {
       seqlens.setAtIndex(JAVA_INT, r, lengths[r] + passSeq - 1);
     }
+  }
+
+  /** Opens the fixed-shape sessions of the decode step and of forks' openers over {@code slots x columns}. */
+  @Override
+  public void prepareSlots(int slots, int columns) {
+    if (fixed != null) {
+      fixed.prepare(new FixedShapePasses.Shape(slots, 1, columns));
+      fixed.prepare(new FixedShapePasses.Shape(1, CHUNK_TOKENS, columns));
+    }
+  }
+
+  /** Whether the fixed-shape pass of {@code slots x seq} tokens over {@code columns} columns is made. */
+  boolean hasFixedShape(int slots, int seq, int columns) {
+    return fixed != null && fixed.has(new FixedShapePasses.Shape(slots, seq, columns));
   }
 
   /** The passes run as fixed-shape passes so far. */
@@ -404,7 +422,10 @@ public final class BoundModelRunner implements ModelRunner {
   private FloatBuffer chunksOneRowAtATime(int rows, int seq, long[] inputIds, long[] positionIds,
       long[] attentionMask, int pastColumns, KvBlock cache) {
     int vocab = config.vocabSize();
-    FloatBuffer out = java.nio.ByteBuffer.allocateDirect(rows * seq * vocab * Float.BYTES)
+    if (chunkLogits.byteSize() < (long) rows * seq * vocab * Float.BYTES) {
+      chunkLogits = arena.allocate(JAVA_FLOAT, (long) rows * seq * vocab);
+    }
+    FloatBuffer out = chunkLogits.asSlice(0, (long) rows * seq * vocab * Float.BYTES).asByteBuffer()
         .order(ByteOrder.nativeOrder()).asFloatBuffer();
     int width = pastColumns + seq;
     for (int r = 0; r < rows; r++) {

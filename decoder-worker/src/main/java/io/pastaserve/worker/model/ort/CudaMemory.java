@@ -78,6 +78,12 @@ final class CudaMemory implements KvMemory {
     pending = true;
   }
 
+  /** Queues a copy of {@code bytes} from host memory to the device, in order with the cache's copies. */
+  void copyToDevice(MemorySegment device, MemorySegment host, long bytes) {
+    cuda.copyToDevice(device, host, bytes);
+    pending = true;
+  }
+
   /** The CUDA runtime the copies go through. */
   CudaRuntime runtime() {
     return cuda;

@@ -28,6 +28,8 @@ final class CudaRuntime {
   /** A {@code struct cudaMemcpy3DParms} (160 bytes on 64-bit Linux), filled per copy by its one caller thread. */
   private final MemorySegment params = Arena.global().allocate(160, 8);
   private final MethodHandle streamSynchronize;
+  private final MethodHandle hostAlloc;
+  private final MethodHandle freeHost;
   private final MethodHandle errorString;
   private final MemorySegment stream;
 
@@ -39,6 +41,9 @@ final class CudaRuntime {
         ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
     memcpy3dAsync = linker.downcallHandle(find(cudart, "cudaMemcpy3DAsync"), FunctionDescriptor.of(JAVA_INT,
         ADDRESS, ADDRESS));
+    hostAlloc = linker.downcallHandle(find(cudart, "cudaHostAlloc"), FunctionDescriptor.of(JAVA_INT, ADDRESS,
+        JAVA_LONG, JAVA_INT));
+    freeHost = linker.downcallHandle(find(cudart, "cudaFreeHost"), FunctionDescriptor.of(JAVA_INT, ADDRESS));
     streamSynchronize = linker.downcallHandle(find(cudart, "cudaStreamSynchronize"),
         FunctionDescriptor.of(JAVA_INT, ADDRESS));
     errorString = linker.downcallHandle(find(cudart, "cudaGetErrorString"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -133,6 +138,31 @@ final class CudaRuntime {
       throw new OrtFailure("cudaMemcpy2DAsync: " + e, e);
     }
     check(error, "cudaMemcpy2DAsync");
+  }
+
+  /** {@code bytes} of page-locked host memory (copies to and from it run at the bus's speed); free with {@link #freeHost}. */
+  MemorySegment allocateHost(long bytes) {
+    int error;
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment out = a.allocate(ADDRESS);
+      error = (int) hostAlloc.invokeExact(out, bytes, 0);
+      check(error, "cudaHostAlloc " + bytes + " bytes");
+      return out.get(ADDRESS, 0).reinterpret(bytes);
+    } catch (OrtFailure e) {
+      throw e;
+    } catch (Throwable e) {
+      throw new OrtFailure("cudaHostAlloc: " + e, e);
+    }
+  }
+
+  void freeHost(MemorySegment host) {
+    int error;
+    try {
+      error = (int) freeHost.invokeExact(host);
+    } catch (Throwable e) {
+      throw new OrtFailure("cudaFreeHost: " + e, e);
+    }
+    check(error, "cudaFreeHost");
   }
 
   /** Waits for the stream's work. */

@@ -67,7 +67,7 @@ final class FixedShapePass implements AutoCloseable {
   private final MemorySegment positions;
   private final MemorySegment seqlens;
   private final MemorySegment logits;
-  /** Where the logits come back to: {@link #logits} itself on the CPU. */
+  /** Where the logits come back to (page-locked on CUDA): {@link #logits} itself on the CPU. */
   private final MemorySegment hostLogits;
   private final MemorySegment total;
   private final MemorySegment shape;
@@ -116,7 +116,7 @@ final class FixedShapePass implements AutoCloseable {
         arena.close();
         throw e;
       }
-      hostLogits = arena.allocate(logitBytes, 64);
+      hostLogits = cuda.allocateHost(logitBytes);
     } else {
       ids = arena.allocate(JAVA_LONG, tokens);
       positions = arena.allocate(JAVA_LONG, tokens);
@@ -138,10 +138,10 @@ final class FixedShapePass implements AutoCloseable {
   /**
    * One pass over {@code cache} ({@code slots} rows of {@code columns} columns, written in place): {@code hostIds},
    * {@code hostPositions} ({@code int64[slots*seq]}) and {@code hostSeqlens} ({@code int32[slots]}) in host memory.
-   * Returns the logits of the first {@code rows} rows (all {@code seq} positions each), or null when {@code cache}
-   * has another shape or no binding can be made for it: the caller runs the pass unfixed.
+   * Returns the logits of the first {@code positionsBack} positions (rows times {@code seq}, row by row), or null
+   * when {@code cache} has another shape or no binding can be made for it: the caller runs the pass unfixed.
    */
-  FloatBuffer run(KvBlock cache, int rows, MemorySegment hostIds, MemorySegment hostPositions,
+  FloatBuffer run(KvBlock cache, int positionsBack, MemorySegment hostIds, MemorySegment hostPositions,
       MemorySegment hostSeqlens) {
     Binding b = binding(cache);
     if (b == null) {
@@ -149,11 +149,11 @@ final class FixedShapePass implements AutoCloseable {
     }
     long tokenBytes = (long) slots * seq * 8;
     if (device != null) {
+      // in order with the cache's pending copies, on one stream: one wait for all of them
+      device.copyToDevice(ids, hostIds, tokenBytes);
+      device.copyToDevice(positions, hostPositions, tokenBytes);
+      device.copyToDevice(seqlens, hostSeqlens, slots * 4L);
       device.awaitCopies();
-      cuda.copyToDevice(ids, hostIds, tokenBytes);
-      cuda.copyToDevice(positions, hostPositions, tokenBytes);
-      cuda.copyToDevice(seqlens, hostSeqlens, slots * 4L);
-      cuda.synchronize();
     } else {
       MemorySegment.copy(hostIds, 0, ids, 0, tokenBytes);
       MemorySegment.copy(hostPositions, 0, positions, 0, tokenBytes);
@@ -164,7 +164,7 @@ final class FixedShapePass implements AutoCloseable {
     } catch (OrtFailure e) {
       throw new IllegalStateException("fixed-shape pass failed: " + e.getMessage(), e);
     }
-    long bytes = (long) rows * seq * config.vocabSize() * Float.BYTES;
+    long bytes = (long) positionsBack * config.vocabSize() * Float.BYTES;
     if (device != null) {
       cuda.copyToHost(hostLogits, logits, bytes);
       cuda.synchronize();
@@ -262,6 +262,7 @@ final class FixedShapePass implements AutoCloseable {
       for (MemorySegment s : new MemorySegment[] {ids, positions, seqlens, logits}) {
         device.free(s);
       }
+      cuda.freeHost(hostLogits);
     }
     api.releaseSession(session);
     arena.close();

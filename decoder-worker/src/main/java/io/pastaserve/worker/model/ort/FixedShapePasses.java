@@ -54,14 +54,14 @@ final class FixedShapePasses implements AutoCloseable {
    * A pass of {@code shape} over {@code cache} (see {@link FixedShapePass#run}); null when the shape has no pass or
    * the pass cannot bind the cache: the caller runs it unfixed. A pass that fails writes nothing.
    */
-  FloatBuffer run(Shape shape, KvBlock cache, int rows, MemorySegment ids, MemorySegment positions,
+  FloatBuffer run(Shape shape, KvBlock cache, int positionsBack, MemorySegment ids, MemorySegment positions,
       MemorySegment seqlens) {
     FixedShapePass pass = pass(shape);
     if (pass == null) {
       return null;
     }
     try {
-      FloatBuffer out = pass.run(cache, rows, ids, positions, seqlens);
+      FloatBuffer out = pass.run(cache, positionsBack, ids, positions, seqlens);
       if (out != null) {
         runs++;
       }
@@ -73,6 +73,16 @@ final class FixedShapePasses implements AutoCloseable {
       pass.close();
       return null;
     }
+  }
+
+  /** Makes the pass of {@code shape} now, if it is not made yet (its first pass would). */
+  void prepare(Shape shape) {
+    pass(shape);
+  }
+
+  /** Whether the pass of {@code shape} is made (and has not failed). */
+  boolean has(Shape shape) {
+    return passes.getOrDefault(shape, Optional.empty()).isPresent();
   }
 
   /** The passes run fixed so far. */

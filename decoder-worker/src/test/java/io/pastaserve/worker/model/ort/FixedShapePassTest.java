@@ -2,6 +2,8 @@ package io.pastaserve.worker.model.ort;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.pastaserve.worker.engine.Engine;
+import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.kv.KvBlock;
 import io.pastaserve.worker.model.ExecutionProvider;
 import java.nio.FloatBuffer;
@@ -84,6 +86,17 @@ class FixedShapePassTest {
     }
     // each block: its 4 rows' prefills (each a chunk on one slot) and 2 steps
     assertThat(fixed.fixedShapePassesRun() - before).as("passes run fixed").isEqualTo(6L * blocks);
+  }
+
+  @Test
+  void anEngineOverAStaticCacheModel_opensItsFixedShapePasses_whenItStarts() {
+    int columns = fixed.config().maxPositions();
+    assertThat(fixed.hasFixedShape(3, 1, columns)).isFalse();
+    try (Engine engine = new Engine(fixed, EngineConfig.defaults().withMaxBatch(3))) {
+      assertThat(fixed.hasFixedShape(3, 1, columns)).as("the decode step's").isTrue();
+      assertThat(fixed.hasFixedShape(1, BoundModelRunner.CHUNK_TOKENS, columns)).as("the openers'").isTrue();
+      assertThat(engine.config().maxBatch()).isEqualTo(3);
+    }
   }
 
   /** Rows of a block of {@link #SLOTS} slots, prefilled to {@code lengths}, then decoding or fed openers. */
