@@ -190,15 +190,11 @@ def _location(s):
     s = _plain(s, 200)
     if not s:
         return None
-    w = s.split()[0]
-    if w in ("Northern", "Southern", "Eastern", "Western", "Central", "Northeastern", "Northwestern",
-             "Southeastern", "Southwestern", "Northwest", "Southeast", "Southwest", "Northeast", "East",
-             "West", "North", "South"):
-        if len(s.split()) > 1 and s.split()[1].strip(",;") in ("Africa", "Europe", "Asia", "America", "South", "North",
-                                                       "Central", "Middle", "Oceania", "Caribbean", "Pacific"):
-            pass  # "South America", "Central America": keep the capital
-        else:
-            s = s[:1].lower() + s[1:]
+    w = s.split()
+    nxt = w[1].strip(",;") if len(w) > 1 else ""
+    if w[0] in ("Northern", "Southern", "Eastern", "Western", "Northeastern", "Northwestern", "Southeastern",
+                "Southwestern") or (w[0] == "Central" and nxt not in ("America", "Asia", "African")):
+        s = s[:1].lower() + s[1:]
     return s
 
 
