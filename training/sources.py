@@ -110,7 +110,7 @@ def _gov_type(s):
         return None
     if not re.fullmatch(r"[A-Za-z ,\-]+", s) or low in ("parliamentary", "commonwealth", "na"):
         return None
-    return low.replace("communist", "communist")
+    return low
 
 
 def _capital(s):
