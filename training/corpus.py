@@ -12,7 +12,12 @@ with tokens="N" filled in from a token counter; `render_assembled(record)` gives
 the text a user sees.  Deterministic: record i of a split depends only on
 (seed, split, i).  Subjects of the TEST split never occur in the train split.
 
+Families with real content (World Factbook countries, WordNet kinds, GCIDE definitions) read the
+JSON that training/fetch_sources.sh writes to training/work/sources (--sources, or $PASTA_SOURCES);
+the corpus is deterministic given the seed and those files.
+
 Usage:
+  bash training/fetch_sources.sh
   python3 training/corpus.py --seed 1234 --train 300000 --test 500 --out training/work/corpus
 """
 import argparse
@@ -52,7 +57,11 @@ POOLS = _build_pools()
 
 
 def all_subjects(split):
-    """Every subject string of a split (used to verify the hold-out)."""
+    """Every subject string of a split (used to verify the hold-out), real-content subjects included."""
+    return _old_subjects(split) | real_subjects(split)
+
+
+def _old_subjects(split):
     out = set()
     for c in POOLS["cat_objects"].values():
         out.update(c[split])
@@ -278,7 +287,7 @@ REASON_FIRST = [
     "{S} brings {b} into your week without much effort.",
     "If you want {b}, {s} is a good place to look.",
     "People often say that {b} was the biggest surprise of {s}.",
-    "{S} is known for {b}, and it is easy to see why.",
+    "{S} is often praised for the {b} it brings, and it is easy to see why.",
 ]
 
 REASON_ELAB = [
@@ -374,7 +383,7 @@ FEATURE_FIRST = [
     "{A} is an important part of what {th} can offer.",
     "Looking at {a}, {th} can stand out from other options.",
     "People who pick {th} often mention {a} first.",
-    "{A} shapes how {th} fit into daily life.",
+    "{A} shapes how {th} {fit} into daily life.",
 ]
 
 COMPARE_ASPECT = [
@@ -822,11 +831,11 @@ def _sub_question(rng, split, idx):
         return f"What is the opposite of {w}?", f"opposite of {w}", f"The opposite of {w} is {o}."
     np_, k, _, key, _ = sample_definable(rng, split)
     k2 = rng.choice(ALL_KINDS)
-    q = f"{cap(be(np_))} {np_} {k2}?"
+    q = f"{cap(be(np_))} {np_} {kind_for(np_, k2)}?"
     if k2 == k:
-        ans = f"Yes, {np_} {be(np_)} {k}."
+        ans = f"Yes, {np_} {be(np_)} {kind_for(np_, k)}."
     else:
-        ans = f"No, {np_} {be(np_)} not {k2}; {'they are' if is_plural(np_) else 'it is'} {k}."
+        ans = f"No, {np_} {be(np_)} not {kind_for(np_, k2)}; {'they are' if is_plural(np_) else 'it is'} {kind_for(np_, k)}."
     return q, key, ans
 
 
@@ -929,7 +938,8 @@ def fam_features(rng, split):
     prompt, lvl = length_style(rng, prompt)
     lohi = verbosity(rng, n, lvl)
     hdr = rng.choice(HEADERS)
-    items = [(a, hdr(i, a) + body(rng, rng.choice(FEATURE_FIRST), THING_ELAB, lohi, a=a, th=th))
+    items = [(a, hdr(i, a) + body(rng, rng.choice(FEATURE_FIRST), THING_ELAB, lohi, a=a, th=th,
+                                  fit="fit" if is_plural(th) else "fits"))
              for i, a in enumerate(rng.sample(W.THING_ASPECTS, n), 1)]
     b.forks_then_outro(items, rng.choice(["Keep these in mind before you decide.", None]))
     return record("features", True, maybe_lower(rng, prompt), b.parts, n, th)
@@ -953,14 +963,32 @@ def fam_definition(rng, split):
     return single("definition", prompt, text, rng, key)
 
 
+def _plural_noun(w):
+    if w.endswith(("s", "sh", "ch", "x")):
+        return w + "es"
+    if w.endswith("y") and w[-2:-1] not in "aeiou":
+        return w[:-1] + "ies"
+    return w + "s"
+
+
+def kind_for(np_, k):
+    """'a musical instrument' -> 'musical instruments' when the subject is plural ('Are canaries pets?')."""
+    if not is_plural(np_):
+        return k
+    k = strip_article(k)
+    m = re.match(r"^(.*?)(\w+)( (?:of|to) .*)?$", k)
+    return m.group(1) + _plural_noun(m.group(2)) + (m.group(3) or "")
+
+
 def fam_yesno(rng, split):
     np_, k, _, key, _ = sample_definable(rng, split)
     k2 = k if rng.random() < 0.45 else rng.choice([x for x in ALL_KINDS if x != k])
-    prompt = f"{cap(be(np_))} {np_} {k2}?"
+    prompt = f"{cap(be(np_))} {np_} {kind_for(np_, k2)}?"
     if k2 == k:
-        text = f"Yes, {np_} {be(np_)} {k}."
+        text = f"Yes, {np_} {be(np_)} {kind_for(np_, k)}."
     else:
-        text = f"No, {np_} {be(np_)} not {k2}. {'They are' if is_plural(np_) else 'It is'} {k}."
+        text = (f"No, {np_} {be(np_)} not {kind_for(np_, k2)}. "
+                f"{'They are' if is_plural(np_) else 'It is'} {kind_for(np_, k)}.")
     return single("yesno", prompt, text, rng, key)
 
 
@@ -1093,17 +1121,314 @@ def fam_spell(rng, split):
     return single("spell", prompt, "-".join(w.upper()) + ".", rng, w)
 
 
+# ---------------------------------------------------------------------------
+# Families with real content (World Factbook, WordNet, GCIDE; see sources.py)
+# ---------------------------------------------------------------------------
+
+SOURCES_DIR = os.environ.get("PASTA_SOURCES") or os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                              "work", "sources")
+_REAL = {}
+
+
+def use_sources(path):
+    """Read the parsed sources from path (None: generate without the real-content families)."""
+    global SOURCES_DIR
+    SOURCES_DIR = path
+    _REAL.clear()
+
+
+def _word_re(names):
+    names = sorted(names, key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b") if names else None
+
+
+def _split_real(names, old_train, old_test):
+    """Hold out one in seven names; a name that is already a subject of the other families keeps its split,
+    and a training name that contains a held-out name as a word moves out of training."""
+    sp = _split_list(sorted(names))
+    train = [n for n in sp["train"] if n.lower() not in old_test] + [n for n in sp["test"] if n.lower() in old_train]
+    test = [n for n in sp["test"] if n.lower() not in old_train] + [n for n in sp["train"] if n.lower() in old_test]
+    rx = _word_re([t.lower() for t in test])
+    train = [n for n in train if not (rx and rx.search(n.lower()))]
+    return {"train": sorted(train), "test": sorted(test)}
+
+
+def real():
+    """The real-content pools (built once per process), or None without sources."""
+    if "pools" not in _REAL:
+        import sources as S
+        src = S.load(SOURCES_DIR) if SOURCES_DIR else None
+        if src is None:
+            _REAL["pools"] = None
+            return None
+        old_tr = {x.lower() for x in _old_subjects("train")}
+        old_te = {x.lower() for x in _old_subjects("test")}
+        P = {"src": src,
+             "country": {c["name"]: c for c in src["factbook"]},
+             "category": {c["name"]: c for c in src["wordnet"]},
+             "word": {w["word"]: w for w in src["gcide"]}}
+        for k in ("country", "category", "word"):  # each list respects the splits made before it
+            P[k + "_split"] = sp = _split_real(list(P[k]), old_tr, old_te)
+            old_tr |= {x.lower() for x in sp["train"]}
+            old_te |= {x.lower() for x in sp["test"]}
+        # a training answer never names a held-out country
+        P["leak"] = _word_re(P["country_split"]["test"])
+        _REAL["pools"] = P
+    return _REAL["pools"]
+
+
+def real_subjects(split):
+    P = real()
+    if P is None:
+        return set()
+    return set(P["country_split"][split]) | set(P["category_split"][split]) | set(P["word_split"][split])
+
+
+def and_list(xs):
+    xs = list(xs)
+    return xs[0] if len(xs) == 1 else ", ".join(xs[:-1]) + " and " + xs[-1]
+
+
+def _year(y):
+    return f" in {y}" if y else ""
+
+
+def country_section(c, sec):
+    """Sentences about one section of a Factbook country entry; every fact comes from the entry."""
+    n = c["name"]
+    N = cap(n)
+    out = []
+    if sec == "geography":
+        out.append(f"{N} is located in {c['location']}.")
+        out.append(f"It covers {c['area']} square kilometres"
+                   + (f", {c['area_comparative']}." if c["area_comparative"] else "."))
+        if c["climate"]:
+            parts = [x.strip() for x in c["climate"].split(";") if x.strip()]
+            verbs = [x for x in parts[1:4] if x.split()[0].endswith("ed")]
+            rest = [x for x in parts[1:4] if x not in verbs]
+            out.append(f"The climate is {parts[0]}" + (f", with {and_list(rest)}." if rest else "."))
+            out += [f"It is {x}." for x in verbs]
+        if c["terrain"]:
+            out.append(f"Its landscape includes {c['terrain'].replace(';', ',').replace(' ,', ',')}.")
+        if c["highest"]:
+            out.append(f"The highest point is {c['highest']['name']}, at {c['highest']['m']} metres.")
+        if c["resources"]:
+            out.append(f"Natural resources include {and_list(c['resources'])}.")
+        if c["hazards"]:
+            out.append(f"Natural hazards include {and_list(c['hazards'])}.")
+    elif sec == "economy":
+        g = c["gdp_ppp"]
+        out.append(f"Its gross domestic product at purchasing power parity was about {g['value']}{_year(g['year'])}.")
+        if c["gdp_pc"]:
+            out.append(f"That is roughly {c['gdp_pc']['value']} per person{_year(c['gdp_pc']['year'])}.")
+        if c["growth"]:
+            v = c["growth"]["value"]
+            out.append(f"The economy shrank by {v[1:]}{_year(c['growth']['year'])}." if v.startswith("-")
+                       else f"The economy grew by {v}{_year(c['growth']['year'])}.")
+        if c["sectors"]:
+            s = c["sectors"]
+            out.append(f"Services make up {s['services']} of the economy, industry {s['industry']} "
+                       f"and agriculture {s['agriculture']}.")
+        if c["industries"]:
+            out.append(f"Major industries include {and_list(c['industries'])}.")
+        if c["agri"]:
+            out.append(f"Farm products include {and_list(c['agri'])}.")
+        if c["exports"]:
+            out.append(f"The main exports are {and_list(c['exports'])}.")
+        if c["unemployment"]:
+            out.append(f"Unemployment was {c['unemployment']['value']}{_year(c['unemployment']['year'])}.")
+    elif sec == "government":
+        out.append(f"{N} is {a_an(c['gov_type'])}.")
+        out.append(f"Its capital is {c['capital']}.")
+        if c["long_name"] and c["long_name"] != n and c["long_name"].lower() != "none":
+            ln = c["long_name"]
+            out.append(f"Its official name is {ln if ln.startswith(('The ', 'the ')) else 'the ' + ln}.")
+        if c["independence"]:
+            d = c["independence"]["date"]
+            out.append(f"It became independent from {c['independence']['from']} {'on' if d[:1].isdigit() and len(d) > 4 else 'in'} {d}.")
+        if c["legislature"]:
+            out.append(f"The legislature is the {c['legislature']['chambers']} {c['legislature']['name']}.")
+        if c["suffrage"]:
+            out.append(f"Citizens can vote from the age of {c['suffrage']}.")
+    elif sec == "people":
+        p = c["population"]
+        out.append(f"The population was {p['value']}{_year(p['year'])}." if p["year"]
+                   else f"The population is about {p['value']}.")
+        if c["languages"]:
+            off = c["languages"]["official"]
+            out.append(f"The official language is {off[0]}." if len(off) == 1
+                       else f"The official languages are {and_list(off)}.")
+        if c["religion"]:
+            out.append(f"The largest religious group is {c['religion']['name']}, "
+                       f"at {c['religion']['pct']} of the population.")
+    elif sec == "history" and c["background"]:
+        out.append(c["background"])
+    return out
+
+
+COUNTRY_SECTIONS = ["geography", "economy", "government", "people", "history"]
+
+
+def _no_leak(P, split, sents):
+    if split != "train" or P["leak"] is None:
+        return sents
+    return [x for x in sents if not P["leak"].search(x)]
+
+
+def fam_factbook(rng, split):
+    P = real()
+    name = rng.choice(P["country_split"][split])
+    c = P["country"][name]
+    avail = [s for s in COUNTRY_SECTIONS if _no_leak(P, split, country_section(c, s))]
+    k = min(len(avail), rng.choice([2, 3, 3, 4, 4, 5]))
+    secs = rng.sample(avail, k)
+    secs.sort(key=COUNTRY_SECTIONS.index)
+    words = {"people": "people", "history": "history"}
+    lst = and_list([words.get(s, s) for s in secs])
+    prompt = rng.choice([
+        "Tell me about the {l} of {c}.", "Describe the {l} of {c}.", "What should I know about the {l} of {c}?",
+        "Give me an overview of {c}: its {l}.", "I am reading up on {c}. Summarize its {l}.",
+    ]).format(l=lst, c=name)
+    b = Builder(rng)
+    b.text(rng.choice([f"Here is an overview of {name}, one part at a time:", f"{cap(name)} at a glance:",
+                       f"Here is what the World Factbook says about {name}:", ""]) + b.sep)
+    if b.parts and not b.parts[0][1].strip():
+        b.parts = []
+    prompt, lvl = length_style(rng, prompt)
+    hdr = rng.choice(HEADERS)
+    items = []
+    for i, s in enumerate(secs, 1):
+        sents = _no_leak(P, split, country_section(c, s))
+        if lvl == "short":
+            sents = sents[:2]
+        elif lvl == "default" and len(sents) > 5:
+            sents = sents[:2] + sorted(rng.sample(sents[2:], 3), key=sents.index)
+        items.append((s, hdr(i, s) + " ".join(sents)))
+    pop = c["population"]["value"]
+    outro = rng.choice([f"In short, {name} is {a_an(c['gov_type'])} with its capital in {c['capital']}.",
+                        f"In short, {name} is home to about {pop} people, and its capital is {c['capital']}.",
+                        "These figures come from the 2015 edition of the World Factbook, so some may have changed.",
+                        None])
+    b.forks_then_outro(items, outro)
+    return record("factbook", True, maybe_lower(rng, prompt), b.parts, k, name)
+
+
+def fam_countryfact(rng, split):
+    P = real()
+    name = rng.choice(P["country_split"][split])
+    c = P["country"][name]
+    qs = [("What is the capital of {c}?", f"The capital of {name} is {c['capital']}."),
+          ("How big is {c}?", f"{cap(name)} covers {c['area']} square kilometres."),
+          ("What kind of government does {c} have?", f"{cap(name)} is {a_an(c['gov_type'])}."),
+          ("Where is {c}?", f"{cap(name)} is located in {c['location']}.")]
+    p = c["population"]
+    qs.append(("What is the population of {c}?", f"The population of {name} was {p['value']}{_year(p['year'])}."))
+    if c["highest"]:
+        qs.append(("What is the highest point in {c}?",
+                   f"The highest point in {name} is {c['highest']['name']}, at {c['highest']['m']} metres."))
+    if c["languages"]:
+        off = c["languages"]["official"]
+        qs.append(("What is the official language of {c}?",
+                   f"The official language of {name} is {off[0]}." if len(off) == 1
+                   else f"{cap(name)} has {len(off)} official languages: {and_list(off)}."))
+    qs = [(q, a) for q, a in qs if _no_leak(P, split, [a])]
+    q, a = rng.choice(qs)
+    return single("countryfact", q.format(c=name), a, rng, name)
+
+
+def kind_chunk(k, cat):
+    g = k["gloss"]
+    if not g.startswith(("a ", "an ", "any ", "the ", "one ", "some ")):
+        g = a_an(g)
+    sents = [f"{cap(a_an(k['name']))} is {g}."]
+    if k["synonyms"]:
+        sents.append(f"It is also called \"{k['synonyms'][0]}\".")
+    if k["examples"]:
+        sents.append(f"An example of the word in use: \"{k['examples'][0]}\".")
+    if k["kinds"]:
+        sents.append(f"Kinds of {k['name']} include {and_list(k['kinds'])}.")
+    return " ".join(sents)
+
+
+def fam_kinds(rng, split):
+    P = real()
+    cat = rng.choice(P["category_split"][split])
+    kinds = P["category"][cat]["kinds"]
+    n = min(pick_n(rng, 3, 8), len(kinds))
+    np_ = num_phrase(rng, n)
+    prompt = rng.choice([
+        "Name {n} kinds of {c} and say what each one is.", "What are {n} types of {c}? Describe each briefly.",
+        "List {n} kinds of {c}, with a short definition of each.", "Explain {n} different kinds of {c}.",
+        "Give me {n} examples of kinds of {c} and explain each one.",
+    ]).format(n=np_, c=cat)
+    b = Builder(rng)
+    b.text(rng.choice([f"Here are {np_} kinds of {cat}:", f"Sure. {cap(np_)} kinds of {cat}, each with a short definition:",
+                       "Here they are:"]) + b.sep)
+    hdr = rng.choice(HEADERS)
+    picks = sorted(rng.sample(kinds, n), key=lambda k: k["name"])
+    items = [(k["name"], hdr(i, k["name"]) + kind_chunk(k, cat)) for i, k in enumerate(picks, 1)]
+    outro = rng.choice([f"Each of these is a kind of {cat}.", f"All of them are kinds of {cat}.", None])
+    b.forks_then_outro(items, outro)
+    return record("kinds", True, maybe_lower(rng, prompt), b.parts, n, cat)
+
+
+def _lower_first(s):
+    return s[:1].lower() + s[1:] if len(s) > 1 and not s[1:2].isupper() else s
+
+
+def _gcide_def(d):
+    return _lower_first(re.sub(r"^Hence[:,] ", "", d))
+
+
+def fam_meaning(rng, split):
+    P = real()
+    w = rng.choice(P["word_split"][split])
+    senses = P["word"][w]["senses"]
+    prompt = rng.choice(["What does {w} mean?", "Define the word {w}.", "What is the meaning of \"{w}\"?",
+                         "Give me the dictionary definition of {w}.", "What does the word {w} mean?"]).format(w=w)
+    out = []
+    for j, s in enumerate(senses):
+        d, ex = s["defs"][0]
+        d = _gcide_def(d)
+        if s["pos"] == "verb":
+            d = re.sub(r"^to ", "", d)
+            out.append(f"{'As a verb, to' if j else 'To'} {w} means to {d}.")
+        elif s["pos"] == "noun":
+            out.append(f"As a noun, {w} means {d}." if j or rng.random() < 0.5 else f"{cap(w)} is a noun meaning {d}.")
+        else:
+            out.append(f"As {a_an(s['pos'])}, {w} means {d}.")
+        if ex:
+            out.append(f"For example: {ex}.")
+        if j == 0 and len(s["defs"]) > 1 and rng.random() < 0.6:
+            d2 = _gcide_def(s["defs"][1][0])
+            out.append(f"It can also mean {('to ' + re.sub(r'^to ', '', d2)) if s['pos'] == 'verb' else d2}.")
+    return single("meaning", prompt, " ".join(out), rng, w)
+
+
+def _real_family(fn):
+    """Real-content families draw nothing when the sources are absent (see FAMILIES / make_record)."""
+    fn.real = True
+    return fn
+
+
+for _f in (fam_factbook, fam_countryfact, fam_kinds, fam_meaning):
+    _real_family(_f)
+
+
 FAMILIES = [
     (fam_tips, 10), (fam_reasons, 6), (fam_steps, 6), (fam_ideas, 6), (fam_mistakes, 5),
     (fam_proscons, 6), (fam_compare, 5), (fam_multipart, 3), (fam_plan, 8), (fam_features, 4),
     (fam_definition, 7), (fam_yesno, 4), (fam_arith, 7), (fam_story, 6), (fam_count, 3),
     (fam_namelist, 4), (fam_onetip, 4), (fam_paragraph, 4), (fam_opposite, 2), (fam_spell, 2),
+    (fam_factbook, 9), (fam_countryfact, 3), (fam_kinds, 9), (fam_meaning, 5),
 ]
 
 
 def make_record(seed, split, i):
     rng = random.Random(zlib.crc32(f"{seed}/{split}/{i}".encode()))
-    fn = rng.choices([f for f, _ in FAMILIES], [w for _, w in FAMILIES])[0]
+    have_real = real() is not None
+    fam = [(f, w) for f, w in FAMILIES if have_real or not getattr(f, "real", False)]
+    fn = rng.choices([f for f, _ in fam], [w for _, w in fam])[0]
     rec = fn(rng, split)
     rec = {"id": f"{split}-{i}", "split": split, **rec}
     return rec
@@ -1182,7 +1507,14 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--stats", action="store_true", help="print corpus statistics")
+    ap.add_argument("--sources", default=SOURCES_DIR,
+                    help="parsed real-content sources (training/fetch_sources.sh writes them)")
+    ap.add_argument("--no-sources", action="store_true",
+                    help="generate only the template families (a different corpus for the same seed)")
     a = ap.parse_args()
+    use_sources(None if a.no_sources else a.sources)
+    if not a.no_sources and real() is None:
+        sys.exit(f"no parsed sources in {a.sources}: run training/fetch_sources.sh (or pass --no-sources)")
     os.makedirs(a.out, exist_ok=True)
     for split, n in (("train", a.train), ("test", a.test)):
         path = os.path.join(a.out, f"{split}.jsonl")
