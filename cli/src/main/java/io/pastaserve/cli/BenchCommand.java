@@ -25,6 +25,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.data.redis.core.StringRedisTemplate;
 
 /**
  * {@code pasta bench --prompts FILE [--model DIR] [--replay] [--repeat N] [--max-tokens N] [--json]}: every prompt
@@ -56,9 +58,13 @@ final class BenchCommand {
   void run(List<String> args) throws UsageException, IOException {
     Set<String> valued = new HashSet<>(ModelOptions.VALUED);
     valued.addAll(Set.of("--prompts", "--repeat", "--max-tokens", "--warmup", "--batches", "--steps",
-        "--concurrency", "--kafka", "--redis", "--pasts", "--label", "--invariance"));
+        "--concurrency", "--kafka", "--redis", "--pasts", "--label", "--invariance", "--lengths"));
     Options o = Options.parse(NAME, args, valued, Set.of("--replay", "--json", "--overhead", "--via-kafka",
-        "--step-times", "--throughput"));
+        "--step-times", "--throughput", "--prefix-kv"));
+    if (o.flag("--prefix-kv")) {
+      prefixKv(o);
+      return;
+    }
     if (o.flag("--throughput")) {
       throughput(o);
       return;
@@ -190,6 +196,27 @@ final class BenchCommand {
       List<StepBench.Row> rows = bench.run(batches, pasts);
       out.println(o.flag("--json") ? StepBench.json(label, runner, rows, parity, invariance)
           : StepBench.table(label, rows, parity, invariance));
+    }
+  }
+
+  /** {@code --prefix-kv}: a prefix by prefill against its KV through Redis, at each of --lengths. */
+  private void prefixKv(Options o) throws UsageException, IOException {
+    int[] lengths = integers(o, "--lengths", "64,256,1024");
+    int repeat = o.intValue(NAME, "--repeat", 5, 1, 1000);
+    String[] redisAddress = o.get("--redis", "127.0.0.1:6379").split(":");
+    if (redisAddress.length != 2) {
+      throw new UsageException(NAME + ": --redis needs HOST:PORT");
+    }
+    LettuceConnectionFactory factory = new LettuceConnectionFactory(redisAddress[0],
+        Integer.parseInt(redisAddress[1]));
+    factory.afterPropertiesSet();
+    factory.start();
+    try (ModelRunner runner = ModelOptions.open(NAME, o)) {
+      String label = o.get("--label", runner.dir().getFileName() + " " + runner.device());
+      out.println(PrefixKvBench.table(label,
+          new PrefixKvBench(runner, new StringRedisTemplate(factory), repeat).run(lengths)));
+    } finally {
+      factory.destroy();
     }
   }
 

@@ -33,6 +33,8 @@ public final class PastaCli {
                                tokens/s of the in-process engine by concurrent requests, serial and async
         bench --overhead [--batches LIST] [--steps N] [--prompts TRANSCRIPTS] [--json]
                                the engine against a bare loop of the same runner; fork and join cost
+        bench --prefix-kv [--redis HOST:PORT] [--lengths 64,256,1024] [--repeat N]
+                               a span's prefix by prefill against its KV stored in and loaded from Redis
         load --prompts FILE [--url URL] [--api-key KEY] [--model NAME] [--mode async|serial|both]
              [--concurrency LIST] [--rates LIST] [--requests N] [--max-tokens N] [--temperature T]
              [--seed S] [--slo-ttft SECONDS] [--slo-itl SECONDS] [--timeout SECONDS] [--json]

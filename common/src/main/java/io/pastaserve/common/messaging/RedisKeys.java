@@ -55,6 +55,15 @@ public final class RedisKeys {
     return base(requestId) + ":tokens:" + spanId;
   }
 
+  /**
+   * String — the number of chunks of the KV of span {@code spanId}'s first {@code columns} cached tokens, whose
+   * chunks are this key with {@code :0}, {@code :1}, … appended (written by the worker that holds the span, with an
+   * expiry).
+   */
+  public static String prefixKv(String requestId, String spanId, int columns) {
+    return base(requestId) + ":kv:" + spanId + ":" + columns;
+  }
+
   public static String pieces(String requestId, String spanId) {
     return base(requestId) + ":pieces:" + spanId;
   }

@@ -184,6 +184,49 @@ public final class KvBlock {
         src.storage.stride, count * d * e, (long) rows * src.kvHeads, 2L * src.layers);
   }
 
+  /**
+   * A host copy of {@code count} columns of row {@code row} from column {@code column}: every layer's keys and
+   * values, in one strided copy (off the device, on a GPU; the call returns when it is done).
+   */
+  public KvSnapshot snapshot(int row, int column, int count) {
+    checkColumns(row, column, count);
+    KvSnapshot s = KvSnapshot.allocate(layers, kvHeads, headDim, elementBytes, count);
+    if (count > 0) {
+      long e = elementBytes;
+      long hostPitch = count * headDim * e;
+      memory.copy3dToHost(s.writable(), 0, hostPitch, kvHeads * hostPitch, storage.base,
+          offset + ((long) row * kvHeads * columns + column) * headDim * e, columns * headDim * e, storage.stride,
+          hostPitch, kvHeads, 2L * layers);
+    }
+    return s;
+  }
+
+  /** Writes {@code snapshot}'s columns into row {@code row} from column {@code column}, every layer and head. */
+  public void restore(KvSnapshot snapshot, int row, int column) {
+    if (snapshot.layers() != layers || snapshot.kvHeads() != kvHeads || snapshot.headDim() != headDim
+        || snapshot.elementBytes() != elementBytes) {
+      throw new IllegalArgumentException("a snapshot of " + snapshot.layers() + " layers x " + snapshot.kvHeads()
+          + " heads x " + snapshot.headDim() + " (" + snapshot.elementBytes() + " bytes) into a block of " + layers
+          + " x " + kvHeads + " x " + headDim + " (" + elementBytes + ")");
+    }
+    int count = snapshot.columns();
+    checkColumns(row, column, count);
+    if (count > 0) {
+      long e = elementBytes;
+      long hostPitch = count * headDim * e;
+      memory.copy3dFromHost(storage.base, offset + ((long) row * kvHeads * columns + column) * headDim * e,
+          columns * headDim * e, storage.stride, snapshot.data(), 0, hostPitch, kvHeads * hostPitch, hostPitch,
+          kvHeads, 2L * layers);
+    }
+  }
+
+  private void checkColumns(int row, int column, int count) {
+    if (row < 0 || row >= rows || column < 0 || count < 0 || column + count > columns) {
+      throw new IndexOutOfBoundsException(count + " columns from " + row + ":" + column + " of " + rows + "x"
+          + columns);
+    }
+  }
+
   private long rowElements() {
     return (long) kvHeads * columns * headDim;
   }

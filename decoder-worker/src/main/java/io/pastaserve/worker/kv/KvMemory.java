@@ -37,4 +37,21 @@ public interface KvMemory {
       copy2d(dst, dstOffset + z * dstStride, dstPitch, src, srcOffset + z * srcStride, srcPitch, width, height);
     }
   }
+
+  /**
+   * {@link #copy3d} from this memory ({@code src}) to host memory ({@code host}); returns when the copy is done.
+   */
+  default void copy3dToHost(MemorySegment host, long hostOffset, long hostPitch, long hostStride, MemorySegment src,
+      long srcOffset, long srcPitch, long srcStride, long width, long height, long depth) {
+    copy3d(host, hostOffset, hostPitch, hostStride, src, srcOffset, srcPitch, srcStride, width, height, depth);
+  }
+
+  /**
+   * {@link #copy3d} from host memory ({@code host}) to this memory ({@code dst}); {@code host} may be reused when
+   * it returns.
+   */
+  default void copy3dFromHost(MemorySegment dst, long dstOffset, long dstPitch, long dstStride, MemorySegment host,
+      long hostOffset, long hostPitch, long hostStride, long width, long height, long depth) {
+    copy3d(dst, dstOffset, dstPitch, dstStride, host, hostOffset, hostPitch, hostStride, width, height, depth);
+  }
 }

@@ -78,6 +78,32 @@ final class CudaMemory implements KvMemory {
     pending = true;
   }
 
+  @Override
+  public void copy3dToHost(MemorySegment host, long hostOffset, long hostPitch, long hostStride, MemorySegment src,
+      long srcOffset, long srcPitch, long srcStride, long width, long height, long depth) {
+    requireWholeRows(hostStride, hostPitch, srcStride, srcPitch);
+    cuda.copy3dToHost(host, hostOffset, hostPitch, hostStride / hostPitch, src, srcOffset, srcPitch,
+        srcStride / srcPitch, width, height, depth);
+    cuda.synchronize();
+    pending = false;
+  }
+
+  @Override
+  public void copy3dFromHost(MemorySegment dst, long dstOffset, long dstPitch, long dstStride, MemorySegment host,
+      long hostOffset, long hostPitch, long hostStride, long width, long height, long depth) {
+    requireWholeRows(dstStride, dstPitch, hostStride, hostPitch);
+    cuda.copy3dToDevice(dst, dstOffset, dstPitch, dstStride / dstPitch, host, hostOffset, hostPitch,
+        hostStride / hostPitch, width, height, depth);
+    cuda.synchronize();
+    pending = false;
+  }
+
+  private static void requireWholeRows(long strideA, long pitchA, long strideB, long pitchB) {
+    if (strideA % pitchA != 0 || strideB % pitchB != 0) {
+      throw new IllegalArgumentException("a copy to or from the host needs tensors a whole number of rows apart");
+    }
+  }
+
   /** Queues a copy of {@code bytes} from host memory to the device, in order with the cache's copies. */
   void copyToDevice(MemorySegment device, MemorySegment host, long bytes) {
     cuda.copyToDevice(device, host, bytes);

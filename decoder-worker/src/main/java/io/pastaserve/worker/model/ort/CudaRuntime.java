@@ -80,6 +80,27 @@ final class CudaRuntime {
    */
   synchronized void copy3d(MemorySegment dst, long dstOffset, long dstPitch, long dstSliceRows, MemorySegment src,
       long srcOffset, long srcPitch, long srcSliceRows, long width, long height, long depth) {
+    copy3d(dst, dstOffset, dstPitch, dstSliceRows, src, srcOffset, srcPitch, srcSliceRows, width, height, depth,
+        DEVICE_TO_DEVICE);
+  }
+
+  /** {@link #copy3d} from the host to the device. */
+  void copy3dToDevice(MemorySegment dst, long dstOffset, long dstPitch, long dstSliceRows, MemorySegment host,
+      long hostOffset, long hostPitch, long hostSliceRows, long width, long height, long depth) {
+    copy3d(dst, dstOffset, dstPitch, dstSliceRows, host, hostOffset, hostPitch, hostSliceRows, width, height, depth,
+        HOST_TO_DEVICE);
+  }
+
+  /** {@link #copy3d} from the device to the host. */
+  void copy3dToHost(MemorySegment host, long hostOffset, long hostPitch, long hostSliceRows, MemorySegment src,
+      long srcOffset, long srcPitch, long srcSliceRows, long width, long height, long depth) {
+    copy3d(host, hostOffset, hostPitch, hostSliceRows, src, srcOffset, srcPitch, srcSliceRows, width, height, depth,
+        DEVICE_TO_HOST);
+  }
+
+  private synchronized void copy3d(MemorySegment dst, long dstOffset, long dstPitch, long dstSliceRows,
+      MemorySegment src, long srcOffset, long srcPitch, long srcSliceRows, long width, long height, long depth,
+      int kind) {
     params.fill((byte) 0);
     // srcPos (x bytes, y rows, z slices) at 8, srcPtr (ptr, pitch, xsize, ysize) at 32
     params.set(JAVA_LONG, 8, srcOffset % srcPitch);
@@ -99,7 +120,7 @@ final class CudaRuntime {
     params.set(JAVA_LONG, 128, width);
     params.set(JAVA_LONG, 136, height);
     params.set(JAVA_LONG, 144, depth);
-    params.set(JAVA_INT, 152, DEVICE_TO_DEVICE);
+    params.set(JAVA_INT, 152, kind);
     int error;
     try {
       error = (int) memcpy3dAsync.invokeExact(params, stream);
