@@ -28,22 +28,14 @@ public record ModelConfig(
     int layers, int heads, int kvHeads, int headDim, int vocabSize, int maxPositions, int eosTokenId,
     int padTokenId, String chatTemplate, int defaultReservedTokens, String kvDtype, boolean staticCache) {
 
-  public static final int DEFAULT_RESERVED_TOKENS = 48;
-  public static final String FLOAT32 = "float32";
-  public static final String FLOAT16 = "float16";
+  public static final int DEFAULT_RESERVED_TOKENS = ModelConfigFile.DEFAULT_RESERVED_TOKENS;
+  public static final String FLOAT32 = ModelConfigFile.FLOAT32;
+  public static final String FLOAT16 = ModelConfigFile.FLOAT16;
 
+  /** Checked as {@code config.json} is ({@link ModelConfigFile}): an {@code IllegalArgumentException} says what. */
   public ModelConfig {
-    require(layers > 0, "num_hidden_layers must be positive");
-    require(heads > 0 && kvHeads > 0 && heads % kvHeads == 0,
-        "num_attention_heads must be a positive multiple of num_key_value_heads");
-    require(headDim > 0, "head_dim must be positive");
-    require(vocabSize > 0, "vocab_size must be positive");
-    require(maxPositions > 0, "max_position_embeddings must be positive");
-    require(eosTokenId >= 0 && eosTokenId < vocabSize, "eos_token_id must be a token id");
-    require(padTokenId >= 0 && padTokenId < vocabSize, "pad_token_id must be a token id");
-    require(chatTemplate != null && chatTemplate.contains("{prompt}"), "chat_template must contain {prompt}");
-    require(defaultReservedTokens >= 0, "pasta.default_reserved_tokens must not be negative");
-    require(FLOAT32.equals(kvDtype) || FLOAT16.equals(kvDtype), "torch_dtype must be float32 or float16");
+    new ModelConfigFile(layers, heads, kvHeads, headDim, vocabSize, maxPositions, eosTokenId, padTokenId, chatTemplate,
+        defaultReservedTokens, kvDtype, staticCache);
   }
 
   /** A float32 model. */
@@ -73,7 +65,7 @@ public record ModelConfig(
 
   /** The prompt as the model expects it. */
   public String applyChatTemplate(String prompt) {
-    return chatTemplate.replace("{prompt}", prompt);
+    return chatTemplate.replace(ModelConfigFile.PROMPT, prompt);
   }
 
   /** Bytes of key and value cache for one token across all layers. */
@@ -81,9 +73,4 @@ public record ModelConfig(
     return 2L * layers * kvHeads * headDim * kvElementBytes();
   }
 
-  private static void require(boolean ok, String message) {
-    if (!ok) {
-      throw new IllegalArgumentException(message);
-    }
-  }
 }
