@@ -137,7 +137,8 @@ public final class Engine implements AutoCloseable {
           + " tokens; this model's context holds " + model.maxPositions()));
       return future;
     }
-    Map<String, int[]> forced = request.forcing().map(f -> ForcedTokens.bySpan(f, request.limitsOr(limits), tokenizer,
+    PastaLimits requestLimits = request.limitsOr(limits);
+    Map<String, int[]> forced = request.forcing().map(f -> ForcedTokens.bySpan(f, requestLimits, tokenizer,
         model.eosTokenId())).orElse(null);
     boolean resume = request.forcing().filter(f -> f instanceof Forcing.Resume).isPresent();
     Map<String, int[]> forks = request.forcing().map(ForcedTokens::forksBySpan).orElse(null);
@@ -397,7 +398,8 @@ public final class Engine implements AutoCloseable {
   }
 
   private GenerationResult result(RequestState r, String error) {
-    return Answers.of(r, r.status.finishReason(), error, r.request.limitsOr(limits), r.admittedStep < 0 ? 0 : steps - r.admittedStep);
+    return Answers.of(r, r.status.finishReason(), error, r.request.limitsOr(limits),
+        r.admittedStep < 0 ? 0 : steps - r.admittedStep);
   }
 
   /** The load of an engine at one moment. */

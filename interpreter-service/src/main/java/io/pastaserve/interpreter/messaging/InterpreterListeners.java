@@ -23,7 +23,8 @@ import org.springframework.stereotype.Component;
 
 /**
  * Requests in (recorded, then dispatched to the workers as a span job that carries the request's limits), span
- * events in (checked against the request's span tree, recorded and streamed in final order), cancellations in. Unparseable messages go to the dead-letter topic.
+ * events in (checked against the request's span tree, recorded and streamed in final order), cancellations in.
+ * Unparseable messages go to the dead-letter topic.
  */
 @Component
 class InterpreterListeners {

@@ -2,9 +2,9 @@ package io.pastaserve.interpreter.program;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.common.messaging.GenerateCommand;
 import io.pastaserve.common.messaging.RequestFinishedEvent;
-import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.common.messaging.RequestOwner;
 import io.pastaserve.common.messaging.SpanTiming;
 import io.pastaserve.common.messaging.SpanTokensEvent;
@@ -36,13 +36,13 @@ public final class RequestTracker {
 
   private static final Logger log = LoggerFactory.getLogger(RequestTracker.class);
 
-  /** Written to a request's output stream when its state is no longer in Redis. */
   /** The request hash's field that holds the limits the request is held to (JSON). */
   static final String LIMITS_FIELD = "limits";
 
   /** Starts the error message of a request ended because a span event broke its program. */
   static final String REFUSED = "the worker sent what this request's program cannot have: ";
 
+  /** Written to a request's output stream when its state is no longer in Redis. */
   static final String STATE_LOST = "the request's state is gone from Redis (restarted without persistence, or "
       + "expired); it cannot go on";
 
@@ -305,8 +305,7 @@ public final class RequestTracker {
   /**
    * Ends a request whose worker sent a span event its program cannot have: of the event, only the tokens before the
    * one that broke the program are recorded; what was streamed stays readable, and the final entry says what was
-   * wrong ({@code error}). Returns true when
-   * this call ended it (the caller cancels its spans).
+   * wrong ({@code error}). Returns true when this call ended it (the caller cancels its spans).
    */
   private boolean refuse(RequestView view, SpanTokensEvent event, SpanTree.Refusal refusal) {
     log.warn("request {}: span event refused: {}", view.id, refusal.why());

@@ -18,7 +18,8 @@ import java.util.TreeMap;
 
 /**
  * One request as an interpreter instance sees it: its span tree, how far each span is recorded, the answer assembled in
- * final order, and the tokens that arrived after a gap. Mutated only by {@link RequestTracker} under the request's lock.
+ * final order, and the tokens that arrived after a gap. Mutated only by {@link RequestTracker} under the request's
+ * lock.
  *
  * <p>A span's tokens are recorded only in index order. Tokens past a gap (a lost event) are held here, with the
  * span's end and the worker's finish when they come after it, until the gap fills — from a worker that resumes the
