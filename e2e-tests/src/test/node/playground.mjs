@@ -57,7 +57,7 @@ try {
     throw new Error(`the answer did not finish (done=${state}): '${error}'; page errors: ${consoleErrors.join('; ')}`);
   }
   const lanes = await page.$$eval('.lane', (ls) => ls.map((l) => ({
-    span: l.dataset.span, text: l.querySelector('.text').textContent,
+    span: l.dataset.span, text: l.querySelector('.text').textContent, worker: l.dataset.worker || '',
   })));
   const forkMarks = await page.$$eval('.mark.fork', (ms) => ms.length);
   const finalText = await page.$eval('.final', (f) => f.textContent);

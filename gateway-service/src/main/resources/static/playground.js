@@ -129,16 +129,25 @@ class RunView {
     });
   }
 
-  /** Names each lane with its promise's topic, once the answer says them. */
-  topicsFrom(spans) {
+  /** Names each lane with its promise's topic and the worker that decoded it, once the answer says them. */
+  namesFrom(spans) {
     this.later(() => {
       for (const s of spans) {
         const lane = this.lanes.get(s.id);
-        if (lane && s.topic) {
-          const name = lane.node.querySelector('.name');
+        if (!lane) continue;
+        const name = lane.node.querySelector('.name');
+        if (s.topic) {
           name.innerHTML = `<b>${s.id}</b> `;
           name.append(s.topic);
           name.title = `forked from ${s.parent}: ${s.topic} · ${s.tokens} tokens`;
+        }
+        if (s.worker) {
+          lane.node.dataset.worker = s.worker;
+          const worker = document.createElement('span');
+          worker.className = 'worker';
+          worker.textContent = s.worker;
+          name.append(' ', worker);
+          name.title += ` · decoded by worker ${s.worker}`;
         }
       }
     });
@@ -246,7 +255,7 @@ async function run(view, mode, controller) {
   }
   items.push(['tokens/s', (tokens / seconds).toFixed(0)]);
   view.stats(items);
-  if (pasta && pasta.spans) view.topicsFrom(pasta.spans);
+  if (pasta && pasta.spans) view.namesFrom(pasta.spans);
   view.done(true);
   return { seconds, pasta, tokens };
 }

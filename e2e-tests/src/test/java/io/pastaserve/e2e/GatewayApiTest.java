@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pastaserve.common.messaging.RedisKeys;
 import io.pastaserve.common.request.Mode;
 import io.pastaserve.common.request.Sampling;
 import io.pastaserve.gateway.GatewayApplication;
@@ -269,6 +270,11 @@ class GatewayApiTest {
     JsonNode main = answer.path("pasta").path("spans").get(0);
     assertThat(main.path("id").asText()).isEqualTo("0");
     assertThat(main.path("end_ms").asDouble()).isGreaterThan(main.path("start_ms").asDouble());
+    // one worker serves this suite: it decoded every span, and each span names it as its heartbeat does
+    assertThat(main.path("worker").asText()).isNotBlank();
+    answer.path("pasta").path("spans").forEach(s -> assertThat(s.path("worker").asText())
+        .isEqualTo(main.path("worker").asText()));
+    assertThat(suite.redis.hasKey(RedisKeys.worker(main.path("worker").asText()))).isTrue();
   }
 
   @Test
@@ -577,6 +583,8 @@ class GatewayApiTest {
       }
     });
     assertThat(filled).hasSizeGreaterThanOrEqualTo(2);
+    result.path("lanes").forEach(l -> assertThat(l.path("worker").asText()).as("lane %s names its worker",
+        l.path("span").asText()).isNotBlank());
     assertThat(result.path("forkMarks").asInt()).isPositive().isEqualTo(result.path("lanes").size() - 1);
     assertThat(result.path("finalText").asText()).isNotBlank().isEqualTo(result.path("api").asText());
     assertThat(result.path("race").path("runs").asInt()).isEqualTo(2);

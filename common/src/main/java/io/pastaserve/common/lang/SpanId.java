@@ -1,6 +1,7 @@
 package io.pastaserve.common.lang;
 
 import java.util.Arrays;
+import java.util.Optional;
 
 /**
  * A span's place in the program: the main span is {@code 0}, its forks {@code 0.1}, {@code 0.2}, … in the
@@ -12,7 +13,7 @@ public record SpanId(String path) implements Comparable<SpanId> {
   public static final SpanId MAIN = new SpanId("0");
 
   public SpanId {
-    if (path == null || !path.matches("0(\\.[1-9][0-9]{0,8})*")) {
+    if (!valid(path)) {
       throw new IllegalArgumentException("not a span id: " + path);
     }
   }
@@ -28,6 +29,17 @@ public record SpanId(String path) implements Comparable<SpanId> {
       throw new IllegalArgumentException("fork ordinal starts at 1, was " + ordinal);
     }
     return new SpanId(path + "." + ordinal);
+  }
+
+  /** The span that forks this one: empty for the main span. */
+  public Optional<SpanId> parent() {
+    int dot = path.lastIndexOf('.');
+    return dot < 0 ? Optional.empty() : Optional.of(of(path.substring(0, dot)));
+  }
+
+  /** Whether {@code path} is a span id ({@link #of} would accept it). */
+  public static boolean valid(String path) {
+    return path != null && path.matches("0(\\.[1-9][0-9]{0,8})*");
   }
 
   /** 0 for the main span, 1 for its forks, and so on. */

@@ -1,5 +1,6 @@
 package io.pastaserve.common.messaging;
 
+import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.common.request.Mode;
 import io.pastaserve.common.request.Sampling;
 import java.util.Objects;
@@ -18,9 +19,12 @@ import java.util.Objects;
  * @param attempt 1 for the first dispatch, higher after a re-dispatch
  * @param replay a flat transcript to replay instead of sampling (benchmarks and tests), or empty
  * @param traceParent W3C trace context, or empty
+ * @param limits the PASTA-LANG limits the interpreter holds this request's program to (spans, nesting, topic
+ *     length): the worker forks within them; null (a job from an interpreter that predates the field) means the
+ *     worker's own {@code pasta.worker.max-*}
  */
 public record DecodeSpanCommand(int v, String requestId, String spanId, String prompt, Sampling sampling,
-    Mode mode, int attempt, String replay, String traceParent) {
+    Mode mode, int attempt, String replay, String traceParent, PastaLimits limits) {
 
   public static final int VERSION = 1;
 
@@ -32,5 +36,11 @@ public record DecodeSpanCommand(int v, String requestId, String spanId, String p
     Objects.requireNonNull(mode, "mode");
     replay = replay == null ? "" : replay;
     traceParent = traceParent == null ? "" : traceParent;
+  }
+
+  /** A job without limits: the worker's own apply. */
+  public DecodeSpanCommand(int v, String requestId, String spanId, String prompt, Sampling sampling, Mode mode,
+      int attempt, String replay, String traceParent) {
+    this(v, requestId, spanId, prompt, sampling, mode, attempt, replay, traceParent, null);
   }
 }

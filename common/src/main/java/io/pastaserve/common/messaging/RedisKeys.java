@@ -13,7 +13,11 @@ package io.pastaserve.common.messaging;
  *   <li>{@link #tokens}: list — the span's token ids, in order (what a worker resumes from)</li>
  *   <li>{@link #pieces}: list — per token, parallel to {@link #tokens}: a {@link TokenItem} as JSON (what the
  *       output is rebuilt from)</li>
- *   <li>{@link #ended}: set — span ids that have ended</li>
+ *   <li>{@link #ended}: hash — span id → the text it released as it ended, for each span that has ended</li>
+ *   <li>{@link #spanWorkers}: hash — span id → the id of the worker whose tokens of it were recorded last (the
+ *       worker that decoded it)</li>
+ *   <li>{@link #spanTopics}: hash — span id → the topic of the promise it was forked at, for forks whose worker
+ *       said</li>
  *   <li>{@link #output}: stream — the answer in final order: text chunks, then a final entry</li>
  * </ul>
  *
@@ -70,6 +74,14 @@ public final class RedisKeys {
 
   public static String ended(String requestId) {
     return base(requestId) + ":ended";
+  }
+
+  public static String spanWorkers(String requestId) {
+    return base(requestId) + ":span-workers";
+  }
+
+  public static String spanTopics(String requestId) {
+    return base(requestId) + ":span-topics";
   }
 
   public static String output(String requestId) {

@@ -13,9 +13,13 @@ import java.util.Objects;
  * @param items the tokens, with consecutive indices
  * @param trailingText text the span released when it ended (held back until then), or empty
  * @param ended whether the span has ended
+ * @param worker the id of the worker that decoded these tokens ({@link WorkerHeartbeat#workerId}), or empty (a
+ *     worker that predates the field)
+ * @param topic for a fork, the topic of the promise it was forked at, as the worker read it; empty for the main
+ *     span and from a worker that predates the field
  */
 public record SpanTokensEvent(int v, String requestId, String spanId, String parentSpanId, List<TokenItem> items,
-    String trailingText, boolean ended) {
+    String trailingText, boolean ended, String worker, String topic) {
 
   public static final int VERSION = 1;
 
@@ -25,5 +29,13 @@ public record SpanTokensEvent(int v, String requestId, String spanId, String par
     parentSpanId = parentSpanId == null ? "" : parentSpanId;
     items = items == null ? List.of() : List.copyOf(items);
     trailingText = trailingText == null ? "" : trailingText;
+    worker = worker == null ? "" : worker;
+    topic = topic == null ? "" : topic;
+  }
+
+  /** An event that names neither its worker nor its topic. */
+  public SpanTokensEvent(int v, String requestId, String spanId, String parentSpanId, List<TokenItem> items,
+      String trailingText, boolean ended) {
+    this(v, requestId, spanId, parentSpanId, items, trailingText, ended, "", "");
   }
 }

@@ -2,6 +2,7 @@ package io.pastaserve.common.output;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pastaserve.common.messaging.SpanTiming;
 import io.pastaserve.common.request.FinishReason;
@@ -44,7 +45,9 @@ public final class OutputCodec {
   /** The field of a span entry that holds its progress as JSON. */
   public static final String SPAN = "span";
 
-  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Lenient: fields a newer writer added (a span timing's, a span entry's) are skipped. */
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
   private static final TypeReference<List<SpanTiming>> TIMINGS = new TypeReference<>() {
   };
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.common.request.FinishReason;
 import io.pastaserve.common.request.Mode;
 import io.pastaserve.common.request.Sampling;
@@ -46,6 +47,29 @@ class MessagesJsonTest {
         + "\"sampling\":{\"temperature\":0,\"topP\":1,\"maxTokens\":5},\"future\":true}", GenerateCommand.class);
     assertThat(g.traceParent()).isEmpty();
     assertThat(g.sampling().stop()).isEmpty();
+  }
+
+  @Test
+  void limitsWorkersAndTopics_travel_andOlderMessagesWithoutThemStillRead() throws Exception {
+    Sampling sampling = new Sampling(0, 1, 0, 0, 16, List.of());
+    DecodeSpanCommand job = new DecodeSpanCommand(1, "r1", "0", "hi", sampling, Mode.ASYNC, 1, "", "",
+        new PastaLimits(4, 2, 16));
+    assertThat(json.readValue(json.writeValueAsString(job), DecodeSpanCommand.class)).isEqualTo(job);
+    DecodeSpanCommand old = json.readValue("{\"v\":1,\"requestId\":\"r\",\"spanId\":\"0\",\"prompt\":\"p\","
+        + "\"mode\":\"async\",\"attempt\":1,\"sampling\":{\"temperature\":0,\"topP\":1,\"maxTokens\":5}}",
+        DecodeSpanCommand.class);
+    assertThat(old.limits()).as("a job from an older interpreter: the worker's own limits apply").isNull();
+
+    SpanTokensEvent tokens = new SpanTokensEvent(1, "r1", "0.1", "0", List.of(), "", false, "worker-a", "tips");
+    assertThat(json.readValue(json.writeValueAsString(tokens), SpanTokensEvent.class)).isEqualTo(tokens);
+    SpanTokensEvent older = json.readValue("{\"v\":1,\"requestId\":\"r\",\"spanId\":\"0\",\"items\":[]}",
+        SpanTokensEvent.class);
+    assertThat(older.worker()).isEmpty();
+    assertThat(older.topic()).isEmpty();
+
+    SpanTiming timing = new SpanTiming("0.1", "0", "tips", 3, 1, 2, "worker-a");
+    assertThat(json.readValue(json.writeValueAsString(timing), SpanTiming.class)).isEqualTo(timing);
+    assertThat(json.readValue("{\"spanId\":\"0\",\"tokens\":1}", SpanTiming.class).worker()).isEmpty();
   }
 
   @Test

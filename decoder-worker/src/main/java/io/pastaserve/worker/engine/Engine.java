@@ -39,6 +39,7 @@ public final class Engine implements AutoCloseable {
   private final ModelConfig model;
   private final Tokenizer tokenizer;
   private final EngineConfig config;
+  /** The limits of a request that carries none ({@link GenerationRequest#limits}). */
   private final PastaLimits limits;
   /** Where parked caches get their blocks; tests replace it to make an allocation fail. */
   private volatile KvAllocator allocator;
@@ -140,7 +141,8 @@ public final class Engine implements AutoCloseable {
           + " tokens; this model's context holds " + model.maxPositions()));
       return future;
     }
-    Map<String, int[]> forced = request.forcing().map(f -> ForcedTokens.bySpan(f, limits, tokenizer,
+    PastaLimits requestLimits = request.limitsOr(limits);
+    Map<String, int[]> forced = request.forcing().map(f -> ForcedTokens.bySpan(f, requestLimits, tokenizer,
         model.eosTokenId())).orElse(null);
     boolean resume = request.forcing().filter(f -> f instanceof Forcing.Resume).isPresent();
     Map<String, int[]> forks = request.forcing().map(ForcedTokens::forksBySpan).orElse(null);
@@ -400,7 +402,8 @@ public final class Engine implements AutoCloseable {
   }
 
   private GenerationResult result(RequestState r, String error) {
-    return Answers.of(r, r.status.finishReason(), error, limits, r.admittedStep < 0 ? 0 : steps - r.admittedStep);
+    return Answers.of(r, r.status.finishReason(), error, r.request.limitsOr(limits),
+        r.admittedStep < 0 ? 0 : steps - r.admittedStep);
   }
 
   /** The load of an engine at one moment. */

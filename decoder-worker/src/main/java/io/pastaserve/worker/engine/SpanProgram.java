@@ -36,7 +36,8 @@ final class SpanProgram {
   private final ModelConfig model;
   private final Tokenizer tokenizer;
   private final EngineConfig config;
-  private final PastaLimits limits;
+  /** The limits of a request whose job carries none. */
+  private final PastaLimits defaultLimits;
   private final int vocab;
   private final int[] closerTokens;
   private final Sampler sampler = new Sampler();
@@ -58,7 +59,7 @@ final class SpanProgram {
     this.model = model;
     this.tokenizer = tokenizer;
     this.config = config;
-    this.limits = config.limits();
+    this.defaultLimits = config.limits();
     this.vocab = model.vocabSize();
     this.closerTokens = tokenizer.encode(PastaEvent.AsyncClose.CANONICAL);
     this.cache = cache;
@@ -86,7 +87,7 @@ final class SpanProgram {
 
   private SpanState newSpan(RequestState r, SpanId id, SpanState parent, PastaEvent.AsyncOpen opener, KvSeq kv) {
     int[] forced = r.forced == null ? null : r.forced.getOrDefault(id.path(), new int[0]);
-    SpanState s = new SpanState(r, id, parent, opener, new PastaParser(limits), tokenizer.newDetokenizer(),
+    SpanState s = new SpanState(r, id, parent, opener, new PastaParser(limits(r)), tokenizer.newDetokenizer(),
         SpanDraws.of(r.request.sampling().seed(), id), forced, cache, kv);
     if (r.recordedForks != null) {
       s.recordedForks = new RecordedForks(r.recordedForks.getOrDefault(id.path(), new int[0]));
@@ -253,7 +254,13 @@ final class SpanProgram {
   }
 
   private boolean canFork(SpanState s) {
+    PastaLimits limits = limits(s.request);
     return s.depth + 1 <= limits.maxDepth() && s.request.spans.size() < limits.maxSpans();
+  }
+
+  /** The limits {@code r}'s program is held to: its request's, else the engine's. */
+  private PastaLimits limits(RequestState r) {
+    return r.request.limitsOr(defaultLimits);
   }
 
   /**

@@ -11,7 +11,7 @@ import org.springframework.stereotype.Component;
 
 /**
  * What each finished request cost on this worker, under the names LLM operators know: queue time, forks per
- * request, join wait, finish reasons.
+ * request, join wait, finish reasons, spans decoded.
  */
 @Component
 class RequestMetrics {
@@ -20,6 +20,7 @@ class RequestMetrics {
   private final Timer queueTime;
   private final Timer joinWait;
   private final DistributionSummary forks;
+  private final Counter spansDecoded;
 
   RequestMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -33,6 +34,13 @@ class RequestMetrics {
         .maximumExpectedValue(Duration.ofSeconds(60)).register(registry);
     this.forks = DistributionSummary.builder("pasta.request.forks").description("spans forked per request")
         .serviceLevelObjectives(0.5, 1, 2, 3, 4, 6, 8, 12, 16, 32).register(registry);
+    this.spansDecoded = Counter.builder("pasta.worker.spans.decoded")
+        .description("spans this worker decoded to their end (main spans and forks)").register(registry);
+  }
+
+  /** {@code n} spans of a request that stopped here ended on this worker. */
+  void spansDecoded(int n) {
+    spansDecoded.increment(n);
   }
 
   void finished(GenerationResult result) {

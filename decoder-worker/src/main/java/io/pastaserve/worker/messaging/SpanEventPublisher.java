@@ -22,6 +22,8 @@ final class SpanEventPublisher implements SpanListener {
 
   private final SpanEventSender.Channel channel;
   private final String requestId;
+  /** This worker's id, which every event names. */
+  private final String workerId;
   private final Map<SpanId, Buffer> buffers = new LinkedHashMap<>();
   private final Map<SpanId, SpanId> parents = new HashMap<>();
   private final long flushNanos;
@@ -39,12 +41,15 @@ final class SpanEventPublisher implements SpanListener {
   }
 
   /**
+   * @param workerId the id of this worker, named in every event
    * @param flushInterval how long tokens may wait to be published together (0: every step); spans that end
    *     are published at once
    */
-  SpanEventPublisher(SpanEventSender.Channel channel, String requestId, java.time.Duration flushInterval) {
+  SpanEventPublisher(SpanEventSender.Channel channel, String requestId, String workerId,
+      java.time.Duration flushInterval) {
     this.channel = channel;
     this.requestId = requestId;
+    this.workerId = workerId;
     this.flushNanos = flushInterval.toNanos();
   }
 
@@ -131,9 +136,14 @@ final class SpanEventPublisher implements SpanListener {
       Timing t = e.getValue();
       SpanId parent = parents.get(e.getKey());
       out.add(new SpanTiming(e.getKey().path(), parent == null ? "" : parent.path(), t.topic, t.tokens,
-          t.first < 0 ? 0 : (t.first - startNanos) / 1e6, t.end < 0 ? 0 : (t.end - startNanos) / 1e6));
+          t.first < 0 ? 0 : (t.first - startNanos) / 1e6, t.end < 0 ? 0 : (t.end - startNanos) / 1e6, workerId));
     }
     return out;
+  }
+
+  /** Spans that ended on this worker: decoded here to their end. */
+  int spansEnded() {
+    return (int) timings.values().stream().filter(t -> t.end >= 0).count();
   }
 
   /** Sends what each span buffered: one record for all of them. */
@@ -148,8 +158,10 @@ final class SpanEventPublisher implements SpanListener {
       b.closeToken();
       SpanId span = e.getKey();
       SpanId parent = parents.get(span);
+      Timing timing = timings.get(span);
       events.add(new SpanTokensEvent(SpanTokensEvent.VERSION, requestId, span.path(),
-          parent == null ? "" : parent.path(), List.copyOf(b.items), b.trailing.toString(), b.ended));
+          parent == null ? "" : parent.path(), List.copyOf(b.items), b.trailing.toString(), b.ended, workerId,
+          timing == null ? "" : timing.topic));
       b.items.clear();
       b.trailing.setLength(0);
       b.dirty = false;

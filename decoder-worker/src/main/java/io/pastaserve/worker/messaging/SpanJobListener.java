@@ -123,7 +123,7 @@ class SpanJobListener implements SmartLifecycle {
       }
       String value = record.value();
       SpanEventPublisher publisher = new SpanEventPublisher(sender.open(id, reason -> eventsFailed(id, value)), id,
-          properties.eventFlushInterval());
+          leases.workerId(), properties.eventFlushInterval());
       if (inFlight.putIfAbsent(id, new Held(record.value(), publisher)) != null) {
         log.debug("job of a request running here; dropped");
         return;
@@ -169,10 +169,13 @@ class SpanJobListener implements SmartLifecycle {
         k.tokensBySpan().values().stream().mapToInt(List::size).sum()));
     Optional<Forcing> forcing = !job.replay().isEmpty() ? Optional.of(new Forcing.Replay(job.replay()))
         : known.map(Forcing.class::cast);
-    GenerationRequest request = new GenerationRequest(id, job.prompt(), job.sampling(), job.mode(), forcing);
+    // the interpreter holds the request's program to the limits its job carries; a job without them gets this worker's
+    GenerationRequest request = new GenerationRequest(id, job.prompt(), job.sampling(), job.mode(), forcing,
+        Optional.ofNullable(job.limits()));
     engine.submit(request, publisher).whenComplete((result, error) -> {
       try {
         publisher.flush();
+        metrics.spansDecoded(publisher.spansEnded());
         if (handedOver.remove(id)) {
           log.debug("request {} stopped here; another worker goes on with it", id);
           return;

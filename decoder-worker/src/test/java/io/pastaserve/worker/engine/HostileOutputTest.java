@@ -77,4 +77,23 @@ class HostileOutputTest {
     GenerationResult unsynced = replay(noSync, 4000);
     assertThat(unsynced.text()).contains("Intro", "alpha", "tail without a sync");
   }
+
+  @Test
+  void aRequestsOwnLimits_overrideTheEngines() {
+    String t = "A<promise topic=\"x\"/><async topic=\"x\">B<promise topic=\"y\"/><async topic=\"y\">C</async>D"
+        + "<sync/></async><promise topic=\"z\"/><async topic=\"z\">F</async><sync/>E";
+    GenerationRequest deeper = new GenerationRequest("h", "p", Sampling.greedy(4000), Mode.ASYNC,
+        Optional.of(new Forcing.Replay(t)), Optional.of(new PastaLimits(8, 2, 64)));
+    GenerationResult nested = engine.generate(deeper);
+    assertThat(nested.stats().forks()).as("the request allows nesting 2: x, y inside it, and z fork").isEqualTo(3);
+    assertThat(nested.text()).isEqualTo("ABCDFE");
+
+    GenerationResult single = engine.generate(deeper.withLimits(new PastaLimits(2, 2, 64)));
+    assertThat(single.stats().forks()).as("the request allows 2 spans: only x forks").isEqualTo(1);
+    assertThat(single.text()).isEqualTo("ABCDFE");
+
+    GenerationResult engines = engine.generate(deeper.withLimits(null));
+    assertThat(engines.stats().forks()).as("no limits of its own: the engine's (nesting 1)").isEqualTo(2);
+    assertThat(engines.text()).isEqualTo("ABCDFE");
+  }
 }

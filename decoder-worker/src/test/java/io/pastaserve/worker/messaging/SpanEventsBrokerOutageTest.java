@@ -233,7 +233,7 @@ class SpanEventsBrokerOutageTest {
   }
 
   private SpanEventPublisher publisher(String id, java.util.function.Consumer<String> onFailure) {
-    return new SpanEventPublisher(sender.open(id, onFailure), id, Duration.ZERO);
+    return new SpanEventPublisher(sender.open(id, onFailure), id, "worker-test", Duration.ZERO);
   }
 
   private SpanEventSender sender(KafkaTemplate<String, String> kafka, Duration deliveryTimeout) {

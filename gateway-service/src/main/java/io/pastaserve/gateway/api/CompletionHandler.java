@@ -273,7 +273,7 @@ public final class CompletionHandler {
     long total = done.completionTokens();
     long critical = done.criticalPathTokens();
     List<Responses.Span> spans = done.spans().stream().map(t -> new Responses.Span(t.spanId(), t.parentSpanId(),
-        t.topic(), t.tokens(), round(t.startMs()), round(t.endMs()))).toList();
+        t.topic(), t.tokens(), round(t.startMs()), round(t.endMs()), t.worker())).toList();
     return new Responses.Pasta(req.mode(), req.seed(), done.forks(), total, critical,
         critical == 0 ? 1.0 : round((double) total / critical), spans,
         req.includeAnnotated() ? done.annotated() : null);

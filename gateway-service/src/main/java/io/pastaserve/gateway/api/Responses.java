@@ -35,8 +35,19 @@ final class Responses {
       List<Span> spans, String annotated) {
   }
 
+  /**
+   * One span of the answer ({@code pasta.spans[]}).
+   *
+   * @param id the span ({@code 0} is the main span)
+   * @param parent the span it forked from, or empty for the main span
+   * @param topic the promise's topic, or empty for the main span
+   * @param tokens tokens it decoded
+   * @param startMs milliseconds from the request reaching its worker to the span's first token
+   * @param endMs milliseconds from the request reaching its worker to the span's end
+   * @param worker the id of the worker that decoded it (as in its heartbeat), or empty where not known
+   */
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-  record Span(String id, String parent, String topic, int tokens, double startMs, double endMs) {
+  record Span(String id, String parent, String topic, int tokens, double startMs, double endMs, String worker) {
   }
 
   record Message(String role, String content) {

@@ -13,9 +13,12 @@ import org.springframework.validation.annotation.Validated;
 /**
  * Settings of the interpreter service ({@code pasta.interpreter.*}).
  *
- * @param maxSpans spans per request, the main span included; promises beyond it run inline
- * @param maxDepth fork nesting depth; promises deeper than it run inline
- * @param maxTopicLength longest topic of a well-formed tag, in characters
+ * @param maxSpans spans per request, the main span included; each span job carries it to the worker, where promises
+ *     beyond it run inline; a span event beyond it ends the request with an error
+ * @param maxDepth fork nesting depth; carried by each span job, where promises deeper than it run inline; a span
+ *     event deeper than it ends the request with an error
+ * @param maxTopicLength longest topic of a well-formed tag, in characters; carried by each span job; a fork whose
+ *     event names a longer topic ends the request with an error
  * @param requestsTopic topic of generation requests (in)
  * @param spanJobsTopic topic of span jobs (out)
  * @param spanEventsTopic topic of span events (in)

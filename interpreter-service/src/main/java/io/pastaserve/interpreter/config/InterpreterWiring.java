@@ -36,7 +36,8 @@ class InterpreterWiring {
   @Bean
   RequestTracker requestTracker(StringRedisTemplate redis, ObjectMapper json, InterpreterProperties properties,
       MeterRegistry registry) {
-    RequestTracker tracker = new RequestTracker(redis, json, properties.runningTtl(), properties.finishedTtl());
+    RequestTracker tracker = new RequestTracker(redis, json, properties.runningTtl(), properties.finishedTtl(),
+        properties.limits());
     Gauge.builder("pasta.interpreter.views", tracker, RequestTracker::views)
         .description("requests this instance holds a view of (running requests whose events come here)")
         .register(registry);

@@ -22,8 +22,9 @@ import org.springframework.messaging.handler.annotation.Header;
 import org.springframework.stereotype.Component;
 
 /**
- * Requests in (recorded, then dispatched to the workers as a span job), span events in (recorded and streamed
- * in final order), cancellations in. Unparseable messages go to the dead-letter topic.
+ * Requests in (recorded, then dispatched to the workers as a span job that carries the request's limits), span
+ * events in (checked against the request's span tree, recorded and streamed in final order), cancellations in.
+ * Unparseable messages go to the dead-letter topic.
  */
 @Component
 class InterpreterListeners {
@@ -52,7 +53,8 @@ class InterpreterListeners {
     MDC.put("requestId", command.requestId());
     try {
       String job = json.writeValueAsString(new DecodeSpanCommand(DecodeSpanCommand.VERSION, command.requestId(),
-          "0", command.prompt(), command.sampling(), command.mode(), 1, command.replay(), command.traceParent()));
+          "0", command.prompt(), command.sampling(), command.mode(), 1, command.replay(), command.traceParent(),
+          tracker.limits()));
       RequestTracker.Start start = tracker.start(command, job);
       if (start == RequestTracker.Start.FINISHED) {
         log.debug("request redelivered after it ended; nothing to do");

@@ -2,6 +2,7 @@ package io.pastaserve.interpreter.program;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.common.lang.SpanId;
 import io.pastaserve.common.messaging.RedisKeys;
 import io.pastaserve.common.messaging.RequestFinishedEvent;
@@ -32,10 +33,13 @@ final class RecordedRequests {
 
   private final StringRedisTemplate redis;
   private final ObjectMapper json;
+  /** The limits of a request recorded without its own (by an interpreter that predates them). */
+  private final PastaLimits defaultLimits;
 
-  RecordedRequests(StringRedisTemplate redis, ObjectMapper json) {
+  RecordedRequests(StringRedisTemplate redis, ObjectMapper json, PastaLimits defaultLimits) {
     this.redis = redis;
     this.json = json;
+    this.defaultLimits = defaultLimits;
   }
 
   /** {@code running}, {@code finished}, or null when the request's state is not in Redis. */
@@ -50,23 +54,30 @@ final class RecordedRequests {
    */
   RequestView rebuild(String id, int partition) {
     List<Object> fields = redis.opsForHash().multiGet(RedisKeys.request(id), List.of("seq", "emitted", "stop",
-        "spanEvents", "gapFinish", "gapSince", "gapRedispatched", "gapMissing"));
+        "spanEvents", "gapFinish", "gapSince", "gapRedispatched", "gapMissing", RequestTracker.LIMITS_FIELD));
     RequestView view = new RequestView(id, partition, fields.get(1) == null ? 0 : Long.parseLong((String) fields
-        .get(1)), fields.get(2) == null ? List.of() : readStops((String) fields.get(2)));
+        .get(1)), fields.get(2) == null ? List.of() : readStops((String) fields.get(2)),
+        fields.get(8) == null ? defaultLimits : readLimits((String) fields.get(8)));
     view.seq = fields.get(0) == null ? 0 : Long.parseLong((String) fields.get(0));
     view.spanEvents = "1".equals(fields.get(3));
     Map<Object, Object> spans = redis.opsForHash().entries(RedisKeys.spans(id));
     Map<Object, Object> ended = redis.opsForHash().entries(RedisKeys.ended(id));
+    Map<Object, Object> workers = redis.opsForHash().entries(RedisKeys.spanWorkers(id));
+    Map<Object, Object> topics = redis.opsForHash().entries(RedisKeys.spanTopics(id));
     List<String> order = spans.keySet().stream().map(String.class::cast).sorted((a, b) -> SpanId.of(a)
         .compareTo(SpanId.of(b))).toList();
     for (String span : order) {
       List<String> pieces = redis.opsForList().range(RedisKeys.pieces(id, span), 0, -1);
       view.span(span).parent = (String) spans.get(span);
+      view.tree.restore(span, (String) topics.get(span), (String) workers.get(span));
       for (String piece : pieces == null ? List.<String>of() : pieces) {
-        view.record(span, read(piece));
+        TokenItem item = read(piece);
+        view.record(span, item);
+        view.tree.forked(SpanId.of(span), item.forks());
       }
       if (ended.containsKey(span)) {
         view.end(span, (String) ended.get(span));
+        view.tree.ended(span);
       }
     }
     restoreGap(view, fields.subList(4, 8));
@@ -84,7 +95,8 @@ final class RecordedRequests {
    * stream stay for the finished TTL (set with the final entry), for readers that come late.
    */
   void deleteState(String id) {
-    List<String> state = new ArrayList<>(List.of(RedisKeys.spans(id), RedisKeys.ended(id)));
+    List<String> state = new ArrayList<>(List.of(RedisKeys.spans(id), RedisKeys.ended(id), RedisKeys.spanWorkers(id),
+        RedisKeys.spanTopics(id)));
     Set<Object> spans = redis.opsForHash().keys(RedisKeys.spans(id));
     for (Object span : spans) {
       state.add(RedisKeys.tokens(id, (String) span));
@@ -163,6 +175,15 @@ final class RecordedRequests {
       return json.readValue(value, RequestFinishedEvent.class);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("unreadable finish in Redis: " + value, e);
+    }
+  }
+
+  private PastaLimits readLimits(String value) {
+    try {
+      return json.readValue(value, PastaLimits.class);
+    } catch (JsonProcessingException | IllegalArgumentException e) {
+      log.warn("unreadable limits in Redis ({}): this instance's apply", value);
+      return defaultLimits;
     }
   }
 

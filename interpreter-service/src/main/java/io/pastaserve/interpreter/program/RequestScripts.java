@@ -119,25 +119,32 @@ final class RequestScripts {
    * @param spanEntry the span's progress as {@link OutputCodec#spanJson} writes it, or "" for none
    * @param seq the view's change count
    * @param first the index of the first new token
+   * @param worker the worker that decoded the new tokens ("" when not told, or when there are none): kept as the
+   *     span's worker
+   * @param topic the topic the span was forked at ("" when not told)
    * @param tokens the new token ids
    * @param pieces per new token, its {@code TokenItem} as JSON
    */
   record Apply(String requestId, String span, String parent, Duration ttl, boolean ends, String trailing,
-      String text, String spanEntry, long seq, int first, List<String> tokens, List<String> pieces)
-      implements Call {
+      String text, String spanEntry, long seq, int first, String worker, String topic, List<String> tokens,
+      List<String> pieces) implements Call {
 
     static final RedisScript<Long> SCRIPT = RedisScript.of("""
         -- KEYS[1] spans: the spans hash; KEYS[2] tokens, KEYS[3] pieces: the span's lists; KEYS[4] ended: the ended
-        -- hash; KEYS[5] output: the output stream; KEYS[6] request: the request hash
+        -- hash; KEYS[5] output: the output stream; KEYS[6] request: the request hash; KEYS[7] workers: the span
+        -- workers hash; KEYS[8] topics: the span topics hash
         -- ARGV[1] span; ARGV[2] parent; ARGV[3] ttl (s); ARGV[4] ends: '1' or '0'; ARGV[5] trailing: text the span
         -- releases as it ends; ARGV[6] text: text released; ARGV[7] textLength; ARGV[8] n: new tokens; ARGV[9] id:
         -- the request id; ARGV[10] spanEntry: JSON or ''; ARGV[11] seq: the view's; ARGV[12] first: the first new
-        -- token's index; then n token ids and n pieces
+        -- token's index; ARGV[13] worker: the span's worker or ''; ARGV[14] topic: its topic or ''; then n token ids
+        -- and n pieces
         local spans, tokens, pieces, ended, output, request = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+        local workers, topics = KEYS[7], KEYS[8]
         local span, parent, ttl, ends, trailing = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
         local text, textLength, n, id = ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9]
         local spanEntry, seq, first = ARGV[10], tonumber(ARGV[11]), tonumber(ARGV[12])
-        local firstToken = 13
+        local worker, topic = ARGV[13], ARGV[14]
+        local firstToken = 15
         local status = redis.call('HGET', request, 'status')
         if not status then return %1$d end
         if status == 'finished' then return %2$d end
@@ -147,6 +154,14 @@ final class RequestScripts {
         redis.call('EXPIRE', request, ttl)
         redis.call('HSETNX', spans, span, parent)
         redis.call('EXPIRE', spans, ttl)
+        if worker ~= '' then
+          redis.call('HSET', workers, span, worker)
+          redis.call('EXPIRE', workers, ttl)
+        end
+        if topic ~= '' then
+          redis.call('HSET', topics, span, topic)
+          redis.call('EXPIRE', topics, ttl)
+        end
         if n > 0 then
           for i = 0, n - 1 do redis.call('RPUSH', tokens, ARGV[firstToken + i]) end
           for i = 0, n - 1 do redis.call('RPUSH', pieces, ARGV[firstToken + n + i]) end
@@ -175,6 +190,8 @@ final class RequestScripts {
     Apply {
       Objects.requireNonNull(requestId, "requestId");
       Objects.requireNonNull(span, "span");
+      worker = worker == null ? "" : worker;
+      topic = topic == null ? "" : topic;
       tokens = List.copyOf(tokens);
       pieces = List.copyOf(pieces);
       if (tokens.size() != pieces.size()) {
@@ -191,14 +208,15 @@ final class RequestScripts {
     @Override
     public List<String> keys() {
       return List.of(RedisKeys.spans(requestId), RedisKeys.tokens(requestId, span), RedisKeys.pieces(requestId, span),
-          RedisKeys.ended(requestId), RedisKeys.output(requestId), RedisKeys.request(requestId));
+          RedisKeys.ended(requestId), RedisKeys.output(requestId), RedisKeys.request(requestId),
+          RedisKeys.spanWorkers(requestId), RedisKeys.spanTopics(requestId));
     }
 
     @Override
     public List<String> argv() {
       List<String> argv = new ArrayList<>(List.of(span, parent, seconds(ttl), ends ? "1" : "0", trailing, text,
           Integer.toString(text.length()), Integer.toString(tokens.size()), requestId, spanEntry, Long.toString(seq),
-          Integer.toString(first)));
+          Integer.toString(first), worker, topic));
       argv.addAll(tokens);
       argv.addAll(pieces);
       return argv;

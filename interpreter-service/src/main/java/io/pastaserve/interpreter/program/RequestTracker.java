@@ -2,9 +2,11 @@ package io.pastaserve.interpreter.program;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.common.messaging.GenerateCommand;
 import io.pastaserve.common.messaging.RequestFinishedEvent;
 import io.pastaserve.common.messaging.RequestOwner;
+import io.pastaserve.common.messaging.SpanTiming;
 import io.pastaserve.common.messaging.SpanTokensEvent;
 import io.pastaserve.common.messaging.TokenItem;
 import io.pastaserve.common.output.OutputCodec;
@@ -14,12 +16,16 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.data.redis.core.StringRedisTemplate;
 
 /**
- * Records each request's program in Redis and streams its answer in final order to the request's output stream.
+ * The authority on each request's program: holds it to its {@link PastaLimits} (which its span job carries to the
+ * worker), checks every span event against the request's {@link SpanTree} before recording it — an event naming a
+ * span the tree cannot have ends the request with an error, keeping what was streamed — records the program in
+ * Redis and streams its answer in final order to the request's output stream.
  * Span events are applied idempotently by token index, so a redelivered or replayed event never duplicates text;
  * tokens past a gap wait for it to fill ({@link RequestView}); the in-memory view of a request is rebuilt from Redis
  * when this instance did not see its start (another instance, or a restart), when Redis says it is out of date, and
@@ -29,6 +35,12 @@ import org.springframework.data.redis.core.StringRedisTemplate;
 public final class RequestTracker {
 
   private static final Logger log = LoggerFactory.getLogger(RequestTracker.class);
+
+  /** The request hash's field that holds the limits the request is held to (JSON). */
+  static final String LIMITS_FIELD = "limits";
+
+  /** Starts the error message of a request ended because a span event broke its program. */
+  static final String REFUSED = "the worker sent what this request's program cannot have: ";
 
   /** Written to a request's output stream when its state is no longer in Redis. */
   static final String STATE_LOST = "the request's state is gone from Redis (restarted without persistence, or "
@@ -41,14 +53,31 @@ public final class RequestTracker {
   private final RequestViews views = new RequestViews();
   private final RecordedRequests recorded;
   private final GapChecks gaps;
+  private final PastaLimits limits;
 
+  /** A tracker that holds requests to the default limits ({@link PastaLimits#defaults}). */
   public RequestTracker(StringRedisTemplate redis, ObjectMapper json, Duration runningTtl, Duration finishedTtl) {
+    this(redis, json, runningTtl, finishedTtl, PastaLimits.defaults());
+  }
+
+  /**
+   * @param limits what each request's program is held to ({@code pasta.interpreter.max-*}): recorded with the request
+   *     when it starts, and carried to the worker by its span job
+   */
+  public RequestTracker(StringRedisTemplate redis, ObjectMapper json, Duration runningTtl, Duration finishedTtl,
+      PastaLimits limits) {
     this.redis = redis;
     this.json = json;
     this.runningTtl = runningTtl;
     this.finishedTtl = finishedTtl;
-    this.recorded = new RecordedRequests(redis, json);
+    this.limits = limits;
+    this.recorded = new RecordedRequests(redis, json, limits);
     this.gaps = new GapChecks(views, recorded, this::fail);
+  }
+
+  /** The limits new requests are held to; their span jobs carry them to the workers. */
+  public PastaLimits limits() {
+    return limits;
   }
 
   /** Where a request stood when it was (re)delivered. */
@@ -69,7 +98,8 @@ public final class RequestTracker {
     String id = command.requestId();
     Long created = new RequestScripts.Start(id, runningTtl, System.currentTimeMillis(), List.of("prompt",
         command.prompt(), "mode", command.mode().wire(), "stop", write(command.sampling().stop()), "spanEvents",
-        command.spanEvents() ? "1" : "0", "emitted", "0", "job", job, RequestOwner.FIELD, "")).run(redis);
+        command.spanEvents() ? "1" : "0", "emitted", "0", "job", job, RequestOwner.FIELD, "", LIMITS_FIELD,
+        write(limits))).run(redis);
     if (created == null || created != 1) {
       return "finished".equals(recorded.status(id)) ? Start.FINISHED : Start.RUNNING;
     }
@@ -83,8 +113,9 @@ public final class RequestTracker {
 
   /**
    * Applies a span's tokens: records them, and streams whatever text is now in final order. Returns true when the
-   * request has ended here — the answer reached one of its stop strings (finish reason {@code stop}), or its state is
-   * gone from Redis (an error) — and the caller cancels its spans.
+   * request has ended here — the answer reached one of its stop strings (finish reason {@code stop}), its state is
+   * gone from Redis (an error), or the event names a span its program cannot have ({@link SpanTree#check}: an
+   * error) — and the caller cancels its spans.
    *
    * @param partition the span-events partition the event came from, so the view goes when that partition moves
    */
@@ -103,6 +134,15 @@ public final class RequestTracker {
           }
           view = recorded.rebuild(id, partition);
           views.put(view);
+        }
+        Optional<SpanTree.Refusal> refused = view.tree.check(event);
+        if (refused.isPresent() && attempt == 1) {
+          // this view may be behind what another instance recorded: judge against Redis
+          views.remove(id);
+          continue;
+        }
+        if (refused.isPresent()) {
+          return refuse(view, event, refused.get());
         }
         long result;
         try {
@@ -170,7 +210,11 @@ public final class RequestTracker {
     String id = event.requestId();
     String span = event.spanId();
     int first = view.span(span).next;
+    view.tree.accept(event);
     List<TokenItem> fresh = view.accept(event);
+    if (!fresh.isEmpty()) {
+      view.tree.decodedBy(span, event.worker());
+    }
     List<String> tokens = new ArrayList<>();
     List<String> pieces = new ArrayList<>();
     for (TokenItem item : fresh) {
@@ -183,6 +227,7 @@ public final class RequestTracker {
     if (ends) {
       view.span(span).heldEnd = null;
       view.end(span, trailing);
+      view.tree.ended(span);
     }
     if (fresh.isEmpty() && !ends) {
       return RequestScripts.DONE;
@@ -192,7 +237,7 @@ public final class RequestTracker {
         event.parentSpanId(), fresh.stream().map(i -> new OutputEntry.SpanProgress.Piece(i.text(), i.forks()))
         .toList(), trailing, ends)) : "";
     Long result = new RequestScripts.Apply(id, span, event.parentSpanId(), runningTtl, ends, trailing, text,
-        spanEntry, view.seq, first, tokens, pieces).run(redis);
+        spanEntry, view.seq, first, fresh.isEmpty() ? "" : event.worker(), event.topic(), tokens, pieces).run(redis);
     if (result != null && result == RequestScripts.DONE) {
       view.seq++;
     }
@@ -250,8 +295,35 @@ public final class RequestTracker {
 
   private void finishNow(RequestView view, RequestFinishedEvent event) {
     view.release(view.stop.finish());
+    // each span names the worker whose tokens of it were recorded (after a failover, not the one that finished)
+    List<SpanTiming> spans = event.spans().stream().map(t -> view.tree.worker(t.spanId()).isEmpty() ? t
+        : t.withWorker(view.tree.worker(t.spanId()))).toList();
     done(view, new OutputEntry.Done(event.finishReason(), event.error(), event.promptTokens(),
-        event.completionTokens(), event.criticalPathTokens(), event.forks(), event.annotated(), event.spans()));
+        event.completionTokens(), event.criticalPathTokens(), event.forks(), event.annotated(), spans));
+  }
+
+  /**
+   * Ends a request whose worker sent a span event its program cannot have: of the event, only the tokens before the
+   * one that broke the program are recorded; what was streamed stays readable, and the final entry says what was
+   * wrong ({@code error}). Returns true when this call ended it (the caller cancels its spans).
+   */
+  private boolean refuse(RequestView view, SpanTokensEvent event, SpanTree.Refusal refusal) {
+    log.warn("request {}: span event refused: {}", view.id, refusal.why());
+    if (refusal.itemsWithin() > 0) {
+      // the tokens before the one that broke the program are recorded (a failure here ends the request all the same)
+      SpanTokensEvent within = new SpanTokensEvent(event.v(), event.requestId(), event.spanId(),
+          event.parentSpanId(), event.items().subList(0, refusal.itemsWithin()), "", false, event.worker(),
+          event.topic());
+      try {
+        if (record(view, within) != RequestScripts.DONE) {
+          view = recorded.rebuild(view.id, view.partition);
+        }
+      } catch (RuntimeException e) {
+        log.warn("request {}: the tokens before the refused one could not be recorded: {}", view.id, e.toString());
+        view = recorded.rebuild(view.id, view.partition);
+      }
+    }
+    return done(view, OutputEntry.Done.of(FinishReason.ERROR, REFUSED + refusal.why()));
   }
 
   /** Ends a request that was cancelled: the stream says so; the keys expire soon. */

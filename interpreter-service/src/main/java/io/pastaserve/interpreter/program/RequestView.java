@@ -1,6 +1,7 @@
 package io.pastaserve.interpreter.program;
 
 import io.pastaserve.common.lang.OrderedAssembler;
+import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.common.lang.SpanId;
 import io.pastaserve.common.lang.StopMatcher;
 import io.pastaserve.common.messaging.RequestFinishedEvent;
@@ -16,8 +17,9 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * One request as an interpreter instance sees it: how far each span is recorded, the answer assembled in final order,
- * and the tokens that arrived after a gap. Mutated only by {@link RequestTracker} under the request's lock.
+ * One request as an interpreter instance sees it: its span tree, how far each span is recorded, the answer assembled in
+ * final order, and the tokens that arrived after a gap. Mutated only by {@link RequestTracker} under the request's
+ * lock.
  *
  * <p>A span's tokens are recorded only in index order. Tokens past a gap (a lost event) are held here, with the
  * span's end and the worker's finish when they come after it, until the gap fills — from a worker that resumes the
@@ -32,6 +34,8 @@ final class RequestView {
   long seq;
   final Map<String, SpanProgress> spans = new HashMap<>();
   final OrderedAssembler assembler;
+  /** The request's program: its span tree, and the limits every span event is checked against. */
+  final SpanTree tree;
   /** Stop strings apply to the answer in final order, across spans. */
   final StopMatcher stop;
   final StringBuilder pending = new StringBuilder();
@@ -60,6 +64,11 @@ final class RequestView {
   }
 
   RequestView(String id, int partition, long alreadyEmitted, List<String> stops) {
+    this(id, partition, alreadyEmitted, stops, PastaLimits.defaults());
+  }
+
+  RequestView(String id, int partition, long alreadyEmitted, List<String> stops, PastaLimits limits) {
+    this.tree = new SpanTree(limits);
     this.id = id;
     this.partition = partition;
     this.skip = alreadyEmitted;
