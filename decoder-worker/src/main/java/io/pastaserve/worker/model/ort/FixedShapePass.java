@@ -100,8 +100,13 @@ final class FixedShapePass implements AutoCloseable {
     this.device = device;
     this.cuda = device == null ? null : device.runtime();
     this.graphs = device != null && graphs;
-    this.session = settings.open(api, env, model, Map.of("batch_size", (long) slots, "sequence_length", (long) seq,
-        "max_cache_length", (long) columns), this.graphs);
+    try {
+      this.session = settings.open(api, env, model, Map.of("batch_size", (long) slots, "sequence_length",
+          (long) seq, "max_cache_length", (long) columns), this.graphs);
+    } catch (OrtFailure e) {
+      arena.close();
+      throw e;
+    }
     this.names = new ContractNames(arena, config.layers());
     int tokens = slots * seq;
     long logitBytes = (long) tokens * config.vocabSize() * Float.BYTES;
