@@ -144,11 +144,37 @@ public final class Engine implements AutoCloseable {
     PastaLimits requestLimits = request.limitsOr(limits);
     Map<String, int[]> forced = request.forcing().map(f -> ForcedTokens.bySpan(f, requestLimits, tokenizer,
         model.eosTokenId())).orElse(null);
-    boolean resume = request.forcing().filter(f -> f instanceof Forcing.Resume).isPresent();
+    boolean resume = request.forcing().filter(f -> f instanceof Forcing.Resume || f instanceof Forcing.Fork)
+        .isPresent();
+    String focus = request.forcing().filter(f -> f instanceof Forcing.Fork).map(f -> ((Forcing.Fork) f).span())
+        .orElse(null);
     Map<String, int[]> forks = request.forcing().map(ForcedTokens::forksBySpan).orElse(null);
-    RequestState state = new RequestState(request, future, prompt, forced, forks, resume, listener);
+    RequestState state = new RequestState(request, future, prompt, forced, forks, resume, focus, listener);
     inbox.add(() -> admission.add(state));
     return future;
+  }
+
+  /**
+   * Sends the forks this engine places elsewhere ({@code placement}, {@link ForkPlacement#LOCAL} by default) to
+   * {@code sink}; their tokens come back through {@link #remoteForkDone}. Thread-safe.
+   */
+  public void placeForks(ForkPlacement placement, RemoteForks sink) {
+    inbox.add(() -> program.placeForks(placement, sink));
+  }
+
+  /**
+   * The tokens that fork {@code span} of request {@code requestId}, placed elsewhere, decoded there (all of them, its
+   * closer included when it wrote one): the fork feeds them, ends, and is joined. Thread-safe.
+   */
+  public void remoteForkDone(String requestId, String span, List<Integer> tokens) {
+    int[] ids = tokens.stream().mapToInt(Integer::intValue).toArray();
+    inbox.add(() -> {
+      for (RequestState r : running) {
+        if (r.id.equals(requestId)) {
+          r.guarded(() -> program.remoteTokens(r, span, ids));
+        }
+      }
+    });
   }
 
   /** Cancels a request: every span stops and its cache is freed within a step. Thread-safe. */
@@ -372,7 +398,8 @@ public final class Engine implements AutoCloseable {
       r.fail(r.failure);
       r.status = RequestStatus.FINISHED_ERROR;
     }
-    if (!r.status.isFinished() && r.main.status == SpanState.Status.DONE) {
+    SpanState last = r.finalSpan();
+    if (!r.status.isFinished() && last != null && last.status == SpanState.Status.DONE) {
       r.status = r.cutShort ? RequestStatus.FINISHED_LENGTH : RequestStatus.FINISHED_STOPPED;
     }
     if (r.status.isFinished()) {

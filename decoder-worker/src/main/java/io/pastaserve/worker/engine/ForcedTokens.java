@@ -20,7 +20,9 @@ final class ForcedTokens {
       return ofTranscript(replay.transcript(), limits, tokenizer, eos);
     }
     Map<String, int[]> forced = new HashMap<>();
-    for (Map.Entry<String, List<Integer>> e : ((Forcing.Resume) forcing).tokensBySpan().entrySet()) {
+    Map<String, List<Integer>> known = forcing instanceof Forcing.Fork fork ? fork.tokensBySpan()
+        : ((Forcing.Resume) forcing).tokensBySpan();
+    for (Map.Entry<String, List<Integer>> e : known.entrySet()) {
       forced.put(e.getKey(), e.getValue().stream().mapToInt(Integer::intValue).toArray());
     }
     return forced;
@@ -31,11 +33,16 @@ final class ForcedTokens {
    * when the forcing has no such record (a replay, or a resume that did not say): the cache budget decides then.
    */
   static Map<String, int[]> forksBySpan(Forcing forcing) {
-    if (!(forcing instanceof Forcing.Resume resume) || resume.forksBySpan().isEmpty()) {
+    Map<String, List<Integer>> recorded;
+    if (forcing instanceof Forcing.Fork fork) {
+      recorded = fork.forksBySpan();
+    } else if (forcing instanceof Forcing.Resume resume && resume.forksBySpan().isPresent()) {
+      recorded = resume.forksBySpan().get();
+    } else {
       return null;
     }
     Map<String, int[]> forks = new HashMap<>();
-    for (Map.Entry<String, List<Integer>> e : resume.forksBySpan().get().entrySet()) {
+    for (Map.Entry<String, List<Integer>> e : recorded.entrySet()) {
       forks.put(e.getKey(), e.getValue().stream().mapToInt(Integer::intValue).sorted().toArray());
     }
     return forks;

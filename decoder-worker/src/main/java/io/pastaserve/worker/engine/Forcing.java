@@ -39,4 +39,19 @@ public sealed interface Forcing {
       this(tokensBySpan, Optional.empty());
     }
   }
+
+  /**
+   * Decodes span {@code span} of a request another engine runs ({@link RemoteFork}): every span first decodes its
+   * known tokens, as in a {@link Resume}, which rebuilds {@code span}'s prefix; then {@code span} (and the forks it
+   * starts) goes on choosing tokens, and every other span stops where its known tokens end. The request is done
+   * when {@code span} is.
+   */
+  record Fork(Map<String, List<Integer>> tokensBySpan, Map<String, List<Integer>> forksBySpan, String span)
+      implements Forcing {
+    public Fork {
+      tokensBySpan = Map.copyOf(tokensBySpan);
+      forksBySpan = Map.copyOf(forksBySpan);
+      Objects.requireNonNull(span, "span");
+    }
+  }
 }

@@ -26,6 +26,11 @@ final class RequestState {
   final Map<String, int[]> recordedForks;
   /** After its forced tokens a span chooses (resume) rather than ends (replay). */
   final boolean sampleAfterForced;
+  /**
+   * The span id path of the one span this engine decodes for another ({@link Forcing.Fork}), or null: then every span
+   * but it and its forks stops where its known tokens end, and the request is done when it is.
+   */
+  final String focus;
   final SpanListener listener;
   /** Tokens this request may decode: its max tokens, or what a replay forces. */
   final long expectedTokens;
@@ -50,7 +55,7 @@ final class RequestState {
   Throwable failure;
 
   RequestState(GenerationRequest request, CompletableFuture<GenerationResult> future, int[] promptTokens,
-      Map<String, int[]> forced, Map<String, int[]> recordedForks, boolean sampleAfterForced,
+      Map<String, int[]> forced, Map<String, int[]> recordedForks, boolean sampleAfterForced, String focus,
       SpanListener listener) {
     this.id = request.id();
     this.request = request;
@@ -60,6 +65,7 @@ final class RequestState {
     this.forced = forced;
     this.recordedForks = recordedForks;
     this.sampleAfterForced = sampleAfterForced;
+    this.focus = focus;
     this.listener = listener;
     long forcedTotal = forced == null ? 0 : forced.values().stream().mapToLong(t -> t.length + 2L).sum();
     this.expectedTokens = forced != null && !sampleAfterForced
@@ -119,6 +125,19 @@ final class RequestState {
         log.warn("request {}: the cache of span {} cannot be dropped: {}", id, s.id, e.toString());
       }
     }
+  }
+
+  /** The span whose end ends this request: the {@link #focus} span once it exists, else the main span. */
+  SpanState finalSpan() {
+    if (focus == null) {
+      return main;
+    }
+    for (SpanState s : spans) {
+      if (s.id.path().equals(focus)) {
+        return s;
+      }
+    }
+    return null;
   }
 
   /** The answer holds a stop string, or the token budget is spent: no span chooses another token. */

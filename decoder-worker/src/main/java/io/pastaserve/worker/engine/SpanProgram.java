@@ -15,7 +15,9 @@ import io.pastaserve.worker.sampling.Sampler;
 import io.pastaserve.worker.sampling.SpanDraws;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -50,6 +52,9 @@ final class SpanProgram {
   private volatile boolean fastForward = true;
   /** Tokens chosen since the engine started. */
   final AtomicLong tokensDecoded = new AtomicLong();
+  /** Where forks decode, and where those placed elsewhere go ({@link Engine#placeForks}); local by default. */
+  private ForkPlacement placement = ForkPlacement.LOCAL;
+  private RemoteForks remote;
   /** Forks started and joins done since the step loop last reset them (once a step). */
   int forks;
   int joins;
@@ -73,6 +78,11 @@ final class SpanProgram {
 
   void fastForward(boolean on) {
     this.fastForward = on;
+  }
+
+  void placeForks(ForkPlacement newPlacement, RemoteForks sink) {
+    this.placement = newPlacement;
+    this.remote = sink;
   }
 
   /** Admits {@code r}: its main span, with the prompt to feed. */
@@ -113,10 +123,17 @@ final class SpanProgram {
       o.logits(s.request.id, s.id, s.decoded, copy);
     }
     int token;
-    s.lastForced = s.forced != null && (s.forcedNext < s.forced.length || !s.request.sampleAfterForced);
-    if (s.forced != null && s.forcedNext < s.forced.length) {
+    boolean knownSpent = s.forced != null && s.forcedNext >= s.forced.length;
+    if (knownSpent && s.request.focus != null && !inFocus(s)) {
+      // decoding for another engine: this span's part was decoded there; it only had to rebuild the prefix
+      s.status = Status.STOPPED_KNOWN;
+      cache.leaveBatch(s.kv);
+      return;
+    }
+    s.lastForced = s.forced != null && (!knownSpent || !s.request.sampleAfterForced || s.endAfterForced);
+    if (!knownSpent && s.forced != null) {
       token = s.forced[s.forcedNext++];
-    } else if (s.forced != null && !s.request.sampleAfterForced) {
+    } else if (s.forced != null && (!s.request.sampleAfterForced || s.endAfterForced)) {
       token = model.eosTokenId();
     } else {
       token = sampler.sample(logits, offset, vocab, s.request.request.sampling(), s.draws.uniform(s.decoded));
@@ -166,6 +183,7 @@ final class SpanProgram {
       return;
     }
     int index = s.reported++;
+    s.chosen.add(token);
     notify(s, l -> l.onToken(s.id, index, token));
     String piece = s.detokenizer.next(token);
     List<PastaEvent> events = s.parser.feed(piece);
@@ -182,9 +200,18 @@ final class SpanProgram {
       } else if (e instanceof PastaEvent.Promise promise) {
         PastaEvent.AsyncOpen opener = PastaEvent.AsyncOpen.of(promise.topic());
         int[] openerTokens = tokenizer.encode(opener.raw());
-        if (forks(s, index, s.kv.length() + s.pendingTokens.size() + openerTokens.length
-            + closerTokens.length)) {
-          fork(s, promise, position);
+        long prefix = s.kv.length() + s.pendingTokens.size() + openerTokens.length + closerTokens.length;
+        if (forks(s, index, prefix)) {
+          s.forkedAt.add(index);
+          SpanState child = fork(s, promise, position);
+          if (placement == ForkPlacement.SPREAD && placeable(s)) {
+            placeRemotely(child);
+          }
+        } else if (placement == ForkPlacement.AUTO && placeable(s) && canFork(s)) {
+          // no room here for the fork's decoding: it decodes elsewhere, and its tokens come back for the join
+          kv.reserve(s.request, prefix);
+          s.forkedAt.add(index);
+          placeRemotely(fork(s, promise, position));
         } else if (reserve(s, openerTokens.length)) {
           // over a limit (spans, nesting, cache): the span writes the chunk itself, inline
           s.transcript.add(opener.raw());
@@ -276,7 +303,7 @@ final class SpanProgram {
   }
 
   /** Starts a fork at a promise whose last token the parent feeds at {@code position}. */
-  private void fork(SpanState parent, PastaEvent.Promise promise, int position) {
+  private SpanState fork(SpanState parent, PastaEvent.Promise promise, int position) {
     PastaEvent.AsyncOpen opener = PastaEvent.AsyncOpen.of(promise.topic());
     SpanState child = newSpan(parent.request, parent.id.child(++parent.forkCount), parent, opener,
         cache.fork(parent.kv, parent.pendingTokens.size()));
@@ -299,6 +326,69 @@ final class SpanProgram {
     parent.transcript.add(child);
     parent.marks.add(new int[] {parent.decoded, 0});
     notify(parent, l -> l.onFork(parent.id, child.id, promise.topic()));
+    return child;
+  }
+
+  /**
+   * Sends a fork just started to another engine: it waits here, its opener pending, until the tokens it decodes there
+   * come back ({@link #remoteTokens}); then it feeds them as known tokens and ends, and is joined as any fork is.
+   */
+  private void placeRemotely(SpanState child) {
+    RequestState r = child.request;
+    child.status = Status.AWAITING_TOKENS;
+    child.forced = new int[0];
+    child.endAfterForced = true;
+    Map<String, List<Integer>> tokens = new HashMap<>();
+    Map<String, List<Integer>> forkIndices = new HashMap<>();
+    for (SpanState s : r.spans) {
+      List<Integer> known = boxed(s.chosen.toArray());
+      boolean ended = s.status == Status.ENDED || s.status == Status.DONE || s.status == Status.FINISHING;
+      if (ended && !s.closedByModel && s != child) {
+        known.add(model.eosTokenId()); // it ended without a closer: there, too, its known tokens end it
+      }
+      tokens.put(s.id.path(), known);
+      forkIndices.put(s.id.path(), boxed(s.forkedAt.toArray()));
+    }
+    RemoteFork job = new RemoteFork(r.request, child.id.path(), tokens, forkIndices);
+    r.guarded(() -> remote.fork(job));
+  }
+
+  /** The tokens a fork placed elsewhere decoded there: it feeds them from the next step on. */
+  void remoteTokens(RequestState r, String span, int[] tokens) {
+    for (SpanState s : r.spans) {
+      if (s.id.path().equals(span) && s.status == Status.AWAITING_TOKENS) {
+        s.forced = tokens.clone();
+        s.status = Status.ACTIVE;
+        return;
+      }
+    }
+  }
+
+  /**
+   * Whether a fork {@code parent} starts now may decode elsewhere: there is somewhere to send it, the promise was
+   * chosen here (a known one forks where it forked before), and the fork cannot fork in turn (its tokens are all
+   * that comes back).
+   */
+  private boolean placeable(SpanState parent) {
+    return remote != null && !parent.lastForced && parent.depth + 2 > limits(parent.request).maxDepth();
+  }
+
+  /** Whether {@code s} is the span its request decodes for another engine, or one of that span's forks. */
+  private static boolean inFocus(SpanState s) {
+    for (SpanState a = s; a != null; a = a.parent) {
+      if (a.id.path().equals(s.request.focus)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static List<Integer> boxed(int[] values) {
+    List<Integer> out = new ArrayList<>(values.length);
+    for (int v : values) {
+      out.add(v);
+    }
+    return out;
   }
 
   /**

@@ -29,7 +29,14 @@ final class SpanState {
     /** Has ended its own decoding; waits for its outstanding forks before it is done. */
     ENDED,
     /** Finished; a fork's cache waits for its parent's join. */
-    DONE
+    DONE,
+    /** A fork placed on another engine: waits for the tokens it decoded there, then feeds them as known tokens. */
+    AWAITING_TOKENS,
+    /**
+     * Decodes for another engine ({@link Forcing.Fork}) and is not the span asked for: stopped where its known
+     * tokens end.
+     */
+    STOPPED_KNOWN
   }
 
   final RequestState request;
@@ -40,8 +47,14 @@ final class SpanState {
   final Detokenizer detokenizer;
   /** The random number for each token it chooses, by index. */
   final SpanDraws draws;
-  /** Forced tokens (replay), or null. */
-  final int[] forced;
+  /** Forced tokens (replay, resume, a remote fork's tokens once they come), or null. */
+  int[] forced;
+  /** Ends (end of sequence) when its forced tokens are spent: a remote fork's tokens are all it decodes. */
+  boolean endAfterForced;
+  /** The tokens it chose (or was forced to), in order: what it has decoded, as a resume would be given it. */
+  final IntList chosen = new IntList();
+  /** The index in {@link #chosen} of each token that started a fork, in order. */
+  final IntList forkedAt = new IntList();
   int forcedNext;
   /** Where its known promises forked before (a resume that recorded it), or null: the cache budget decides. */
   RecordedForks recordedForks;
@@ -148,6 +161,10 @@ final class SpanState {
 
     boolean isEmpty() {
       return size == 0;
+    }
+
+    int[] toArray() {
+      return java.util.Arrays.copyOf(values, size);
     }
 
     /** Drops the first {@code n} values. */

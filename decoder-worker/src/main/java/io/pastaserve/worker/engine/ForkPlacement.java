@@ -1,0 +1,11 @@
+package io.pastaserve.worker.engine;
+
+/** Where a fork decodes: on its parent's engine, or on another engine (another worker) through a {@link RemoteForks}. */
+public enum ForkPlacement {
+  /** Every fork decodes beside its parent. */
+  LOCAL,
+  /** Every fork a span chooses to start decodes elsewhere. */
+  SPREAD,
+  /** Beside its parent while the cache budget has room for it; elsewhere when it has not. */
+  AUTO
+}
