@@ -199,7 +199,7 @@ class PipelineTest(unittest.TestCase):
         cls.args = stage2.parser().parse_args([
             "--checkpoint", os.path.join(cls.ckpt, "model.pt"), "--base", os.path.join(cls.base, "model.pt"),
             "--tokenizer", TOKENIZER, "--train", os.path.join(d, "train.jsonl"), "--out", cls.out,
-            "--prompts", "6", "--k", "3", "--include-reference", "--lam", "0.3", "--lr", "3e-3", "--beta", "0.5",
+            "--prompts", "6", "--k", "3", "--extra-lams", "0.9", "--include-reference", "--lam", "0.3", "--lr", "3e-3", "--beta", "0.5",
             "--epochs", "2", "--dpo-batch", "3", "--max-len", "160", "--fork-budget", "8", "--main-budget", "24",
             "--device", "cpu", "--seed", "3"])
         cls.summary, cls.pair_views = stage2.run(cls.args, log=lambda *_: None)
@@ -301,6 +301,16 @@ class PipelineTest(unittest.TestCase):
             self.assertGreaterEqual(r["ideal_speedup"], 1.0)
             self.assertIn("well_formed", r["checks"])
         self.assertIn("stage2", SE.table(res))
+
+    def test_extra_lam_trained_from_the_same_samples(self):
+        log = read_json(os.path.join(self.out, "lam-0.9", "stage2_log.json"))
+        self.assertEqual(log["lam"], 0.9)
+        self.assertEqual((log["samples"], log["sample_seconds"]), (self.summary["samples"], self.summary["sample_seconds"]))
+        self.assertAlmostEqual(log["log"][0]["loss"], math.log(2), places=4)   # starts again from stage 1
+        for p in (json.loads(l) for l in read_lines(os.path.join(self.out, "lam-0.9", "pairs.jsonl"))):
+            for side in ("chosen", "rejected"):
+                s = p[side]
+                self.assertAlmostEqual(s["score"], C.combined(s["quality"], s["speed"]["speedup"], 0.9))
 
 
 if __name__ == "__main__":
