@@ -136,7 +136,7 @@ def parser():
                     help="add the corpus answer of each prompt as one more candidate")
     ap.add_argument("--min-margin", type=float, default=0.05, help="smallest score gap of a pair")
     ap.add_argument("--beta", type=float, default=0.1)
-    ap.add_argument("--lr", type=float, default=2e-5)
+    ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--sft-weight", type=float, default=0.0, help="add this times the chosen answers' NLL")
     ap.add_argument("--dpo-batch", type=int, default=16, help="pairs per DPO step")
