@@ -51,15 +51,19 @@ class Run:
         self.truncated = False
 
 
-def greedy_generate(model, tok, prompts, device, max_len=1536, fork_budget=200, main_budget=600, batch=256):
-    """Returns one FlatTracker per prompt (flat-order ids, spans, forks...)."""
+def greedy_generate(model, tok, prompts, device, max_len=1536, fork_budget=200, main_budget=600, batch=256,
+                    temperature=0.0, generator=None):
+    """Returns one FlatTracker per prompt (flat-order ids, spans, forks...).  temperature > 0 samples
+    each decoded token from softmax(logits / temperature) (torch.Generator `generator`) instead of argmax."""
     out = []
     for s in range(0, len(prompts), batch):
-        out.extend(_generate_batch(model, tok, prompts[s:s + batch], device, max_len, fork_budget, main_budget))
+        out.extend(_generate_batch(model, tok, prompts[s:s + batch], device, max_len, fork_budget, main_budget,
+                                   temperature, generator))
     return out
 
 
-def _generate_batch(model, tok, prompts, device, max_len, fork_budget, main_budget):
+def _generate_batch(model, tok, prompts, device, max_len, fork_budget, main_budget, temperature=0.0,
+                    generator=None):
     import torch
     tg = tok.tags
     runs = [Run(tok, tok.prompt_ids(p), fork_budget, main_budget) for p in prompts]
@@ -90,7 +94,11 @@ def _generate_batch(model, tok, prompts, device, max_len, fork_budget, main_budg
         allowed = allowed | (idx[None] == widx[:, None])
         with torch.no_grad():
             logits = model.step_buffer(feed, pos, buf, widx, allowed)
-        best = logits.argmax(-1).tolist()
+        if temperature > 0:
+            probs = torch.softmax(logits.float() / temperature, dim=-1)
+            best = torch.multinomial(probs, 1, generator=generator)[:, 0].tolist()
+        else:
+            best = logits.argmax(-1).tolist()
         for b, r in enumerate(runs):
             if not r.done:
                 _advance(r, best[b], tg, max_len)

@@ -1,8 +1,14 @@
-"""Tokenizer helpers shared by training, evaluation and export (needs `tokenizers`)."""
+"""Tokenizer helpers shared by training, evaluation and export.
+
+Uses the `tokenizers` package when installed, else the pure-Python byte-level BPE reader bpe_tok.py
+(same ids on models/pasta-tiny/tokenizer.json; slower)."""
 import os
 import sys
 
-from tokenizers import Tokenizer
+try:
+    from tokenizers import Tokenizer
+except ImportError:  # e.g. Debian's python3-torch without Hugging Face tokenizers
+    Tokenizer = None
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corpus  # noqa: E402
@@ -11,7 +17,11 @@ import pasta_views as V  # noqa: E402
 
 class Tok:
     def __init__(self, path):
-        self.tk = Tokenizer.from_file(path)
+        if Tokenizer is not None:
+            self.tk = Tokenizer.from_file(path)
+        else:
+            from bpe_tok import BpeTokenizer
+            self.tk = BpeTokenizer(path)
         self.tags = V.TagIds(self.tk.token_to_id)
         self.vocab_size = self.tk.get_vocab_size(with_added_tokens=True)
         self._opener_cache = {}

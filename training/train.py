@@ -11,6 +11,9 @@ the injected `<async topic="T">` opener.  Examples are packed into rows of
 
   python3 training/train.py --corpus training/work/corpus --tokenizer models/pasta-tiny/tokenizer.json \
       --out training/work/ckpt --steps 6000
+
+--assembled trains the sequential BASE model of stage 2 (stage2.py): the same prompts and answers as
+plain assembled text (what a user reads, no PASTA-LANG tags), causal attention, consecutive positions.
 """
 import argparse
 import json
@@ -24,40 +27,52 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import corpus  # noqa: E402
 import pasta_views as V  # noqa: E402
 
 _TOK = None
+_ASSEMBLED = False
 
 
-def _init_worker(tok_path):
+def _init_worker(tok_path, assembled=False):
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
-    global _TOK
+    global _TOK, _ASSEMBLED
     from pasta_tok import Tok
     _TOK = Tok(tok_path)
+    _ASSEMBLED = assembled
+
+
+def assembled_ids(tok, rec):
+    """(prompt ids, prompt + assembled answer + eos ids): the base model's sequential view of a record."""
+    p = tok.prompt_ids(rec["prompt"])
+    return p, p + tok.encode(corpus.render_assembled(rec)) + [tok.tags.eos]
 
 
 def _build_chunk(lines):
     out = []
     for line in lines:
         rec = json.loads(line)
-        p, ids, _ = _TOK.record_ids(rec)
+        if _ASSEMBLED:
+            p, ids = assembled_ids(_TOK, rec)
+        else:
+            p, ids, _ = _TOK.record_ids(rec)
         tr = V.build_example(ids, len(p), _TOK.tags, _TOK.decode, _TOK.opener_ids)
         arr = np.array([tr.ids, tr.pos, tr.span, tr.mlim, tr.jf, tr.labels()], dtype=np.int32)
         out.append(arr)
     return out
 
 
-def build_examples(path, tok_path, limit, workers):
+def build_examples(path, tok_path, limit, workers, assembled=False):
     with open(path, encoding="utf-8") as f:
         lines = [l for _, l in zip(range(limit), f)]
     chunks = [lines[i:i + 2000] for i in range(0, len(lines), 2000)]
     res = []
     if workers > 1:
-        with mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(tok_path,)) as pool:
+        with mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(tok_path, assembled)) as pool:
             for part in pool.imap(_build_chunk, chunks):
                 res.extend(part)
     else:
-        _init_worker(tok_path)
+        _init_worker(tok_path, assembled)
         for c in chunks:
             res.extend(_build_chunk(c))
     return res
@@ -131,6 +146,8 @@ def main():
     ap.add_argument("--head-dim", type=int, default=64)
     ap.add_argument("--ffn", type=int, default=688)
     ap.add_argument("--bf16", type=int, default=1)
+    ap.add_argument("--assembled", action="store_true",
+                    help="train the sequential base model on assembled answers (no PASTA-LANG tags)")
     a = ap.parse_args()
 
     import torch
@@ -142,8 +159,8 @@ def main():
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     tok = Tok(a.tokenizer)
     t0 = time.time()
-    train_ex = build_examples(os.path.join(a.corpus, "train.jsonl"), a.tokenizer, a.max_records, a.workers)
-    test_ex = build_examples(os.path.join(a.corpus, "test.jsonl"), a.tokenizer, 10 ** 9, a.workers)
+    train_ex = build_examples(os.path.join(a.corpus, "train.jsonl"), a.tokenizer, a.max_records, a.workers, a.assembled)
+    test_ex = build_examples(os.path.join(a.corpus, "test.jsonl"), a.tokenizer, 10 ** 9, a.workers, a.assembled)
     lens = np.array([e.shape[1] for e in train_ex])
     n_loss = sum(int((e[5] != -100).sum()) for e in train_ex)
     print(f"built {len(train_ex)} train / {len(test_ex)} test examples in {time.time() - t0:.1f}s; "
