@@ -101,6 +101,7 @@ class RunView {
   span(event) {
     this.later(() => {
       const lane = this.lane(event.span, event.parent);
+      if (event.worker) this.labelWorker(lane, event.worker);
       for (const piece of event.pieces) {
         if (piece.text) {
           // the parent goes on after every fork it had started so far has ended: they were joined here
@@ -129,6 +130,23 @@ class RunView {
     });
   }
 
+  /**
+   * Shows the worker that decodes a lane's span: live, from its span entries (`worker`), and again from the final
+   * span list (after a failover, the worker whose tokens were recorded last).
+   */
+  labelWorker(lane, worker) {
+    const name = lane.node.querySelector('.name');
+    let label = name.querySelector('.worker');
+    if (!label) {
+      label = document.createElement('span');
+      label.className = 'worker';
+      name.append(' ', label);
+    }
+    label.textContent = worker;
+    label.title = `decoded by worker ${worker}`;
+    lane.node.dataset.worker = worker;
+  }
+
   /** Names each lane with its promise's topic and the worker that decoded it, once the answer says them. */
   namesFrom(spans) {
     this.later(() => {
@@ -142,11 +160,7 @@ class RunView {
           name.title = `forked from ${s.parent}: ${s.topic} · ${s.tokens} tokens`;
         }
         if (s.worker) {
-          lane.node.dataset.worker = s.worker;
-          const worker = document.createElement('span');
-          worker.className = 'worker';
-          worker.textContent = s.worker;
-          name.append(' ', worker);
+          this.labelWorker(lane, s.worker);
           name.title += ` · decoded by worker ${s.worker}`;
         }
       }

@@ -150,4 +150,33 @@ class InterpreterApplicationTest {
         .collect(Collectors.joining());
     assertThat(text).as("what was decoded before stays readable").isEqualTo("Tips: Sleep");
   }
+
+  /**
+   * Over the broker: span events that tell their raw text are read with the PASTA-LANG parser, and a fork at a topic
+   * other than its promise's ends the request with an error, the text streamed before it kept.
+   */
+  @Test
+  void aForkAtATopicItsParentsTextDoesNotPromise_endsTheRequestWithAnError() throws Exception {
+    String id = "reading-" + UUID.randomUUID();
+    kafka.send(Topics.REQUESTS, id, json.writeValueAsString(new GenerateCommand(1, id, "p",
+        new Sampling(0, 1, 0, 0, 100, List.of()), Mode.ASYNC, "", ""))).get();
+    Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> redisTemplate.opsForHash()
+        .get(RedisKeys.request(id), "status") != null);
+    SpanTokensEvent main = new SpanTokensEvent(1, id, "0", "", List.of(TokenItem.of(0, 1, "Tips:", List.of(),
+        "Tips:"), TokenItem.of(1, 2, "", List.of("0.1"), "<promise topic=\"sleep\"/>")), "", false, "worker-a", "",
+        true);
+    SpanTokensEvent fork = new SpanTokensEvent(1, id, "0.1", "0", List.of(TokenItem.of(0, 3, " Drink", List.of(),
+        " Drink")), "", false, "worker-a", "water", true);
+    kafka.send(Topics.SPAN_EVENTS, id, json.writeValueAsString(SpanEventEnvelope.of(List.of(main, fork)))).get();
+    Map<Object, Object> done = Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> redisTemplate
+        .opsForStream().read(StreamOffset.fromStart(RedisKeys.output(id))).stream().map(MapRecord::getValue)
+        .filter(e -> "done".equals(e.get("type"))).findFirst().orElse(null), d -> d != null);
+    assertThat(done).containsEntry("finishReason", "error");
+    assertThat((String) done.get("error")).contains("span 0.1 says it was forked at topic 'water', but the promise "
+        + "in span 0's text has topic 'sleep'");
+    String text = redisTemplate.opsForStream().read(StreamOffset.fromStart(RedisKeys.output(id))).stream()
+        .map(MapRecord::getValue).filter(e -> "text".equals(e.get("type"))).map(e -> (String) e.get("text"))
+        .collect(Collectors.joining());
+    assertThat(text).as("what was decoded before stays readable").isEqualTo("Tips:");
+  }
 }

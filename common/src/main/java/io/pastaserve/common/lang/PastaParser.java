@@ -19,6 +19,7 @@ import java.util.function.Consumer;
  */
 public final class PastaParser {
 
+  private final PastaLimits limits;
   private final TagMatcher matcher;
   /** A possible tag, starting with '<'; empty when none is pending. */
   private final StringBuilder candidate = new StringBuilder();
@@ -26,6 +27,7 @@ public final class PastaParser {
   private boolean finished;
 
   public PastaParser(PastaLimits limits) {
+    this.limits = limits;
     this.matcher = new TagMatcher(limits.maxTopicLength(), limits.maxTagLength());
   }
 
@@ -73,6 +75,18 @@ public final class PastaParser {
     List<PastaEvent> events = new ArrayList<>();
     finish(events::add);
     return events;
+  }
+
+  /**
+   * A parser in this one's state, going on independently: fed the same text, both emit the same events. Lets a
+   * reader try text on the copy before taking it in.
+   */
+  public PastaParser copy() {
+    PastaParser copy = new PastaParser(limits);
+    // what is held back is a possible tag, and every beginning of one is too: re-reading it emits nothing
+    copy.acceptAll(candidate, event -> { });
+    copy.finished = finished;
+    return copy;
   }
 
   /** Characters held back because they may still become a tag. */

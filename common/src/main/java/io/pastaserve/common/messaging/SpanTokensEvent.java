@@ -17,9 +17,12 @@ import java.util.Objects;
  *     worker that predates the field)
  * @param topic for a fork, the topic of the promise it was forked at, as the worker read it; empty for the main
  *     span and from a worker that predates the field
+ * @param rawText whether the items tell each token's raw text, tags included (an item's {@link TokenItem#raw}, or
+ *     its {@code text} where {@code raw} is absent): the interpreter reads the span's program from it. False from a
+ *     worker that predates the field
  */
 public record SpanTokensEvent(int v, String requestId, String spanId, String parentSpanId, List<TokenItem> items,
-    String trailingText, boolean ended, String worker, String topic) {
+    String trailingText, boolean ended, String worker, String topic, boolean rawText) {
 
   public static final int VERSION = 1;
 
@@ -33,9 +36,20 @@ public record SpanTokensEvent(int v, String requestId, String spanId, String par
     topic = topic == null ? "" : topic;
   }
 
+  /** An event that does not tell its tokens' raw text. */
+  public SpanTokensEvent(int v, String requestId, String spanId, String parentSpanId, List<TokenItem> items,
+      String trailingText, boolean ended, String worker, String topic) {
+    this(v, requestId, spanId, parentSpanId, items, trailingText, ended, worker, topic, false);
+  }
+
   /** An event that names neither its worker nor its topic. */
   public SpanTokensEvent(int v, String requestId, String spanId, String parentSpanId, List<TokenItem> items,
       String trailingText, boolean ended) {
-    this(v, requestId, spanId, parentSpanId, items, trailingText, ended, "", "");
+    this(v, requestId, spanId, parentSpanId, items, trailingText, ended, "", "", false);
+  }
+
+  /** The same event with other items (a part of its own), everything else kept. */
+  public SpanTokensEvent withItems(List<TokenItem> someItems, String trailing, boolean end) {
+    return new SpanTokensEvent(v, requestId, spanId, parentSpanId, someItems, trailing, end, worker, topic, rawText);
   }
 }

@@ -1,5 +1,6 @@
 package io.pastaserve.common.output;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import io.pastaserve.common.messaging.SpanTiming;
 import io.pastaserve.common.request.FinishReason;
 import java.util.List;
@@ -33,8 +34,11 @@ public sealed interface OutputEntry {
    * @param pieces its new tokens' text, in order
    * @param trailing text the span released when it ended, or empty
    * @param ended whether the span has ended
+   * @param worker the worker that decoded these tokens, or empty when not known (a worker or an interpreter that
+   *     predates the field)
    */
-  record SpanProgress(String span, String parent, List<Piece> pieces, String trailing, boolean ended)
+  record SpanProgress(String span, String parent, List<Piece> pieces, String trailing, boolean ended,
+      @JsonInclude(JsonInclude.Include.NON_EMPTY) String worker)
       implements OutputEntry {
 
     public SpanProgress {
@@ -42,6 +46,12 @@ public sealed interface OutputEntry {
       parent = parent == null ? "" : parent;
       pieces = pieces == null ? List.of() : List.copyOf(pieces);
       trailing = trailing == null ? "" : trailing;
+      worker = worker == null ? "" : worker;
+    }
+
+    /** Progress that does not name its worker. */
+    public SpanProgress(String span, String parent, List<Piece> pieces, String trailing, boolean ended) {
+      this(span, parent, pieces, trailing, ended, "");
     }
 
     /**

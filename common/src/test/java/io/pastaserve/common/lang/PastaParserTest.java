@@ -15,6 +15,27 @@ class PastaParserTest {
   }
 
   @Test
+  void copy_readsOnAsTheOriginal_whereverItWasTaken() {
+    String text = "a<promise topic=\"x\" tokens=\"3\"/>b<sync<promise topic='y'/>c</async><sy<sync/>nc/>d<promise "
+        + "topic=\"z";
+    for (int cut = 0; cut <= text.length(); cut++) {
+      PastaParser original = new PastaParser();
+      List<PastaEvent> before = original.feed(text.substring(0, cut));
+      PastaParser copy = original.copy();
+      assertThat(copy.pending()).isEqualTo(original.pending());
+      List<PastaEvent> fromCopy = new ArrayList<>(copy.feed(text.substring(cut)));
+      copy.finish(fromCopy::add);
+      List<PastaEvent> fromOriginal = new ArrayList<>(original.feed(text.substring(cut)));
+      original.finish(fromOriginal::add);
+      assertThat(fromCopy).as("cut at %d", cut).isEqualTo(fromOriginal);
+      List<PastaEvent> whole = new ArrayList<>(before);
+      whole.addAll(fromOriginal);
+      assertThat(whole.stream().filter(e -> !(e instanceof PastaEvent.Text)).toList())
+          .isEqualTo(parse(text).stream().filter(e -> !(e instanceof PastaEvent.Text)).toList());
+    }
+  }
+
+  @Test
   void promise_withTopicAndTokens() {
     assertThat(parse("a<promise topic=\"sleep\" tokens=\"30\"/>b")).containsExactly(
         new PastaEvent.Text("a"),

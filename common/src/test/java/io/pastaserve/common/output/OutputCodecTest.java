@@ -16,6 +16,7 @@ class OutputCodecTest {
     List<OutputEntry> entries = List.of(new OutputEntry.Text("Hello"),
         new OutputEntry.SpanProgress("0.1", "0", List.of(new OutputEntry.SpanProgress.Piece("a", List.of("0.1.1"))),
             "", true),
+        new OutputEntry.SpanProgress("0", "", List.of(), "", false, "worker-a"),
         new OutputEntry.Done(FinishReason.LENGTH, "", 5, 40, 22, 2, "x<sync/>",
             List.of(new SpanTiming("0", "", "", 3, 1.5, 9.0))));
     for (OutputEntry entry : entries) {

@@ -16,6 +16,13 @@ public interface SpanListener {
   default void onToken(SpanId span, int index, int token) {
   }
 
+  /**
+   * The text of the span's latest token ({@link #onToken}) as the model wrote it, tags included: what the span's
+   * parser reads. Told once per token, before the answer text the token adds ({@link #onText}).
+   */
+  default void onRawText(SpanId span, String raw) {
+  }
+
   /** Text the span adds to the answer (tags removed), in order. */
   default void onText(SpanId span, String text) {
   }

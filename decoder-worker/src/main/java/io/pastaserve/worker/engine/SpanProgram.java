@@ -186,6 +186,7 @@ final class SpanProgram {
     s.chosen.add(token);
     notify(s, l -> l.onToken(s.id, index, token));
     String piece = s.detokenizer.next(token);
+    notify(s, l -> l.onRawText(s.id, piece));
     List<PastaEvent> events = s.parser.feed(piece);
     int position = s.nextPosition;
     s.feed(token, position);

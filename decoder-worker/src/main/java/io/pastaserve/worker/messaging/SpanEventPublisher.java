@@ -59,6 +59,8 @@ final class SpanEventPublisher implements SpanListener {
     final StringBuilder trailing = new StringBuilder();
     int index;
     String text = "";
+    /** The pending token's text as the model wrote it. */
+    String raw = "";
     List<String> forks = new ArrayList<>();
     int token = -1;
     boolean ended;
@@ -66,9 +68,10 @@ final class SpanEventPublisher implements SpanListener {
 
     void closeToken() {
       if (token >= 0) {
-        items.add(new TokenItem(index, token, text, forks));
+        items.add(TokenItem.of(index, token, text, forks, raw));
         token = -1;
         text = "";
+        raw = "";
         forks = new ArrayList<>();
       }
     }
@@ -90,6 +93,14 @@ final class SpanEventPublisher implements SpanListener {
     b.index = index;
     b.token = token;
     b.dirty = true;
+  }
+
+  @Override
+  public void onRawText(SpanId span, String raw) {
+    Buffer b = buffer(span);
+    if (b.token >= 0) {
+      b.raw += raw;
+    }
   }
 
   @Override
@@ -161,7 +172,7 @@ final class SpanEventPublisher implements SpanListener {
       Timing timing = timings.get(span);
       events.add(new SpanTokensEvent(SpanTokensEvent.VERSION, requestId, span.path(),
           parent == null ? "" : parent.path(), List.copyOf(b.items), b.trailing.toString(), b.ended, workerId,
-          timing == null ? "" : timing.topic));
+          timing == null ? "" : timing.topic, true));
       b.items.clear();
       b.trailing.setLength(0);
       b.dirty = false;

@@ -119,8 +119,9 @@ public final class RequestTracker {
    *
    * @param partition the span-events partition the event came from, so the view goes when that partition moves
    */
-  public boolean apply(SpanTokensEvent event, int partition) {
-    String id = event.requestId();
+  public boolean apply(SpanTokensEvent told, int partition) {
+    String id = told.requestId();
+    SpanTokensEvent event = withRawSpelledOut(told);
     synchronized (views.lock(id)) {
       for (int attempt = 1; ; attempt++) {
         RequestView view = views.get(id);
@@ -135,7 +136,9 @@ public final class RequestTracker {
           view = recorded.rebuild(id, partition);
           views.put(view);
         }
-        Optional<SpanTree.Refusal> refused = view.tree.check(event);
+        RequestView checked = view;
+        Optional<SpanTree.Refusal> refused = view.tree.check(event)
+            .or(() -> checked.readings.check(event, checked.preview(event), checked.tree));
         if (refused.isPresent() && attempt == 1) {
           // this view may be behind what another instance recorded: judge against Redis
           views.remove(id);
@@ -171,6 +174,18 @@ public final class RequestTracker {
         return afterRecord(view);
       }
     }
+  }
+
+  /**
+   * The event with each token's raw text spelled out where it tells it ({@link TokenItem#raw} set even where it is the
+   * token's text), so that what is recorded of a token says whether its raw text is known.
+   */
+  private static SpanTokensEvent withRawSpelledOut(SpanTokensEvent event) {
+    if (!event.rawText()) {
+      return event;
+    }
+    return event.withItems(event.items().stream().map(i -> i.withRaw(i.rawOr(true))).toList(), event.trailingText(),
+        event.ended());
   }
 
   /**
@@ -235,7 +250,7 @@ public final class RequestTracker {
     String text = view.takePending();
     String spanEntry = view.spanEvents ? OutputCodec.spanJson(new OutputEntry.SpanProgress(span,
         event.parentSpanId(), fresh.stream().map(i -> new OutputEntry.SpanProgress.Piece(i.text(), i.forks()))
-        .toList(), trailing, ends)) : "";
+        .toList(), trailing, ends, event.worker())) : "";
     Long result = new RequestScripts.Apply(id, span, event.parentSpanId(), runningTtl, ends, trailing, text,
         spanEntry, view.seq, first, fresh.isEmpty() ? "" : event.worker(), event.topic(), tokens, pieces).run(redis);
     if (result != null && result == RequestScripts.DONE) {
@@ -311,9 +326,7 @@ public final class RequestTracker {
     log.warn("request {}: span event refused: {}", view.id, refusal.why());
     if (refusal.itemsWithin() > 0) {
       // the tokens before the one that broke the program are recorded (a failure here ends the request all the same)
-      SpanTokensEvent within = new SpanTokensEvent(event.v(), event.requestId(), event.spanId(),
-          event.parentSpanId(), event.items().subList(0, refusal.itemsWithin()), "", false, event.worker(),
-          event.topic());
+      SpanTokensEvent within = event.withItems(event.items().subList(0, refusal.itemsWithin()), "", false);
       try {
         if (record(view, within) != RequestScripts.DONE) {
           view = recorded.rebuild(view.id, view.partition);

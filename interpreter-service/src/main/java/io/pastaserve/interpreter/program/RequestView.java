@@ -36,6 +36,8 @@ final class RequestView {
   final OrderedAssembler assembler;
   /** The request's program: its span tree, and the limits every span event is checked against. */
   final SpanTree tree;
+  /** Each span's raw text, read with the PASTA-LANG parser: what the span tree's forks are checked against. */
+  final SpanReadings readings;
   /** Stop strings apply to the answer in final order, across spans. */
   final StopMatcher stop;
   final StringBuilder pending = new StringBuilder();
@@ -69,6 +71,7 @@ final class RequestView {
 
   RequestView(String id, int partition, long alreadyEmitted, List<String> stops, PastaLimits limits) {
     this.tree = new SpanTree(limits);
+    this.readings = new SpanReadings(limits);
     this.id = id;
     this.partition = partition;
     this.skip = alreadyEmitted;
@@ -100,6 +103,7 @@ final class RequestView {
   /** Records one token in order (the caller checked its index). */
   void record(String span, TokenItem item) {
     span(span).next++;
+    readings.read(span, item);
     assembler.text(SpanId.of(span), item.text());
     for (String fork : item.forks()) {
       assembler.fork(SpanId.of(span), SpanId.of(fork));
@@ -141,6 +145,30 @@ final class RequestView {
         fresh.add(item);
         next++;
       }
+    }
+    return fresh;
+  }
+
+  /**
+   * The tokens {@link #accept} would return for {@code event}, without taking anything in: what is recorded now, in
+   * index order.
+   */
+  List<TokenItem> preview(SpanTokensEvent event) {
+    SpanProgress p = spans.get(event.spanId());
+    int next = p == null ? 0 : p.next;
+    TreeMap<Integer, TokenItem> all = p == null ? new TreeMap<>() : new TreeMap<>(p.held);
+    for (TokenItem item : event.items()) {
+      if (item.index() >= next) {
+        all.putIfAbsent(item.index(), item);
+      }
+    }
+    List<TokenItem> fresh = new ArrayList<>();
+    for (TokenItem item : all.values()) {
+      if (item.index() != next) {
+        break;
+      }
+      fresh.add(item);
+      next++;
     }
     return fresh;
   }
