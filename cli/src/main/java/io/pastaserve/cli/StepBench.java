@@ -121,10 +121,10 @@ final class StepBench {
   }
 
   /**
-   * Rows whose pasts are prefixes of one token sequence ({@code lengths[r]} tokens of a prefill of
-   * {@code prefill}), laid out as the runner's model wants them: right-aligned in a block as wide as the longest for the contract's graph, left-aligned in slots of
-   * the model's context for a static-cache model. A step feeds one token to every row without keeping it, so every
-   * step runs on the same past.
+   * Rows whose pasts are prefixes of one token sequence ({@code lengths[r]} tokens of a prefill of {@code prefill}),
+   * laid out as the runner's model wants them: right-aligned in a block as wide as the longest for the contract's
+   * graph, left-aligned in slots of the model's context for a static-cache model. A step feeds one token to every row
+   * without keeping it, so every step runs on the same past.
    */
   private final class Batch {
     final int[] lengths;

@@ -1,6 +1,8 @@
 package io.pastaserve.worker.engine;
 
-/** Where a fork decodes: on its parent's engine, or on another engine (another worker) through a {@link RemoteForks}. */
+/**
+ * Where a fork decodes: on its parent's engine, or on another engine (another worker) through a {@link RemoteForks}.
+ */
 public enum ForkPlacement {
   /** Every fork decodes beside its parent. */
   LOCAL,

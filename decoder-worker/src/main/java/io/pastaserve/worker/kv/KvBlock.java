@@ -6,13 +6,13 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
 /**
- * Keys and values of every layer for {@code rows} sequences of {@code columns} positions each, in the layout the
- * model reads and writes: per layer, a key and a value tensor of shape {@code (rows, kvHeads, columns, headDim)},
- * dense, of {@code elementBytes} per element (4 for float32, 2 for float16). The tensors live in a
- * {@link KvMemory}: host memory off the Java heap, or a device's, one after the other in one allocation (layer 0's
- * keys, its values, layer 1's keys, ...), so a copy of the same columns of every tensor is one strided copy.
- * Capacity grows on demand and is kept; the shape is set per use with {@link #reshape}. Device memory is given back when the block grows or is no longer reachable.
- * Owned and mutated by one thread (the scheduler's).
+ * Keys and values of every layer for {@code rows} sequences of {@code columns} positions each, in the layout the model
+ * reads and writes: per layer, a key and a value tensor of shape {@code (rows, kvHeads, columns, headDim)}, dense, of
+ * {@code elementBytes} per element (4 for float32, 2 for float16). The tensors live in a {@link KvMemory}: host memory
+ * off the Java heap, or a device's, one after the other in one allocation (layer 0's keys, its values, layer 1's keys,
+ * ...), so a copy of the same columns of every tensor is one strided copy. Capacity grows on demand and is kept; the
+ * shape is set per use with {@link #reshape}. Device memory is given back when the block grows or is no longer
+ * reachable. Owned and mutated by one thread (the scheduler's).
  */
 public final class KvBlock {
 

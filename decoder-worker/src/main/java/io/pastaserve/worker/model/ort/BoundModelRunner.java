@@ -470,7 +470,9 @@ public final class BoundModelRunner implements ModelRunner {
     return fill(buffer, source, count, count, 0);
   }
 
-  /** {@code count} values of {@code source}, then {@code pad} up to {@code total}, in {@code buffer} or a larger one. */
+  /**
+   * {@code count} values of {@code source}, then {@code pad} up to {@code total}, in {@code buffer} or a larger one.
+   */
   private MemorySegment fill(MemorySegment buffer, long[] source, int count, int total, long pad) {
     MemorySegment b = buffer.byteSize() >= total * 8L ? buffer
         : arena.allocate(JAVA_LONG, Math.max(total, buffer.byteSize() / 8 * 2));

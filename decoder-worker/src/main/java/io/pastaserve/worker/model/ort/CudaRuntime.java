@@ -161,7 +161,10 @@ final class CudaRuntime {
     check(error, "cudaMemcpy2DAsync");
   }
 
-  /** {@code bytes} of page-locked host memory (copies to and from it run at the bus's speed); free with {@link #freeHost}. */
+  /**
+   * {@code bytes} of page-locked host memory (copies to and from it run at the bus's speed); free with
+   * {@link #freeHost}.
+   */
   MemorySegment allocateHost(long bytes) {
     int error;
     try (Arena a = Arena.ofConfined()) {

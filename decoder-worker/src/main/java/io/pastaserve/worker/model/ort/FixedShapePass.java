@@ -24,7 +24,8 @@ import java.util.Map;
  * graph's shape arithmetic into constants instead of running it on the CPU at every pass. Its token inputs and
  * logits live in buffers of its own at fixed addresses (device memory on CUDA), bound once per cache (by its
  * tensors' addresses). On CUDA the session captures the pass over each cache as a CUDA graph (ONNX Runtime's
- * {@code gpu_graph_id}, one per cache) and replays it: a pass is three small copies in, one launch, and the logits back.
+ * {@code gpu_graph_id}, one per cache) and replays it: a pass is three small copies in, one launch, and the logits
+ * back.
  *
  * <p>GroupQueryAttention's {@code total_sequence_length} is {@code columns} at every pass. Fixed, it splits every
  * row's attention the same way whatever the other rows hold (the kernel picks its split from it), and a replayed
@@ -32,8 +33,8 @@ import java.util.Map;
  *
  * <p>A captured graph holds the addresses it was captured with, so a cache's binding is made once and kept while it is
  * among the {@link #MAX_BINDINGS} most recently used (a later block at the same addresses is the same memory, of the
- * same shape: the graph still fits it); a binding made again is a new graph. Each session holds its own copy of the weights.
- * One thread (the runner's) calls {@link #run}.
+ * same shape: the graph still fits it); a binding made again is a new graph. Each session holds its own copy of the
+ * weights. One thread (the runner's) calls {@link #run}.
  */
 final class FixedShapePass implements AutoCloseable {
 
