@@ -22,9 +22,11 @@ import java.util.Objects;
  * @param limits the PASTA-LANG limits the interpreter holds this request's program to (spans, nesting, topic
  *     length): the worker forks within them; null (a job from an interpreter that predates the field) means the
  *     worker's own {@code pasta.worker.max-*}
+ * @param fork null for a request's job; for the job of one fork that the worker running the request placed on
+ *     another worker ({@code spanId} is the fork's), the request's known tokens that rebuild the fork's prefix
  */
 public record DecodeSpanCommand(int v, String requestId, String spanId, String prompt, Sampling sampling,
-    Mode mode, int attempt, String replay, String traceParent, PastaLimits limits) {
+    Mode mode, int attempt, String replay, String traceParent, PastaLimits limits, ForkJob fork) {
 
   public static final int VERSION = 1;
 
@@ -38,9 +40,15 @@ public record DecodeSpanCommand(int v, String requestId, String spanId, String p
     traceParent = traceParent == null ? "" : traceParent;
   }
 
+  /** A request's job. */
+  public DecodeSpanCommand(int v, String requestId, String spanId, String prompt, Sampling sampling, Mode mode,
+      int attempt, String replay, String traceParent, PastaLimits limits) {
+    this(v, requestId, spanId, prompt, sampling, mode, attempt, replay, traceParent, limits, null);
+  }
+
   /** A job without limits: the worker's own apply. */
   public DecodeSpanCommand(int v, String requestId, String spanId, String prompt, Sampling sampling, Mode mode,
       int attempt, String replay, String traceParent) {
-    this(v, requestId, spanId, prompt, sampling, mode, attempt, replay, traceParent, null);
+    this(v, requestId, spanId, prompt, sampling, mode, attempt, replay, traceParent, null, null);
   }
 }

@@ -68,6 +68,11 @@ public final class RedisKeys {
     return base(requestId) + ":kv:" + spanId + ":" + columns;
   }
 
+  /** String — the worker that claimed the job of fork {@code spanId} placed off its request's worker (expires). */
+  public static String forkOwner(String requestId, String spanId) {
+    return base(requestId) + ":fork-owner:" + spanId;
+  }
+
   public static String pieces(String requestId, String spanId) {
     return base(requestId) + ":pieces:" + spanId;
   }

@@ -75,8 +75,10 @@ class KafkaWiring {
         topic(p.spanJobsTopic(), p.topicPartitions()),
         topic(p.spanEventsTopic(), p.topicPartitions()),
         topic(p.cancelTopic(), 1),
+        topic(p.forkResultsTopic(), 1),
         topic(p.spanJobsTopic() + Topics.DEAD_LETTER_SUFFIX, p.topicPartitions()),
-        topic(p.cancelTopic() + Topics.DEAD_LETTER_SUFFIX, 1));
+        topic(p.cancelTopic() + Topics.DEAD_LETTER_SUFFIX, 1),
+        topic(p.forkResultsTopic() + Topics.DEAD_LETTER_SUFFIX, 1));
   }
 
   private static NewTopic topic(String name, int partitions) {

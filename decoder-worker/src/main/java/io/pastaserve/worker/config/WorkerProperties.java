@@ -4,6 +4,7 @@ import io.pastaserve.common.lang.PastaLimits;
 import io.pastaserve.common.messaging.Topics;
 import io.pastaserve.worker.messaging.MessagingProperties;
 import io.pastaserve.worker.engine.EngineConfig;
+import io.pastaserve.worker.engine.ForkPlacement;
 import io.pastaserve.worker.engine.ReservationPolicy;
 import io.pastaserve.worker.model.ExecutionProvider;
 import io.pastaserve.worker.model.RunnerApi;
@@ -36,9 +37,14 @@ import org.springframework.validation.annotation.Validated;
  * @param maxDepth fork nesting depth; deeper promises run inline
  * @param maxTopicLength longest topic of a well-formed tag
  * @param reservation position reservation policy after a promise: predicted, fixed or none
+ * @param forkPlacement where forks decode: local (beside their parent), spread (every fork the model starts goes to
+ *     any worker with room, as a span job), or auto (local while the cache budget has room, else spread); only forks
+ *     that cannot fork in turn go elsewhere
+ * @param remoteForkTimeout how long a fork placed on another worker may take before its job is sent again
  * @param spanJobsTopic topic of span jobs (in)
  * @param spanEventsTopic topic of span events (out)
  * @param cancelTopic topic of cancellations (in)
+ * @param forkResultsTopic topic of forks decoded on other workers (in and out)
  * @param topicPartitions partitions of the topics the worker creates when missing: the most workers that can
  *     share the span jobs
  * @param eventFlushInterval how long decoded tokens may wait to be published together (fewer, larger span
@@ -76,9 +82,12 @@ public record WorkerProperties(
     @DefaultValue("1") @Min(0) @Max(8) int maxDepth,
     @DefaultValue("64") @Min(0) @Max(4096) int maxTopicLength,
     @DefaultValue("predicted") @Pattern(regexp = "(?i)predicted|fixed|none") String reservation,
+    @DefaultValue("local") @Pattern(regexp = "(?i)local|spread|auto") String forkPlacement,
+    @DefaultValue("60s") java.time.Duration remoteForkTimeout,
     @DefaultValue(Topics.SPAN_JOBS) @NotBlank String spanJobsTopic,
     @DefaultValue(Topics.SPAN_EVENTS) @NotBlank String spanEventsTopic,
     @DefaultValue(Topics.CANCEL) @NotBlank String cancelTopic,
+    @DefaultValue(Topics.FORK_RESULTS) @NotBlank String forkResultsTopic,
     @DefaultValue("8") @Min(1) @Max(1024) int topicPartitions,
     @DefaultValue("20ms") java.time.Duration eventFlushInterval,
     @DefaultValue("16") @Min(1) @Max(100000) int maxRequests,
@@ -101,8 +110,9 @@ public record WorkerProperties(
   }
 
   public MessagingProperties messaging() {
-    return new MessagingProperties(spanJobsTopic, spanEventsTopic, cancelTopic, eventFlushInterval, maxRequests,
-        drainTimeout, eventQueueCapacity, eventDeliveryTimeout, kafkaDeliveryTimeout);
+    return new MessagingProperties(spanJobsTopic, spanEventsTopic, cancelTopic, forkResultsTopic, eventFlushInterval,
+        maxRequests, drainTimeout, eventQueueCapacity, eventDeliveryTimeout, kafkaDeliveryTimeout, remoteForkTimeout,
+        placement());
   }
 
   /** The model's name as clients ask for it. */
@@ -113,6 +123,10 @@ public record WorkerProperties(
 
   public ExecutionProvider executionProvider() {
     return ExecutionProvider.parse(device);
+  }
+
+  public ForkPlacement placement() {
+    return ForkPlacement.valueOf(forkPlacement.toUpperCase(java.util.Locale.ROOT));
   }
 
   public RunnerApi runnerApi() {

@@ -1,5 +1,6 @@
 package io.pastaserve.worker.messaging;
 
+import io.pastaserve.worker.engine.ForkPlacement;
 import java.time.Duration;
 
 /**
@@ -8,6 +9,8 @@ import java.time.Duration;
  * @param spanJobsTopic topic of span jobs (in)
  * @param spanEventsTopic topic of span events (out)
  * @param cancelTopic topic of cancellations (in)
+ * @param forkResultsTopic topic of forks decoded on other workers (in: for requests run here; out: forks decoded
+ *     here)
  * @param eventFlushInterval how long decoded tokens may wait to be published together
  * @param maxRequests requests this worker holds at once (running or waiting for the engine); beyond it the worker
  *     takes no job, which stays in Kafka for other workers (and counts as lag for autoscaling)
@@ -17,8 +20,11 @@ import java.time.Duration;
  * @param eventDeliveryTimeout how long a request's span events may keep failing to reach the broker before the
  *     request is handed to another worker
  * @param kafkaDeliveryTimeout the producer's {@code delivery.timeout.ms}: when a send's result is known at the latest
+ * @param remoteForkTimeout how long a fork placed on another worker may take before its job is sent again
+ * @param forkPlacement where the engine's forks decode ({@link ForkPlacement})
  */
 public record MessagingProperties(String spanJobsTopic, String spanEventsTopic, String cancelTopic,
-    Duration eventFlushInterval, int maxRequests, Duration drainTimeout, int eventQueueCapacity,
-    Duration eventDeliveryTimeout, Duration kafkaDeliveryTimeout) {
+    String forkResultsTopic, Duration eventFlushInterval, int maxRequests, Duration drainTimeout,
+    int eventQueueCapacity, Duration eventDeliveryTimeout, Duration kafkaDeliveryTimeout,
+    Duration remoteForkTimeout, ForkPlacement forkPlacement) {
 }

@@ -123,6 +123,15 @@ final class SpanEventPublisher implements SpanListener {
     b.dirty = true;
   }
 
+  /**
+   * A fork started on another worker, whose events this publisher sends: its parent and topic, for its events and
+   * timings, without a fork claimed in the parent's (that worker claimed it).
+   */
+  void forkedElsewhere(SpanId parent, SpanId child, String topic) {
+    parents.put(child, parent);
+    timings.computeIfAbsent(child, x -> new Timing()).topic = topic == null ? "" : topic;
+  }
+
   @Override
   public void onSpanEnd(SpanId span) {
     timings.computeIfAbsent(span, x -> new Timing()).end = System.nanoTime();

@@ -64,6 +64,8 @@ class SpanJobListener implements SmartLifecycle {
   private final RequestLeases leases;
   private final KafkaListenerEndpointRegistry listeners;
   private final SpanEventSender sender;
+  /** Forks across workers: those this worker places elsewhere, and those it decodes for others. */
+  private final ForkJobs forkJobs;
   /** Requests held here (running or waiting for the engine). */
   private final Map<String, Held> inFlight = new ConcurrentHashMap<>();
   /** Requests another worker runs now, or that this one handed over: they end here without a word. */
@@ -83,7 +85,7 @@ class SpanJobListener implements SmartLifecycle {
 
   SpanJobListener(Engine engine, KafkaTemplate<String, String> kafka, ObjectMapper json, StringRedisTemplate redis,
       MessagingProperties properties, RequestMetrics metrics, WorkerHeartbeats heartbeats,
-      KafkaListenerEndpointRegistry listeners, SpanEventSender sender) {
+      KafkaListenerEndpointRegistry listeners, SpanEventSender sender, ForkJobs forkJobs) {
     this.engine = engine;
     this.kafka = kafka;
     this.json = json;
@@ -93,6 +95,7 @@ class SpanJobListener implements SmartLifecycle {
     this.leases = new RequestLeases(redis, heartbeats.id());
     this.listeners = listeners;
     this.sender = sender;
+    this.forkJobs = forkJobs;
     this.handover = new RequestHandover(leases, redis, kafka, properties.spanJobsTopic());
     this.sweeper.scheduleWithFixedDelay(this::sweep, 500, 500, TimeUnit.MILLISECONDS);
   }
@@ -109,6 +112,11 @@ class SpanJobListener implements SmartLifecycle {
     String id = job.requestId();
     MDC.put("requestId", id);
     try {
+      if (job.fork() != null) {
+        // the job of one fork that the worker running the request placed elsewhere
+        forkJobs.run(job);
+        return;
+      }
       // a copy of the job of a request running here claims it again (the interpreter may have thought this worker
       // gone) and is dropped
       RequestLeases.Claim claim = leases.claim(id);
@@ -189,6 +197,7 @@ class SpanJobListener implements SmartLifecycle {
       } finally {
         inFlight.remove(id);
         handedOver.remove(id);
+        forkJobs.ended(id);
         throttle();
       }
     });
@@ -336,7 +345,7 @@ class SpanJobListener implements SmartLifecycle {
   void onCancel(String value) throws JsonProcessingException {
     CancelCommand cancel = json.readValue(value, CancelCommand.class);
     log.debug("request {}: cancel received ({})", cancel.requestId(), cancel.reason());
-    if (inFlight.containsKey(cancel.requestId())) {
+    if (inFlight.containsKey(cancel.requestId()) || forkJobs.decodes(cancel.requestId())) {
       engine.cancel(cancel.requestId());
     }
   }

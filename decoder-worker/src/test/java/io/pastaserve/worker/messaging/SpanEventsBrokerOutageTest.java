@@ -19,6 +19,7 @@ import io.pastaserve.worker.engine.Engine;
 import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.engine.GenerationRequest;
 import io.pastaserve.worker.engine.GenerationResult;
+import io.pastaserve.worker.engine.ForkPlacement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -194,7 +195,8 @@ class SpanEventsBrokerOutageTest {
     config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 60_000);
     producers = new DefaultKafkaProducerFactory<>(config);
     sender = new SpanEventSender(new KafkaTemplate<>(producers), JSON, new MessagingProperties("jobs", topic,
-        "cancel", Duration.ZERO, 16, Duration.ofSeconds(1), 2, Duration.ofMinutes(10), Duration.ofSeconds(30)),
+        "cancel", "forks", Duration.ZERO, 16, Duration.ofSeconds(1), 2, Duration.ofMinutes(10), Duration.ofSeconds(30),
+        Duration.ofMinutes(1), ForkPlacement.LOCAL),
         new SimpleMeterRegistry());
     AtomicReference<String> failure = new AtomicReference<>();
     SpanEventSender.Channel channel = sender.open("full", failure::set);
@@ -237,8 +239,9 @@ class SpanEventsBrokerOutageTest {
   }
 
   private SpanEventSender sender(KafkaTemplate<String, String> kafka, Duration deliveryTimeout) {
-    return new SpanEventSender(kafka, JSON, new MessagingProperties("jobs", topic, "cancel", Duration.ZERO, 16,
-        Duration.ofSeconds(1), 65536, deliveryTimeout, Duration.ofSeconds(30)), new SimpleMeterRegistry());
+    return new SpanEventSender(kafka, JSON, new MessagingProperties("jobs", topic, "cancel", "forks", Duration.ZERO,
+        16, Duration.ofSeconds(1), 65536, deliveryTimeout, Duration.ofSeconds(30), Duration.ofMinutes(1),
+        ForkPlacement.LOCAL), new SimpleMeterRegistry());
   }
 
   /** A fresh topic and a producer that has not sent yet (no metadata), with the given limits. */

@@ -1,0 +1,104 @@
+package io.pastaserve.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pastaserve.common.messaging.GenerateCommand;
+import io.pastaserve.common.messaging.SpanTiming;
+import io.pastaserve.common.output.OutputCodec;
+import io.pastaserve.common.output.OutputEntry;
+import io.pastaserve.common.request.Mode;
+import io.pastaserve.common.request.Sampling;
+import io.pastaserve.worker.DecoderWorkerApplication;
+import io.pastaserve.worker.engine.Engine;
+import io.pastaserve.worker.engine.EngineConfig;
+import io.pastaserve.worker.engine.GenerationRequest;
+import io.pastaserve.worker.engine.GenerationResult;
+import io.pastaserve.worker.model.ExecutionProvider;
+import io.pastaserve.worker.model.ModelRunner;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/**
+ * Two decoder workers that place every fork on a worker with room ({@code pasta.worker.fork-placement=spread}), the
+ * interpreter, a real broker and Redis: a request's forks decode on both workers — each fork's job on the span-jobs
+ * topic, its prefix rebuilt from the request's tokens, its tokens back on the fork-results topic for the join — and
+ * the answers are the in-process engine's, greedy and seeded, in both modes.
+ */
+class RemoteForksTest {
+
+  static Suite suite;
+  static final List<ConfigurableApplicationContext> workers = new ArrayList<>();
+
+  @BeforeAll
+  static void start() throws Exception {
+    suite = new Suite();
+    suite.startInterpreter();
+    for (int i = 0; i < 2; i++) {
+      workers.add(new SpringApplicationBuilder(DecoderWorkerApplication.class).properties(suite.shared())
+          .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.device=cpu",
+              "pasta.worker.fork-placement=spread").run());
+    }
+  }
+
+  @AfterAll
+  static void stop() {
+    workers.forEach(ConfigurableApplicationContext::close);
+    suite.close();
+  }
+
+  @Test
+  void forksSpreadOverTwoWorkers_giveTheInProcessEnginesAnswers_greedyAndSeeded_inBothModes() throws Exception {
+    List<String> prompts = Files.readAllLines(Suite.MODEL.resolve("heldout-prompts.txt"), StandardCharsets.UTF_8);
+    int forks = 0;
+    int elsewhere = 0;
+    try (ModelRunner runner = ModelRunner.open(Suite.MODEL, ExecutionProvider.CPU, 0);
+        Engine engine = new Engine(runner, EngineConfig.defaults())) {
+      int tried = 0;
+      for (String prompt : prompts) {
+        if (tried == 3) {
+          break;
+        }
+        if (engine.generate(GenerationRequest.of("probe", prompt, Sampling.greedy(1000), Mode.ASYNC)).stats()
+            .forks() == 0) {
+          continue;
+        }
+        tried++;
+        for (Sampling sampling : List.of(new Sampling(0, 1, 0, 0, 3000, List.of()),
+            new Sampling(0.8, 0.95, 0, 1234, 3000, List.of()))) {
+          for (String mode : List.of("async", "serial")) {
+            GenerationResult local = engine.generate(GenerationRequest.of("local", prompt, sampling,
+                Mode.of(mode)));
+            GenerateCommand command = Suite.command(prompt, sampling, mode, "");
+            Suite.Answer answer = suite.send(command);
+            assertThat(answer.text()).as("%s / %s / t=%s", prompt, mode, sampling.temperature())
+                .isEqualTo(local.text());
+            assertThat(answer.done()).containsEntry("finishReason", local.finishReason().name().toLowerCase());
+            forks += local.stats().forks();
+            elsewhere += forksDecodedElsewhere(answer.done());
+          }
+        }
+      }
+    }
+    assertThat(forks).as("forks in the answers").isPositive();
+    assertThat(elsewhere).as("forks decoded by the worker that did not run their request").isPositive();
+  }
+
+  /** The forks that a worker other than the main span's decoded, as the answer's final entry names them. */
+  private static int forksDecodedElsewhere(Map<Object, Object> done) {
+    Map<String, String> fields = new java.util.HashMap<>();
+    done.forEach((k, v) -> fields.put(String.valueOf(k), String.valueOf(v)));
+    OutputEntry.Done entry = (OutputEntry.Done) OutputCodec.decode(fields).orElseThrow();
+    String main = entry.spans().stream().filter(t -> t.spanId().equals("0")).map(SpanTiming::worker).findFirst()
+        .orElse("");
+    return (int) entry.spans().stream().filter(t -> !t.spanId().equals("0") && !t.worker().isEmpty()
+        && !t.worker().equals(main)).count();
+  }
+}
