@@ -1,6 +1,7 @@
 package io.pastaserve.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.pastaserve.common.messaging.GenerateCommand;
 import io.pastaserve.common.messaging.SpanTiming;
@@ -17,6 +18,7 @@ import io.pastaserve.worker.model.ExecutionProvider;
 import io.pastaserve.worker.model.ModelRunner;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +27,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
+import org.springframework.kafka.listener.MessageListenerContainer;
 
 /**
  * Two decoder workers that place every fork on a worker with room ({@code pasta.worker.fork-placement=spread}), the
@@ -41,11 +45,17 @@ class RemoteForksTest {
   static void start() throws Exception {
     suite = new Suite();
     suite.startInterpreter();
+    // two job consumers each for the topic's four partitions: once both workers have joined, each owns two
     for (int i = 0; i < 2; i++) {
       workers.add(new SpringApplicationBuilder(DecoderWorkerApplication.class).properties(suite.shared())
           .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.device=cpu",
-              "pasta.worker.fork-placement=spread").run());
+              "pasta.worker.fork-placement=spread", "pasta.worker.topic-partitions=2").run());
     }
+    await().atMost(Duration.ofSeconds(90)).until(() -> workers.stream().allMatch(w -> {
+      MessageListenerContainer jobs = w.getBean(KafkaListenerEndpointRegistry.class)
+          .getListenerContainer("span-jobs");
+      return jobs != null && jobs.getAssignedPartitions() != null && !jobs.getAssignedPartitions().isEmpty();
+    }));
   }
 
   @AfterAll
