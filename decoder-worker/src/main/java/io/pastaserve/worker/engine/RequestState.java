@@ -129,11 +129,13 @@ final class RequestState {
 
   /** The span whose end ends this request: the {@link #focus} span once it exists, else the main span. */
   SpanState finalSpan() {
-    if (focus == null) {
-      return main;
-    }
+    return focus == null ? main : span(focus);
+  }
+
+  /** The span with id path {@code path}, or null when it has not started. */
+  SpanState span(String path) {
     for (SpanState s : spans) {
-      if (s.id.path().equals(focus)) {
+      if (s.id.path().equals(path)) {
         return s;
       }
     }

@@ -356,12 +356,10 @@ final class SpanProgram {
 
   /** The tokens a fork placed elsewhere decoded there: it feeds them from the next step on. */
   void remoteTokens(RequestState r, String span, int[] tokens) {
-    for (SpanState s : r.spans) {
-      if (s.id.path().equals(span) && s.status == Status.AWAITING_TOKENS) {
-        s.forced = tokens.clone();
-        s.status = Status.ACTIVE;
-        return;
-      }
+    SpanState s = r.span(span);
+    if (s != null && s.status == Status.AWAITING_TOKENS) {
+      s.forced = tokens.clone();
+      s.status = Status.ACTIVE;
     }
   }
 
