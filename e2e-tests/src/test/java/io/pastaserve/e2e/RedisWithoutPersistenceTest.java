@@ -10,11 +10,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
+import org.springframework.kafka.listener.MessageListenerContainer;
 
 /**
  * A Redis without persistence restarted while requests decode: their state is gone. The interpreter meets their
@@ -26,13 +29,21 @@ class RedisWithoutPersistenceTest {
   @Test
   void requestsWhoseStateIsLost_endAtOnceWithAClearError() throws Exception {
     List<String> transcripts = Files.readAllLines(Suite.MODEL.resolve("heldout-transcripts.txt"),
-        StandardCharsets.UTF_8).stream().limit(4).map(l -> l.replace("\\n", "\n")).toList();
+        StandardCharsets.UTF_8).stream().sorted(Comparator.comparingInt(String::length).reversed()).limit(4)
+        .map(l -> l.replace("\\n", "\n")).toList();
     try (Suite suite = new Suite()) {
       suite.startInterpreter();
       ConfigurableApplicationContext worker = new SpringApplicationBuilder(DecoderWorkerApplication.class)
           .properties(suite.shared())
           .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.device=cpu").run();
       try {
+        // the worker owns every span-job partition before the jobs go out, so all four start together instead of
+        // two of them after a rebalance, when the first two may have finished
+        await().atMost(Duration.ofSeconds(90)).until(() -> {
+          MessageListenerContainer jobs = worker.getBean(KafkaListenerEndpointRegistry.class)
+              .getListenerContainer("span-jobs");
+          return jobs != null && jobs.getAssignedPartitions() != null && jobs.getAssignedPartitions().size() == 4;
+        });
         List<GenerateCommand> commands = new ArrayList<>();
         for (String t : transcripts) {
           GenerateCommand c = Suite.command("p", new Sampling(0, 1, 0, 0, 4096, List.of()), "serial", t);
