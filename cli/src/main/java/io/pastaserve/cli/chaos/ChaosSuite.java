@@ -39,22 +39,26 @@ final class ChaosSuite implements AutoCloseable {
   private final List<ServiceProcess> workers = new ArrayList<>();
   private ServiceProcess gateway;
   private final List<String> interpreterArgs;
+  private final List<String> workerArgs;
   private final Thread cleanup = new Thread(this::close, "pasta-harness-cleanup");
   private int logCount;
   private boolean closed;
 
   ChaosSuite(Path root, Path kafkaLib, Path runDir, String apiKey) throws IOException {
-    this(root, kafkaLib, runDir, apiKey, List.of());
+    this(root, kafkaLib, runDir, apiKey, List.of(), List.of());
   }
 
   /**
    * The suite, not started yet; whatever it starts is stopped by {@link #close}, or when the JVM exits (Ctrl-C).
    *
    * @param interpreterArgs settings of the interpreter on top of the harness's own
+   * @param workerArgs settings of every decoder worker on top of the harness's own
    */
-  ChaosSuite(Path root, Path kafkaLib, Path runDir, String apiKey, List<String> interpreterArgs) throws IOException {
+  ChaosSuite(Path root, Path kafkaLib, Path runDir, String apiKey, List<String> interpreterArgs,
+      List<String> workerArgs) throws IOException {
     Runtime.getRuntime().addShutdownHook(cleanup);
     this.interpreterArgs = List.copyOf(interpreterArgs);
+    this.workerArgs = List.copyOf(workerArgs);
     this.root = root;
     this.runDir = runDir;
     this.apiKey = apiKey;
@@ -147,6 +151,7 @@ final class ChaosSuite implements AutoCloseable {
     args.addAll(List.of("--pasta.worker.model-dir=" + root.resolve("models/pasta-tiny"),
         "--pasta.worker.device=cpu", "--pasta.worker.intra-op-threads=1",
         "--pasta.worker.topic-partitions=" + PARTITIONS));
+    args.addAll(workerArgs);
     return startService("decoder-worker", args);
   }
 

@@ -88,7 +88,7 @@ public final class SoakCommand {
     progress("pasta soak: %d requests, %d clients, max_tokens %d; starting the suite (logs in %s)", requests,
         concurrency, maxTokens, runDir);
     ChaosSuite suite = new ChaosSuite(root, kafkaLib, runDir, apiKey,
-        List.of("--pasta.interpreter.finished-ttl=" + FINISHED_TTL.toSeconds() + "s"));
+        List.of("--pasta.interpreter.finished-ttl=" + FINISHED_TTL.toSeconds() + "s"), List.of());
     try {
       suite.start();
       ChaosCommand.awaitTrue(Duration.ofSeconds(60), () -> suite.gatewayReady() && suite.workersSettled());
