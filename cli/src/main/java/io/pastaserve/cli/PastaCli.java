@@ -46,6 +46,9 @@ public final class PastaCli {
         soak [--requests N] [--concurrency C] [--max-tokens T] [--sample-every S]
                                start the suite, run N requests (10000), and check that heap after GC,
                                KV cache and Redis keys come back down (docs/RELIABILITY.md)
+        placement [--placements local,spread,auto] [--max-batch 4] [--busy N] [--repeat 2]
+                               start the suite per fork placement, two workers, one kept busy: latency of
+                               requests with 6+ forks, forks decoded elsewhere, promise -> fork's first token
         up                     run the suite locally (bin/pasta script)
         test                   run every test (bin/pasta script)
       lang options: --max-spans N  --max-depth N  --max-topic-length N
@@ -104,6 +107,13 @@ public final class PastaCli {
         case "soak" -> {
           try {
             return new io.pastaserve.cli.chaos.SoakCommand(out).run(rest);
+          } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+          }
+        }
+        case "placement" -> {
+          try {
+            return new io.pastaserve.cli.chaos.PlacementCommand(out).run(rest);
           } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
           }
