@@ -189,11 +189,25 @@ def _sectors(eco):
     return out
 
 
+_ACRONYM = re.compile(r"[IVXL]+|[A-Z]{1,2}|GDP|VLD|IMF|NATO|OPEC|USSR|ASEAN|UNESCO|NAFTA|AIDS|HIV")
+
+
+def _surname(m):
+    """'Hastings BANDA' -> 'Hastings Banda'; acronyms and 'World War II', 'The US' stay."""
+    word, caps = m.group(1), m.group(2)
+    if word.strip() in ("The", "War", "World") or _ACRONYM.fullmatch(caps):
+        return m.group(0)
+    return word + caps.capitalize()
+
+
 def _background(s):
     """The first one or two sentences of the introduction, if they read as plain prose."""
     if not s:
         return None
-    sents = re.split(r"(?<=[a-z0-9)]\.) (?=[A-Z])", " ".join(s.split()))
+    s = " ".join(s.split())
+    # the Factbook writes surnames in capitals ("President Hastings Kamuzu BANDA"): "Banda"
+    s = re.sub(r"\b([A-Z][a-z]+ )([A-Z]{2,})\b", _surname, s)
+    sents = re.split(r"(?<=[a-z0-9)]\.) (?=[A-Z])", s)
     out = []
     for x in sents[:2]:
         if len(x) > 260 or re.search(r"[\[\]{}<>\"]", x):
