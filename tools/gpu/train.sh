@@ -10,12 +10,13 @@
 #       stage1   train (stage 1)
 #       base     the sequential base model of stage 2
 #       stage2   stage 2: sample, score, pairs, DPO (three lam values)
-#       finish   stage 2 evaluation, ONNX export, evaluation, ONNX parity
+#       table    stage 2 evaluation: stage 1 vs stage 2 (each lam) vs base on held-out prompts
+#       finish   ONNX export (EXPORT_FROM picks another checkpoint), evaluation, ONNX parity
 #       all      every phase in one call
 #     Work files stay in .pasta/train-work between calls (same host); after every call $OUT/train holds the
-#     logs, step timings and result JSON so far, and after `finish` also model/ (the new model files:
-#     model.onnx, model.onnx.data, config.json, tokenizer.json, heldout-*.txt) and the evaluation table
-#     (stage2_eval.json).
+#     logs, step timings and result JSON so far (the evaluation table stage2_eval.json after `table`), and
+#     after `finish` also model/ (the new model.onnx, model.onnx.data, config.json, tokenizer.json,
+#     heldout-*.txt).
 # Knobs (environment): OUT (.pasta/train-out), SOURCES (.pasta/train-sources), WORK (.pasta/train-work),
 #   MODEL (.pasta/train-model), PYTHON (python3), and every knob of training/run_pipeline.sh; defaults here are
 #   the shipped model's: STEPS=8000 MAX_SECONDS=300 SKIP_CONVERT=1.
@@ -44,7 +45,7 @@ case "$cmd" in
     echo "carry .pasta/train-sources to the GPU host (training/README.md)"
     ;;
   run)
-    [ $# -gt 0 ] || { echo "usage: tools/gpu/train.sh run PHASE... (data stage1 base stage2 finish | all)" >&2; exit 2; }
+    [ $# -gt 0 ] || { echo "usage: tools/gpu/train.sh run PHASE... (data stage1 base stage2 table finish | all)" >&2; exit 2; }
     for f in factbook wordnet gcide; do
       [ -f "$SOURCES/$f.json" ] || { echo "train.sh: no $SOURCES/$f.json: run 'tools/gpu/train.sh prepare' where" \
           "apt-get and npm work, and carry .pasta/train-sources" >&2; exit 3; }
@@ -61,7 +62,8 @@ case "$cmd" in
         stage1) only+=" train";;
         base) only+=" base";;
         stage2) only+=" stage2";;
-        finish) only+=" stage2_eval export evaluate parity";;
+        table) only+=" stage2_eval";;
+        finish) only+=" export evaluate parity";;
         all) only+=" sources corpus tokenizer heldout train base stage2 stage2_eval export evaluate parity";;
         *) echo "train.sh: unknown phase $p" >&2; exit 2;;
       esac
@@ -98,7 +100,7 @@ case "$cmd" in
     exit $rc
     ;;
   *)
-    sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
     exit 2
     ;;
 esac
