@@ -104,6 +104,22 @@ def _plain(s, maxlen=160):
     return s
 
 
+_HAZARD = re.compile(r"\b(volcan\w*|earthquakes?|floods?|flooding|droughts?|cyclones?|typhoons?|hurricanes?|"
+                     r"\w*storms?|landslides?|mudslides?|mud slides|mudflows?|rockslides?|avalanches?|tsunamis?|"
+                     r"fires?|tornadoes|locust swarms|tremors|haze|frost|monsoonal rains)$")
+_NOT_HAZARD = re.compile(r"\b(are|is|can|may|occurs?|causes|lies|become|subject|susceptible|astride|belt|"
+                         r"known|protected|possible|common|rare|include|river)\b")
+
+
+def _hazards(s, limit=4):
+    """Natural hazards as plain noun phrases ('flash floods', 'periodic droughts'): an item must end in a
+    hazard and read as a noun phrase; fragments such as 'dry', 'but generally mild' or 'droughts are
+    common' are left out."""
+    return [x for x in _clean_list(s, 12) if _HAZARD.search(x) and not _NOT_HAZARD.search(x)
+            and not x.startswith(("but ", "which ", "because ", "so ", "though ", "especially ", "most ",
+                                  "with ", "sometimes "))][:limit]
+
+
 def _clause(s, maxlen=160):
     """_plain(s), or when that is too long or unusable, the part of s before its first ';'."""
     return _plain(s, maxlen) or _plain((s or "").split(";")[0], maxlen)
@@ -249,7 +265,7 @@ def parse_country(d):
         "terrain": _clause(_t(geo, "Terrain") or _t(geo, "Terrain", "metropolitan France"), 160),
         "highest": _highest(_t(geo, "Elevation extremes", "highest point")),
         "resources": _clean_list(_t(geo, "Natural resources"), 7),
-        "hazards": _clean_list(_t(geo, "Natural hazards"), 4),
+        "hazards": _hazards(_t(geo, "Natural hazards")),
         "gdp_ppp": _money(_t(eco, "GDP (purchasing power parity)")),
         "gdp_pc": _money(_t(eco, "GDP - per capita (PPP)")),
         "growth": _pct(_t(eco, "GDP - real growth rate")),

@@ -141,6 +141,13 @@ class ParserTest(unittest.TestCase):
         self.assertEqual(c["industries"], ["petroleum", "steel", "motor vehicles", "aerospace"])
         self.assertEqual(c["terrain"], "vast central plain, mountains in west, hills and low mountains in east")
 
+    def test_hazards_are_noun_phrases(self):
+        self.assertEqual(S._hazards("dry, dusty, northeastern harmattan winds occur from January to March; droughts"),
+                         ["droughts"])
+        self.assertEqual(S._hazards("earthquakes and volcanic activity; flash floods are common; typhoons "
+                                    "(June to December); but generally mild; periodic droughts"),
+                         ["typhoons", "periodic droughts"])
+
     def test_gcide_entry(self):
         text = ('Abate \\A*bate"\\ ([.a]*b[=a]t"), v. t. [imp. & p. p. {Abated}.] [OF. abatre.]\n'
                 "   1. To beat down; to overthrow. [Obs.]\n      [1913 Webster]\n\n"
