@@ -18,8 +18,9 @@
 #     after `finish` also model/ (the new model.onnx, model.onnx.data, config.json, tokenizer.json,
 #     heldout-*.txt).
 # Knobs (environment): OUT (.pasta/train-out), SOURCES (.pasta/train-sources), WORK (.pasta/train-work),
-#   MODEL (.pasta/train-model), PYTHON (python3), and every knob of training/run_pipeline.sh; defaults here are
-#   the shipped model's: STEPS=8000 MAX_SECONDS=300 SKIP_CONVERT=1.
+#   MODEL (.pasta/train-model), PYTHON (python3), ALLOW_CPU (0: stop when PyTorch sees no GPU), and every
+#   knob of training/run_pipeline.sh; defaults here are the shipped model's: STEPS=8000 MAX_SECONDS=300
+#   SKIP_CONVERT=1.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -78,6 +79,10 @@ case "$cmd" in
       "$PY" -c 'import torch; print("cuda", torch.cuda.is_available())' 2>/dev/null || true
     } > "$OUT/train/env.txt" 2>&1
     cat "$OUT/train/env.txt"
+    if [ "${ALLOW_CPU:-0}" != 1 ] && ! "$PY" -c 'import torch, sys; sys.exit(not torch.cuda.is_available())'; then
+      echo "train.sh: PyTorch sees no CUDA device; set ALLOW_CPU=1 to run on the CPU anyway" >&2
+      exit 4
+    fi
     log="$WORK/logs/$(echo "$@" | tr ' ' '-').log"
     set +e
     ONLY="$only" PYTHON="$PY" bash training/run_pipeline.sh 2>&1 | tee -a "$log"
