@@ -90,14 +90,12 @@ def a_an(word):
 _SINGULAR_S = {"hummus", "glass", "tennis", "billiards", "darts", "physics", "economics",
                "statistics", "genetics", "linguistics", "robotics", "politics", "news",
                "gymnastics", "bonsai care", "stained glass", "mathematics", "couscous",
-               "walking", "the countryside", "the seaside", "the mountains"}
+               "walking", "the countryside", "the seaside", "double bass", "the double bass", "bass", "the bass"}
 
 
 def is_plural(np):
     low = np.lower()
     if low in _SINGULAR_S or low.startswith("working") or low.endswith("ing"):
-        return False
-    if low == "the mountains":
         return False
     return low.endswith("s")
 
@@ -208,6 +206,8 @@ def sample_activity(rng, split):
     cat = rng.choice(list(W.ACTIVITY_CATEGORIES))
     obj = pick_object(rng, split, cat)
     tmpl = rng.choice(W.ACTIVITY_CATEGORIES[cat]["activity"])
+    if obj[:1].lower() in "aeiou":  # "preparing for an algebra exam"
+        tmpl = tmpl.replace("a {o}", "an {o}")
     return tmpl.format(o=obj), obj
 
 
@@ -236,8 +236,8 @@ ALL_KINDS = sorted({v["kind"] for v in W.ACTIVITY_CATEGORIES.values()} | set(W.T
 # ---------------------------------------------------------------------------
 
 TIP_FIRST = [
-    "Good {a} makes {s} much easier.",
-    "{A} matters more in {s} than most beginners expect.",
+    "Good {a} can make {s} much easier.",
+    "Most beginners underestimate the role of {a} in {s}.",
     "Set aside {t} for {a}.",
     "Do not ignore {a}; it is the base of everything else.",
     "Keep your {a} simple at first.",
@@ -245,11 +245,11 @@ TIP_FIRST = [
     "Write down a short plan for {a} before you begin.",
     "Small changes to your {a} can make a big difference.",
     "Check your {a} every week and adjust it when needed.",
-    "Make {a} a fixed part of your routine.",
-    "{A} is easy to forget, so put a reminder in your calendar.",
+    "Give your {a} a fixed place in your routine.",
+    "It is easy to forget about {a}, so put a reminder in your calendar.",
     "Treat {a} as a skill of its own.",
     "Start every session by thinking about {a}.",
-    "When {s} feels hard, {a} is often the reason.",
+    "When {s} feels hard, look at your {a} first.",
     "Watch how others handle {a} and copy what works for you.",
     "Give {a} a little attention every day, even when you are busy.",
     "Think about {a} early, long before it becomes a problem.",
@@ -286,7 +286,7 @@ REASON_FIRST = [
     "One clear reason is {b}, which grows the longer you keep at it.",
     "{S} brings {b} into your week without much effort.",
     "If you want {b}, {s} is a good place to look.",
-    "People often say that {b} was the biggest surprise of {s}.",
+    "People often say that the biggest surprise of {s} was {b}.",
     "{S} is often praised for the {b} it brings, and it is easy to see why.",
 ]
 
@@ -335,9 +335,9 @@ IDEA_ELAB = [
 
 MISTAKE_FIRST = [
     "A common mistake is {m}.",
-    "{M} slows down progress more than people think.",
+    "{M} can slow down progress more than people think.",
     "Watch out for {m}, especially in the first {p}.",
-    "{M} is easy to fall into when you are new to {s}.",
+    "When you are new to {s}, watch out for {m}.",
     "Many people struggle with {s} because of {m}.",
 ]
 
@@ -356,7 +356,7 @@ PRO_FIRST = [
     "{Th} can be a good choice when {a} matters.",
     "When it comes to {a}, {th} can save you a lot of trouble.",
     "Many people choose {th} because of {a}.",
-    "{A} is one of the strongest points of {th}.",
+    "One of the strongest points of {th} is {a}.",
     "In terms of {a}, {th} can be hard to beat.",
 ]
 
@@ -365,7 +365,7 @@ CON_FIRST = [
     "When it comes to {a}, {th} can let you down.",
     "Some people give up on {th} because of {a}.",
     "Think about {a} before you decide on {th}.",
-    "{A} is where {th} can fall short.",
+    "{Th} can fall short when it comes to {a}.",
 ]
 
 THING_ELAB = [
@@ -380,25 +380,25 @@ THING_ELAB = [
 ]
 
 FEATURE_FIRST = [
-    "{A} is an important part of what {th} can offer.",
+    "An important part of what {th} can offer is {a}.",
     "Looking at {a}, {th} can stand out from other options.",
     "People who pick {th} often mention {a} first.",
-    "{A} shapes how {th} {fit} into daily life.",
+    "{A} can shape how {th} {fit} into daily life.",
 ]
 
 COMPARE_ASPECT = [
-    "For {a}, {x} is often the stronger option, but {y} is not far behind.",
+    "For {a}, the stronger option is often {x}, with {y} not far behind.",
     "On {a}, {x} and {y} are quite different.",
     "If {a} matters most to you, {x} usually wins over {y}.",
-    "In terms of {a}, {y} can surprise you, although {x} is the safer choice.",
-    "{A} is close: both {x} and {y} do reasonably well.",
+    "In terms of {a}, {y} can surprise you, although the safer choice is {x}.",
+    "On {a}, it is close: both {x} and {y} do reasonably well.",
 ]
 
 COMPARE_ITEM = [
     "{X} can be great for {a1} and {a2}.",
     "People who choose {x} usually care about {a1}.",
     "The main drawback of {x} is {a3}.",
-    "{X} tends to do well on {a1}, but {a3} can be a problem.",
+    "{X} can do well on {a1}, but {a3} can be a problem.",
 ]
 
 TRIP_SENT = [
@@ -407,7 +407,7 @@ TRIP_SENT = [
     "Spend a few hours on the {act}; it is one of the best parts of {city}.",
     "Finish the day with dinner near the {act}.",
     "Book the {act} in advance, because it gets busy.",
-    "The {act} is a relaxed way to see a different side of {city}.",
+    "Visiting the {act} is a relaxed way to see a different side of {city}.",
 ]
 
 TRIP_ELAB = [
@@ -663,8 +663,8 @@ def fam_steps(rng, split):
     np_ = num_phrase(rng, n)
     prompt = rng.choice([
         "How do I get started with {s}? List {n} steps.", "What are the {n} steps to start {s}?",
-        "Give me a {n}-step guide to {s}.", "Break {s} into {n} steps for a beginner.",
-    ]).format(n=np_, s=s)
+        "Give me {a_n}-step guide to {s}.", "Break {s} into {n} steps for a beginner.",
+    ]).format(n=np_, s=s, a_n=a_an(np_))
     b = Builder(rng)
     b.text(rng.choice([f"Here is a simple {np_}-step path into {s}:", "Follow these steps:",
                        f"Getting started with {s} is easier in steps:"]) + b.sep)
@@ -957,10 +957,26 @@ def fam_definition(rng, split):
     np_, k, extra, key, _ = sample_definable(rng, split)
     prompt = rng.choice(["What {be} {np}?", "Define {np}.", "Can you tell me what {np} {be}?",
                          "Explain {np} in one sentence.", "What exactly {be} {np}?"]).format(np=np_, be=be(np_))
-    text = f"{cap(np_)} {be(np_)} {k}."
+    text = f"{cap(np_)} {be(np_)} {kind_for(np_, k)}."
     if rng.random() < 0.6:
-        text += " " + " ".join(rng.sample(extra, rng.randint(1, min(2, len(extra)))))
+        text += " " + " ".join(agree(x, is_plural(np_)) for x in rng.sample(extra, rng.randint(1, min(2, len(extra)))))
     return single("definition", prompt, text, rng, key)
+
+
+_TO_PLURAL = [(r"\bIt is\b", "They are"), (r"\bIt has\b", "They have"), (r"\bIt suits\b", "They suit"),
+              (r"\bIt\b", "They"), (r"\bit\b", "them"), (r"\bits\b", "their")]
+_TO_SINGULAR = [(r"\bThey need\b", "It needs"), (r"\bThey differ\b", "It differs"),
+                (r"\bThey come\b", "It comes"), (r"\bThey can\b", "It can"), (r"\bThey\b", "It"),
+                (r"\bthem\b", "it"), (r"\bMost of it\b", "It usually"), (r"\bEach one offers\b", "It offers")]
+
+
+def agree(sentence, plural):
+    """An extra sentence about the subject with its pronouns and verbs in the subject's number."""
+    if plural and sentence.startswith("It takes "):  # impersonal: "It takes practice to play them well."
+        return "It takes " + re.sub(r"\bit\b", "them", sentence[len("It takes "):])
+    for pat, rep in (_TO_PLURAL if plural else _TO_SINGULAR):
+        sentence = re.sub(pat, rep, sentence)
+    return sentence
 
 
 def _plural_noun(w):
@@ -976,6 +992,8 @@ def kind_for(np_, k):
     if not is_plural(np_):
         return k
     k = strip_article(k)
+    if k.startswith("kind of "):  # "Guinea pigs are a kind of pet."
+        return "a " + k
     m = re.match(r"^(.*?)(\w+)( (?:of|to) .*)?$", k)
     return m.group(1) + _plural_noun(m.group(2)) + (m.group(3) or "")
 

@@ -601,8 +601,8 @@ def convert_hf(path, out_dir, chat_template=None, trained_with_pasta=False, dtyp
 def export_ours(ckpt, tok_path, out_dir, dtype="float32", parity=False, cache="dynamic"):
     m, extra = load_checkpoint(ckpt)
     method = export_onnx(m, out_dir, dtype=dtype, parity=parity, cache=cache)
-    from tokenizers import Tokenizer
-    tk = Tokenizer.from_file(tok_path)
+    from pasta_tok import Tok
+    tk = Tok(tok_path).tk  # Hugging Face tokenizers, or the pure-Python reader where it is not installed
     if os.path.abspath(tok_path) != os.path.abspath(os.path.join(out_dir, "tokenizer.json")):
         shutil.copyfile(tok_path, os.path.join(out_dir, "tokenizer.json"))
     cfg = contract_config(m.config, tk.token_to_id(V.SPECIAL_STRINGS["eos"]), tk.token_to_id(V.SPECIAL_STRINGS["pad"]),

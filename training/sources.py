@@ -56,6 +56,10 @@ def _first(s):
     return s.split("++")[0].strip() if s else None
 
 
+# descriptions rather than items ("highly diversified, world leading, ...; petroleum, steel")
+_NOT_ITEM = re.compile(r"\b(diversified|leading|innovator|largest|world|output|major|among|mainly|mostly)\b", re.I)
+
+
 def _clean_list(s, limit=8):
     """'copper, timber, iron ore; fish' -> ['copper', 'timber', 'iron ore', 'fish'] (plain items only)."""
     if not s:
@@ -66,7 +70,8 @@ def _clean_list(s, limit=8):
     for x in re.split(r"[;,]", s):
         x = " ".join(x.split()).strip(" .")
         if x and len(x) <= 40 and re.fullmatch(r"[A-Za-z][A-Za-z '\-/&]*", x) and x.lower() not in out \
-                and not x.lower().startswith(("and ", "other", "note", "NA")) and x != "NA":
+                and not x.lower().startswith(("and ", "other", "note", "NA")) and x != "NA" \
+                and not _NOT_ITEM.search(x):
             out.append(x.lower() if not re.search(r"[A-Z]{2}", x) else x)
         if len(out) >= limit:
             break
@@ -97,6 +102,33 @@ def _plain(s, maxlen=160):
     if not s or len(s) > maxlen or "NA" in s.split() or re.search(r"[\[\]{}<>\"]", s):
         return None
     return s
+
+
+_HAZARD = re.compile(r"\b(volcan\w*|earthquakes?|floods?|flooding|droughts?|cyclones?|typhoons?|hurricanes?|"
+                     r"\w*storms?|landslides?|mudslides?|mud slides|mudflows?|rockslides?|avalanches?|tsunamis?|"
+                     r"fires?|tornadoes|locust swarms|tremors|haze|frost|monsoonal rains)$")
+_NOT_HAZARD = re.compile(r"\b(are|is|can|may|occurs?|causes|lies|become|subject|susceptible|astride|belt|"
+                         r"known|protected|possible|common|rare|include|river)\b")
+
+
+def _hazards(s, limit=4):
+    """Natural hazards as plain noun phrases ('flash floods', 'periodic droughts'): an item must end in a
+    hazard and read as a noun phrase; fragments such as 'dry', 'but generally mild' or 'droughts are
+    common' are left out."""
+    return [x for x in _clean_list(s, 12) if _HAZARD.search(x) and not _NOT_HAZARD.search(x)
+            and not x.startswith(("but ", "which ", "because ", "so ", "though ", "especially ", "most ",
+                                  "with ", "sometimes "))][:limit]
+
+
+def _clause(s, maxlen=160):
+    """_plain(s), or when that is too long or unusable, the part of s before its first ';'."""
+    return _plain(s, maxlen) or _plain((s or "").split(";")[0], maxlen)
+
+
+def _area(s):
+    """'643,801 sq km; 551,500 sq km (metropolitan France)' -> '643,801' (the first, total figure)."""
+    m = re.match(r"^([\d,]+) sq km\b", (s or "").strip())
+    return m.group(1) if m else None
 
 
 def _gov_type(s):
@@ -173,11 +205,25 @@ def _sectors(eco):
     return out
 
 
+_ACRONYM = re.compile(r"[IVXL]+|[A-Z]{1,2}|GDP|VLD|IMF|NATO|OPEC|USSR|ASEAN|UNESCO|NAFTA|AIDS|HIV")
+
+
+def _surname(m):
+    """'Hastings BANDA' -> 'Hastings Banda'; acronyms and 'World War II', 'The US' stay."""
+    word, caps = m.group(1), m.group(2)
+    if word.strip() in ("The", "War", "World") or _ACRONYM.fullmatch(caps):
+        return m.group(0)
+    return word + caps.capitalize()
+
+
 def _background(s):
     """The first one or two sentences of the introduction, if they read as plain prose."""
     if not s:
         return None
-    sents = re.split(r"(?<=[a-z0-9)]\.) (?=[A-Z])", " ".join(s.split()))
+    s = " ".join(s.split())
+    # the Factbook writes surnames in capitals ("President Hastings Kamuzu BANDA"): "Banda"
+    s = re.sub(r"\b([A-Z][a-z]+ )([A-Z]{2,})\b", _surname, s)
+    sents = re.split(r"(?<=[a-z0-9)]\.) (?=[A-Z])", s)
     out = []
     for x in sents[:2]:
         if len(x) > 260 or re.search(r"[\[\]{}<>\"]", x):
@@ -213,13 +259,13 @@ def parse_country(d):
         "name": name,
         "long_name": _plain(_t(g, "Country name", "conventional long form"), 70),
         "location": _location(_t(geo, "Location") or _t(geo, "Location", "metropolitan France")),
-        "area": (_t(geo, "Area", "total") or "").replace(" sq km", "") or None,
+        "area": _area(_t(geo, "Area", "total")),
         "area_comparative": _plain(_t(geo, "Area - comparative"), 90),
-        "climate": _plain(_t(geo, "Climate") or _t(geo, "Climate", "metropolitan France"), 160),
-        "terrain": _plain(_t(geo, "Terrain") or _t(geo, "Terrain", "metropolitan France"), 160),
+        "climate": _clause(_t(geo, "Climate") or _t(geo, "Climate", "metropolitan France"), 160),
+        "terrain": _clause(_t(geo, "Terrain") or _t(geo, "Terrain", "metropolitan France"), 160),
         "highest": _highest(_t(geo, "Elevation extremes", "highest point")),
         "resources": _clean_list(_t(geo, "Natural resources"), 7),
-        "hazards": _clean_list(_t(geo, "Natural hazards"), 4),
+        "hazards": _hazards(_t(geo, "Natural hazards")),
         "gdp_ppp": _money(_t(eco, "GDP (purchasing power parity)")),
         "gdp_pc": _money(_t(eco, "GDP - per capita (PPP)")),
         "growth": _pct(_t(eco, "GDP - real growth rate")),

