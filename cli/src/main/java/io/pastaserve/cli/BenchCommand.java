@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pastaserve.common.request.Mode;
 import io.pastaserve.common.request.Sampling;
+import io.pastaserve.testing.RedisTestServer;
 import io.pastaserve.worker.engine.Engine;
 import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.engine.Forcing;
@@ -60,7 +61,11 @@ final class BenchCommand {
     valued.addAll(Set.of("--prompts", "--repeat", "--max-tokens", "--warmup", "--batches", "--steps",
         "--concurrency", "--kafka", "--redis", "--pasts", "--label", "--invariance", "--lengths"));
     Options o = Options.parse(NAME, args, valued, Set.of("--replay", "--json", "--overhead", "--via-kafka",
-        "--step-times", "--throughput", "--prefix-kv"));
+        "--step-times", "--throughput", "--prefix-kv", "--remote-forks"));
+    if (o.flag("--remote-forks")) {
+      remoteForks(o);
+      return;
+    }
     if (o.flag("--prefix-kv")) {
       prefixKv(o);
       return;
@@ -217,6 +222,55 @@ final class BenchCommand {
           new PrefixKvBench(runner, new StringRedisTemplate(factory), repeat).run(lengths)));
     } finally {
       factory.destroy();
+    }
+  }
+
+  /**
+   * {@code --remote-forks --prompts FILE [--redis HOST:PORT] [--repeat N] [--max-tokens N]}: two engines, every fork
+   * of the first decoded on the second through Redis, token ids only against the prefix cache; promise to first fork
+   * token, p50 and p99 ({@link RemoteForkBench}). Without {@code --redis} it starts a {@code redis-server} of its own.
+   */
+  private void remoteForks(Options o) throws UsageException, IOException {
+    List<String> prompts = readItems(Path.of(o.required(NAME, "--prompts")), false).stream().map(i -> i[0])
+        .toList();
+    if (prompts.isEmpty()) {
+      throw new UsageException(NAME + ": no prompts");
+    }
+    int rounds = o.intValue(NAME, "--repeat", 1, 1, 1000);
+    int maxTokens = o.intValue(NAME, "--max-tokens", 600, 1, 1 << 20);
+    String address = o.get("--redis", null);
+    RedisTestServer server = null;
+    LettuceConnectionFactory factory;
+    try {
+      if (address == null) {
+        server = RedisTestServer.start();
+        factory = new LettuceConnectionFactory("127.0.0.1", server.port());
+      } else {
+        String[] hostPort = address.split(":");
+        if (hostPort.length != 2) {
+          throw new UsageException(NAME + ": --redis needs HOST:PORT");
+        }
+        factory = new LettuceConnectionFactory(hostPort[0], Integer.parseInt(hostPort[1]));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("redis-server did not start", e);
+    }
+    factory.afterPropertiesSet();
+    factory.start();
+    try (ModelRunner here = ModelOptions.open(NAME, o); ModelRunner there = ModelOptions.open(NAME, o)) {
+      String label = o.get("--label", here.dir().getFileName() + " " + here.device());
+      out.println(RemoteForkBench.table(label,
+          new RemoteForkBench(here, there, new StringRedisTemplate(factory), maxTokens).run(prompts, rounds)));
+    } catch (IOException | UsageException | RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IOException("the remote fork bench failed: " + e.getMessage(), e);
+    } finally {
+      factory.destroy();
+      if (server != null) {
+        server.close();
+      }
     }
   }
 

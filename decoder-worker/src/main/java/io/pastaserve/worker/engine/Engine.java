@@ -149,17 +149,27 @@ public final class Engine implements AutoCloseable {
     String focus = request.forcing().filter(f -> f instanceof Forcing.Fork).map(f -> ((Forcing.Fork) f).span())
         .orElse(null);
     Map<String, int[]> forks = request.forcing().map(ForcedTokens::forksBySpan).orElse(null);
-    RequestState state = new RequestState(request, future, prompt, forced, forks, resume, focus, listener);
+    ForkPrefixKv prefixKv = KvForkStart.usable(request, forced, focus, model);
+    RequestState state = new RequestState(request, future, prompt, forced, forks, resume, focus, prefixKv,
+        listener);
     inbox.add(() -> admission.add(state));
     return future;
   }
 
   /**
    * Sends the forks this engine places elsewhere ({@code placement}, {@link ForkPlacement#LOCAL} by default) to
-   * {@code sink}; their tokens come back through {@link #remoteForkDone}. Thread-safe.
+   * {@code sink}, with their token ids only; their tokens come back through {@link #remoteForkDone}. Thread-safe.
    */
   public void placeForks(ForkPlacement placement, RemoteForks sink) {
-    inbox.add(() -> program.placeForks(placement, sink));
+    placeForks(placement, sink, ForkPrefix.TOKENS);
+  }
+
+  /**
+   * As {@link #placeForks(ForkPlacement, RemoteForks)}; with {@link ForkPrefix#KV} each job also carries the fork's
+   * prefix off its parent's cache ({@link RemoteFork#prefixKv}), copied on the scheduler thread at the promise.
+   */
+  public void placeForks(ForkPlacement placement, RemoteForks sink, ForkPrefix prefix) {
+    inbox.add(() -> program.placeForks(placement, sink, prefix));
   }
 
   /**

@@ -45,13 +45,25 @@ public sealed interface Forcing {
    * known tokens, as in a {@link Resume}, which rebuilds {@code span}'s prefix; then {@code span} (and the forks it
    * starts) goes on choosing tokens, and every other span stops where its known tokens end. The request is done
    * when {@code span} is.
+   *
+   * <p>With {@code prefixKv} the engine starts {@code span} from its parent's cache instead ({@link ForkPrefixKv}):
+   * it restores the columns, feeds the tokens on top of them and the span's own known tokens, and goes on choosing;
+   * no other span runs. It falls back to the known tokens when the cache does not fit this model
+   * ({@link ForkPrefixKv#fits}), when the request has stop strings (they look at the whole answer, which the other
+   * spans' tokens write), or when the other spans' known tokens already spend the request's token budget.
    */
-  record Fork(Map<String, List<Integer>> tokensBySpan, Map<String, List<Integer>> forksBySpan, String span)
-      implements Forcing {
+  record Fork(Map<String, List<Integer>> tokensBySpan, Map<String, List<Integer>> forksBySpan, String span,
+      Optional<ForkPrefixKv> prefixKv) implements Forcing {
     public Fork {
       tokensBySpan = Map.copyOf(tokensBySpan);
       forksBySpan = Map.copyOf(forksBySpan);
       Objects.requireNonNull(span, "span");
+      Objects.requireNonNull(prefixKv, "prefixKv");
+    }
+
+    /** Rebuilds the prefix from the known tokens alone. */
+    public Fork(Map<String, List<Integer>> tokensBySpan, Map<String, List<Integer>> forksBySpan, String span) {
+      this(tokensBySpan, forksBySpan, span, Optional.empty());
     }
   }
 }

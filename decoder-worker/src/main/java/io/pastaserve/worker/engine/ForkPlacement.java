@@ -8,6 +8,9 @@ public enum ForkPlacement {
   LOCAL,
   /** Every fork a span chooses to start decodes elsewhere. */
   SPREAD,
-  /** Beside its parent while the cache budget has room for it; elsewhere when it has not. */
+  /**
+   * Beside its parent while the cache budget has room for it and the decode batch has a row for it
+   * ({@link EngineConfig#maxBatch}); elsewhere when either has not.
+   */
   AUTO
 }

@@ -32,6 +32,11 @@ final class RequestState {
    */
   final String focus;
   final SpanListener listener;
+  /**
+   * The cache the {@link #focus} span starts from instead of the known tokens ({@link KvForkStart}), or null: then
+   * every span rebuilds from its known tokens.
+   */
+  final ForkPrefixKv prefixKv;
   /** Tokens this request may decode: its max tokens, or what a replay forces. */
   final long expectedTokens;
   final List<SpanState> spans = new ArrayList<>();
@@ -56,7 +61,7 @@ final class RequestState {
 
   RequestState(GenerationRequest request, CompletableFuture<GenerationResult> future, int[] promptTokens,
       Map<String, int[]> forced, Map<String, int[]> recordedForks, boolean sampleAfterForced, String focus,
-      SpanListener listener) {
+      ForkPrefixKv prefixKv, SpanListener listener) {
     this.id = request.id();
     this.request = request;
     this.future = future;
@@ -66,6 +71,7 @@ final class RequestState {
     this.recordedForks = recordedForks;
     this.sampleAfterForced = sampleAfterForced;
     this.focus = focus;
+    this.prefixKv = prefixKv;
     this.listener = listener;
     long forcedTotal = forced == null ? 0 : forced.values().stream().mapToLong(t -> t.length + 2L).sum();
     this.expectedTokens = forced != null && !sampleAfterForced

@@ -15,9 +15,7 @@ import io.pastaserve.worker.sampling.Sampler;
 import io.pastaserve.worker.sampling.SpanDraws;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -53,8 +51,7 @@ final class SpanProgram {
   /** Tokens chosen since the engine started. */
   final AtomicLong tokensDecoded = new AtomicLong();
   /** Where forks decode, and where those placed elsewhere go ({@link Engine#placeForks}); local by default. */
-  private ForkPlacement placement = ForkPlacement.LOCAL;
-  private RemoteForks remote;
+  private final ForkPlacer placer;
   /** Forks started and joins done since the step loop last reset them (once a step). */
   int forks;
   int joins;
@@ -70,6 +67,7 @@ final class SpanProgram {
     this.cache = cache;
     this.kv = kv;
     this.running = running;
+    this.placer = new ForkPlacer(config, cache, model.eosTokenId(), running);
   }
 
   void observe(StepObserver newObserver) {
@@ -80,19 +78,45 @@ final class SpanProgram {
     this.fastForward = on;
   }
 
-  void placeForks(ForkPlacement newPlacement, RemoteForks sink) {
-    this.placement = newPlacement;
-    this.remote = sink;
+  void placeForks(ForkPlacement newPlacement, RemoteForks sink, ForkPrefix prefix) {
+    placer.set(newPlacement, sink, prefix);
   }
 
-  /** Admits {@code r}: its main span, with the prompt to feed. */
+  /** Admits {@code r}: its main span, with the prompt to feed (or, from a prefix cache, the fork it decodes). */
   void start(RequestState r) {
+    if (r.prefixKv != null) {
+      startFromPrefixKv(r);
+      return;
+    }
     SpanState main = newSpan(r, SpanId.MAIN, null, null, cache.open());
     for (int i = 0; i < r.promptTokens.length; i++) {
       main.feed(r.promptTokens[i], i);
     }
     main.nextPosition = r.promptTokens.length;
     r.main = main;
+  }
+
+  /**
+   * Admits a fork decoded for another engine that starts from its parent's cache ({@link KvForkStart}): the fork
+   * restores the columns and feeds the tokens on top of them, as a fork beside its parent would; the main span only
+   * stands for the rest of the request, stopped. The other spans' known tokens count against the budget as the
+   * rebuild from them would count them.
+   */
+  private void startFromPrefixKv(RequestState r) {
+    ForkPrefixKv prefix = r.prefixKv;
+    SpanState main = newSpan(r, SpanId.MAIN, null, null, cache.open());
+    main.status = Status.STOPPED_KNOWN;
+    r.main = main;
+    r.budget.spend(KvForkStart.knownElsewhere(r.forced, r.focus));
+    SpanId id = SpanId.of(r.focus);
+    SpanState fork = newSpan(r, id, main, null, cache.restore(prefix.kv(), prefix.shared(), r.id, id));
+    int next = 0;
+    for (int i = 0; i < prefix.tokens().size(); i++) {
+      fork.feed(prefix.tokens().get(i), prefix.positions().get(i));
+      next = Math.max(next, prefix.positions().get(i) + 1);
+    }
+    fork.prefixReserved = fork.kv.prefixLength();
+    fork.nextPosition = next;
   }
 
   private SpanState newSpan(RequestState r, SpanId id, SpanState parent, PastaEvent.AsyncOpen opener, KvSeq kv) {
@@ -205,14 +229,14 @@ final class SpanProgram {
         if (forks(s, index, prefix)) {
           s.forkedAt.add(index);
           SpanState child = fork(s, promise, position);
-          if (placement == ForkPlacement.SPREAD && placeable(s)) {
-            placeRemotely(child);
+          if (placer.elsewhere(s, child)) {
+            placer.place(child);
           }
-        } else if (placement == ForkPlacement.AUTO && placeable(s) && canFork(s)) {
+        } else if (placer.elsewhereForRoom(s) && canFork(s)) {
           // no room here for the fork's decoding: it decodes elsewhere, and its tokens come back for the join
           kv.reserve(s.request, prefix);
           s.forkedAt.add(index);
-          placeRemotely(fork(s, promise, position));
+          placer.place(fork(s, promise, position));
         } else if (reserve(s, openerTokens.length)) {
           // over a limit (spans, nesting, cache): the span writes the chunk itself, inline
           s.transcript.add(opener.raw());
@@ -330,46 +354,9 @@ final class SpanProgram {
     return child;
   }
 
-  /**
-   * Sends a fork just started to another engine: it waits here, its opener pending, until the tokens it decodes there
-   * come back ({@link #remoteTokens}); then it feeds them as known tokens and ends, and is joined as any fork is.
-   */
-  private void placeRemotely(SpanState child) {
-    RequestState r = child.request;
-    child.status = Status.AWAITING_TOKENS;
-    child.forced = new int[0];
-    child.endAfterForced = true;
-    Map<String, List<Integer>> tokens = new HashMap<>();
-    Map<String, List<Integer>> forkIndices = new HashMap<>();
-    for (SpanState s : r.spans) {
-      List<Integer> known = boxed(s.chosen.toArray());
-      boolean ended = s.status == Status.ENDED || s.status == Status.DONE || s.status == Status.FINISHING;
-      if (ended && !s.closedByModel && s != child) {
-        known.add(model.eosTokenId()); // it ended without a closer: there, too, its known tokens end it
-      }
-      tokens.put(s.id.path(), known);
-      forkIndices.put(s.id.path(), boxed(s.forkedAt.toArray()));
-    }
-    RemoteFork job = new RemoteFork(r.request, child.id.path(), tokens, forkIndices);
-    r.guarded(() -> remote.fork(job));
-  }
-
   /** The tokens a fork placed elsewhere decoded there: it feeds them from the next step on. */
   void remoteTokens(RequestState r, String span, int[] tokens) {
-    SpanState s = r.span(span);
-    if (s != null && s.status == Status.AWAITING_TOKENS) {
-      s.forced = tokens.clone();
-      s.status = Status.ACTIVE;
-    }
-  }
-
-  /**
-   * Whether a fork {@code parent} starts now may decode elsewhere: there is somewhere to send it, the promise was
-   * chosen here (a known one forks where it forked before), and the fork cannot fork in turn (its tokens are all
-   * that comes back).
-   */
-  private boolean placeable(SpanState parent) {
-    return remote != null && !parent.lastForced && parent.depth + 2 > limits(parent.request).maxDepth();
+    placer.tokensBack(r, span, tokens);
   }
 
   /** Whether {@code s} is the span its request decodes for another engine, or one of that span's forks. */
@@ -380,14 +367,6 @@ final class SpanProgram {
       }
     }
     return false;
-  }
-
-  private static List<Integer> boxed(int[] values) {
-    List<Integer> out = new ArrayList<>(values.length);
-    for (int v : values) {
-      out.add(v);
-    }
-    return out;
   }
 
   /**
@@ -414,6 +393,7 @@ final class SpanProgram {
     s.pendingTokens.clear();
     s.pendingPositions.clear();
     s.status = Status.ENDED;
+    s.waitSince = System.nanoTime();
     if (s.parent == null) {
       s.dropCache();
     }

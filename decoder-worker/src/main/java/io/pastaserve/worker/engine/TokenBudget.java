@@ -29,6 +29,15 @@ final class TokenBudget {
     spent++;
   }
 
+  /** Counts {@code n} tokens chosen elsewhere (known tokens this engine does not decode again). */
+  void spend(long n) {
+    if (n < 0 || spent + n > limit) {
+      throw new IllegalStateException(n + " more tokens do not fit a budget of " + limit + " with " + spent
+          + " spent");
+    }
+    spent += n;
+  }
+
   /** Tokens chosen so far. */
   long spent() {
     return spent;

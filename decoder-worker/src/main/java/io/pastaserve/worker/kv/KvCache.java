@@ -29,6 +29,21 @@ public interface KvCache {
    */
   KvSeq fork(KvSeq parent, int shared);
 
+  /**
+   * A host copy of {@code seq}'s columns, as a fork of it would see them now ({@link #fork}): what another worker
+   * restores ({@link #restore}) to start a fork of this span without prefilling its prefix. One copy off the cache's
+   * memory, after a gather into a block from the allocator (for span {@code span} of request {@code requestId}) when
+   * the columns are in several pieces. Changes no sequence.
+   */
+  KvSnapshot snapshot(KvSeq seq, String requestId, SpanId span);
+
+  /**
+   * A fork's sequence whose parent's columns are {@code parent}'s, copied into a block of its own (for span
+   * {@code span} of request {@code requestId}), and which will feed {@code shared} more that its parent feeds too:
+   * as {@link #fork} of a sequence holding those columns. Allocating may fail ({@code OutOfMemoryError}).
+   */
+  KvSeq restore(KvSnapshot parent, int shared, String requestId, SpanId span);
+
   /** Appends each fork's own columns (after its prefix) to {@code parent}'s, in order; the forks are freed. */
   void join(KvSeq parent, List<KvSeq> forks);
 

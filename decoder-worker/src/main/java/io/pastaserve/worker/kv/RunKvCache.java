@@ -39,6 +39,29 @@ abstract sealed class RunKvCache implements KvCache permits BlockKvCache, SlotKv
   }
 
   @Override
+  public KvSnapshot snapshot(KvSeq seq, String requestId, SpanId span) {
+    List<KvRun> runs = currentRuns(seq);
+    if (runs.size() == 1) {
+      KvRun run = runs.get(0);
+      return run.block().snapshot(run.row(), run.start(), run.length());
+    }
+    KvBlock gathered = allocator.allocate(requestId, span, seq.length);
+    copyRuns(runs, gathered, 0, 0);
+    return gathered.snapshot(0, 0, seq.length);
+  }
+
+  @Override
+  public KvSeq restore(KvSnapshot parent, int shared, String requestId, SpanId span) {
+    KvBlock block = allocator.allocate(requestId, span, parent.columns());
+    block.restore(parent, 0, 0);
+    KvSeq child = new KvSeq();
+    child.runs = new ArrayList<>(List.of(new KvRun(block, 0, 0, parent.columns())));
+    child.length = parent.columns();
+    child.prefix = parent.columns() + shared;
+    return child;
+  }
+
+  @Override
   public void join(KvSeq parent, List<KvSeq> forks) {
     leaveBatch(parent);
     List<KvRun> runs = new ArrayList<>(currentRuns(parent));

@@ -11,6 +11,7 @@ import io.pastaserve.worker.TestModels;
 import io.pastaserve.worker.kv.KvCache;
 import io.pastaserve.worker.kv.KvPass;
 import io.pastaserve.worker.kv.KvSeq;
+import io.pastaserve.worker.kv.KvSnapshot;
 import io.pastaserve.worker.model.ModelRunner;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -188,6 +189,16 @@ class PerRequestFailureTest {
             poisoned.add(child);
           }
           return child;
+        }
+
+        @Override
+        public KvSnapshot snapshot(KvSeq seq, String requestId, SpanId span) {
+          return real.snapshot(seq, requestId, span);
+        }
+
+        @Override
+        public KvSeq restore(KvSnapshot parent, int shared, String requestId, SpanId span) {
+          return real.restore(parent, shared, requestId, span);
         }
 
         @Override

@@ -6,12 +6,16 @@ import io.pastaserve.common.lang.SpanId;
 import io.pastaserve.common.request.Mode;
 import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.TestModels;
+import io.pastaserve.worker.kv.KvBlock;
 import io.pastaserve.worker.model.ExecutionProvider;
 import io.pastaserve.worker.model.ModelRunner;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -19,8 +23,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Forks placed on another engine (two engines, two runners: what two workers are): the parent's engine sends each
  * fork as a {@link RemoteFork}, the other engine rebuilds the fork's prefix from the request's known tokens and
- * decodes the fork alone, and its tokens come back for the join. The answers are the ones one engine gives alone,
- * greedy and seeded, in both modes.
+ * decodes the fork alone (or, with {@link ForkPrefix#KV}, starts it from its parent's cache), and its tokens come back
+ * for the join. The answers are the ones one engine gives alone, greedy and seeded, in both modes.
  */
 class RemoteForkTest {
 
@@ -44,9 +48,40 @@ class RemoteForkTest {
     List<String> prompts = forkingPrompts(4);
     for (Sampling sampling : List.of(Sampling.greedy(600), new Sampling(1.0, 1.0, 0, 77, 600, List.of()))) {
       for (Mode mode : Mode.values()) {
-        compare(prompts, sampling, mode, ForkPlacement.SPREAD, EngineConfig.defaults(), true);
+        Placed placed = compare(prompts, sampling, mode, ForkPlacement.SPREAD, EngineConfig.defaults(),
+            ForkPrefix.TOKENS, RemoteFork::prefixKv);
+        assertThat(placed.jobs).as("forks placed elsewhere").isPositive();
+        assertThat(placed.withKv).as("jobs carrying a prefix cache").isZero();
       }
     }
+  }
+
+  @Test
+  void forksStartedFromTheParentsCache_giveTheAnswersOfTheTokenIds_greedyAndSeeded_inBothModes() throws Exception {
+    List<String> prompts = forkingPrompts(4);
+    for (Sampling sampling : List.of(Sampling.greedy(600), new Sampling(1.0, 1.0, 0, 77, 600, List.of()))) {
+      for (Mode mode : Mode.values()) {
+        Placed placed = compare(prompts, sampling, mode, ForkPlacement.SPREAD, EngineConfig.defaults(),
+            ForkPrefix.KV, RemoteFork::prefixKv);
+        assertThat(placed.jobs).as("forks placed elsewhere").isPositive();
+        assertThat(placed.withKv).as("jobs carrying a prefix cache").isEqualTo(placed.jobs);
+        assertThat(placed.replayedTokens).as("tokens of other spans the fork engine decoded again").isZero();
+      }
+    }
+  }
+
+  @Test
+  void aPrefixCacheOfAnotherShape_isSetAside_andTheTokenIdsRebuildThePrefix() throws Exception {
+    List<String> prompts = forkingPrompts(2);
+    // the cache of a model of one layer, one head of one element: it does not fit pasta-tiny
+    Placed placed = compare(prompts, Sampling.greedy(600), Mode.ASYNC, ForkPlacement.SPREAD,
+        EngineConfig.defaults(), ForkPrefix.KV, job -> job.prefixKv().map(p -> {
+          KvBlock other = new KvBlock(1, 1, 1);
+          other.reshape(1, p.kv().columns());
+          return new ForkPrefixKv(other.snapshot(0, 0, p.kv().columns()), p.tokens(), p.positions(), p.shared());
+        }));
+    assertThat(placed.withKv).isEqualTo(placed.jobs).isPositive();
+    assertThat(placed.replayedTokens).as("tokens of other spans the fork engine decoded again").isPositive();
   }
 
   @Test
@@ -59,41 +94,96 @@ class RemoteForkTest {
           Mode.ASYNC));
       assertThat(inline.stats().forks()).as("forks on the tight engine alone: its promises run inline").isZero();
     }
-    compare(prompts, Sampling.greedy(600), Mode.ASYNC, ForkPlacement.AUTO, tight, true);
+    Placed placed = compare(prompts, Sampling.greedy(600), Mode.ASYNC, ForkPlacement.AUTO, tight, ForkPrefix.TOKENS,
+        RemoteFork::prefixKv);
+    assertThat(placed.jobs).isPositive();
   }
 
-  /** Each prompt on {@code placed} forks to the other engine, against the other engine's own answer. */
-  private static void compare(List<String> prompts, Sampling sampling, Mode mode, ForkPlacement placement,
-      EngineConfig config, boolean expectRemote) throws Exception {
+  @Test
+  void withNoBatchRowForAFork_autoPlacesItElsewhere_andTheAnswerIsTheOneEnginesAnswer() throws Exception {
+    List<String> prompts = forkingPrompts(2);
+    // one row: the parent holds it when it forks, so every fork it starts has none here
+    EngineConfig oneRow = EngineConfig.defaults().withMaxBatch(1);
+    for (Mode mode : Mode.values()) {
+      Placed placed = compare(prompts, Sampling.greedy(600), mode, ForkPlacement.AUTO, oneRow, ForkPrefix.KV,
+          RemoteFork::prefixKv);
+      assertThat(placed.jobs).as("forks placed elsewhere (%s)", mode).isPositive();
+    }
+    // rows to spare: AUTO keeps every fork beside its parent
+    Placed roomy = compare(prompts, Sampling.greedy(600), Mode.ASYNC, ForkPlacement.AUTO, EngineConfig.defaults(),
+        ForkPrefix.KV, RemoteFork::prefixKv);
+    assertThat(roomy.jobs).as("forks placed elsewhere with rows to spare").isZero();
+  }
+
+  @Test
+  void aParentWaitingForAForkDecodedElsewhere_reportsHowLongItWaited() throws Exception {
+    List<String> prompts = forkingPrompts(2);
+    // serial mode: the parent waits at every promise until its fork is back
+    Placed serial = compare(prompts, Sampling.greedy(600), Mode.SERIAL, ForkPlacement.SPREAD,
+        EngineConfig.defaults(), ForkPrefix.TOKENS, RemoteFork::prefixKv);
+    assertThat(serial.waits).as("join waits reported").hasSize(serial.jobs);
+    assertThat(serial.waits).as("each a wait of the blocked parent").allSatisfy(n -> assertThat(n).isPositive());
+    Placed async = compare(prompts, Sampling.greedy(600), Mode.ASYNC, ForkPlacement.SPREAD,
+        EngineConfig.defaults(), ForkPrefix.KV, RemoteFork::prefixKv);
+    assertThat(async.waits).as("join waits reported").hasSize(async.jobs);
+    assertThat(async.waits).allSatisfy(n -> assertThat(n).isNotNegative());
+  }
+
+  /** What the parent's engine placed elsewhere in one comparison. */
+  private static final class Placed {
+    int jobs;
+    int withKv;
+    /** Tokens the fork engine reported for spans other than the one it decodes (the known tokens, replayed). */
+    int replayedTokens;
+    final List<Long> waits = new CopyOnWriteArrayList<>();
+  }
+
+  /**
+   * Each prompt on {@code placed} forks to the other engine, which gets what {@code sent} makes of each job's prefix
+   * cache, against the other engine's own answer.
+   */
+  private static Placed compare(List<String> prompts, Sampling sampling, Mode mode, ForkPlacement placement,
+      EngineConfig config, ForkPrefix prefix, Function<RemoteFork, Optional<ForkPrefixKv>> sent) throws Exception {
+    Placed placed = new Placed();
+    AtomicInteger replayed = new AtomicInteger();
     try (Engine parentEngine = new Engine(here, config);
         Engine forkEngine = new Engine(there, EngineConfig.defaults())) {
-      AtomicInteger placed = new AtomicInteger();
-      parentEngine.placeForks(placement, job -> {
-        placed.incrementAndGet();
-        List<Integer> tokens = new ArrayList<>();
-        forkEngine.submit(job.forkRequest(), new SpanListener() {
-          @Override
-          public void onToken(SpanId span, int index, int token) {
-            if (span.path().equals(job.span())) {
-              tokens.add(token);
+      parentEngine.placeForks(placement, new RemoteForks() {
+        @Override
+        public void fork(RemoteFork job) {
+          placed.jobs++;
+          placed.withKv += job.prefixKv().isPresent() ? 1 : 0;
+          List<Integer> tokens = new ArrayList<>();
+          forkEngine.submit(job.forkRequest(sent.apply(job)), new SpanListener() {
+            @Override
+            public void onToken(SpanId span, int index, int token) {
+              if (span.path().equals(job.span())) {
+                tokens.add(token);
+              } else {
+                replayed.incrementAndGet();
+              }
             }
-          }
-        }).thenAccept(done -> parentEngine.remoteForkDone(job.request().id(), job.span(), tokens));
-      });
+          }).thenAccept(done -> parentEngine.remoteForkDone(job.request().id(), job.span(), tokens));
+        }
+
+        @Override
+        public void joinWaited(String requestId, String span, long nanos) {
+          placed.waits.add(nanos);
+        }
+      }, prefix);
       for (int i = 0; i < prompts.size(); i++) {
         String prompt = prompts.get(i);
         GenerationResult alone = forkEngine.submit(GenerationRequest.of("alone-" + i, prompt, sampling, mode))
             .get(120, TimeUnit.SECONDS);
-        int before = placed.get();
         GenerationResult spread = parentEngine.submit(GenerationRequest.of("spread-" + i, prompt, sampling, mode))
             .get(120, TimeUnit.SECONDS);
-        assertThat(spread.annotated()).as("%s (%s, %s)", prompt, mode, placement).isEqualTo(alone.annotated());
+        assertThat(spread.annotated()).as("%s (%s, %s, %s)", prompt, mode, placement, prefix)
+            .isEqualTo(alone.annotated());
         assertThat(spread.finishReason()).isEqualTo(alone.finishReason());
-        if (expectRemote && alone.stats().forks() > 0) {
-          assertThat(placed.get() - before).as("forks placed elsewhere for %s", prompt).isPositive();
-        }
       }
     }
+    placed.replayedTokens = replayed.get();
+    return placed;
   }
 
   /** The first {@code n} held-out prompts whose answers fork. */

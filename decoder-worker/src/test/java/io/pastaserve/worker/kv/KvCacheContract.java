@@ -87,6 +87,31 @@ abstract class KvCacheContract {
   }
 
   @Test
+  void aSnapshotOfAJoinedSequence_restoredInAnotherCache_isAForkOfThoseColumns() {
+    KvSeq parent = cache.open();
+    prefill(List.of(parent), new int[][] {{1, 2, 3}});
+    batch(parent);
+    KvSeq fork = cache.fork(parent, 0);
+    prefill(List.of(fork), new int[][] {{10, 11}});
+    cache.moveToOwn(fork, "r", SpanId.MAIN.child(1), true);
+    batch(parent);
+    decode(List.of(parent), 4);
+    cache.join(parent, List.of(fork));
+    // the joined parent's columns are in pieces: the snapshot gathers them, and changes nothing
+    KvSnapshot columns = cache.snapshot(parent, "r", SpanId.MAIN.child(2));
+    assertThat(columns.columns()).isEqualTo(6);
+    assertThat(read(parent)).containsExactly(1, 2, 3, 4, 10, 11);
+
+    KvCache there = newCache(BLOCKS, KvAllocator.of(BLOCKS));
+    KvSeq restored = there.restore(columns, 1, "r", SpanId.MAIN.child(2));
+    assertThat(restored.length()).isEqualTo(6);
+    assertThat(restored.prefixLength()).isEqualTo(7);
+    // the promise token both feed, then the opener
+    prefill(there, List.of(restored), new int[][] {{5, 20}});
+    assertThat(read(there, restored)).containsExactly(1, 2, 3, 4, 10, 11, 5, 20);
+  }
+
+  @Test
   void aSequenceMovedToItsOwnStorage_keepsItsColumns_whileTheBatchIsReused() {
     KvSeq kept = cache.open();
     KvSeq other = cache.open();
