@@ -35,6 +35,9 @@ public final class PastaCli {
                                the engine against a bare loop of the same runner; fork and join cost
         bench --prefix-kv [--redis HOST:PORT] [--lengths 64,256,1024] [--repeat N]
                                a span's prefix by prefill against its KV stored in and loaded from Redis
+        bench --remote-forks --prompts FILE [--redis HOST:PORT] [--repeat N] [--max-tokens N]
+                               two engines, every fork placed on the other through Redis: promise -> fork's
+                               first token with token ids against the parent's cache
         load --prompts FILE [--url URL] [--api-key KEY] [--model NAME] [--mode async|serial|both]
              [--concurrency LIST] [--rates LIST] [--requests N] [--max-tokens N] [--temperature T]
              [--seed S] [--slo-ttft SECONDS] [--slo-itl SECONDS] [--timeout SECONDS] [--json]
