@@ -52,7 +52,7 @@ class RemoteForkMetrics {
 
   /** Reports {@code decoding} (forks decoding here for other workers now) as a gauge. */
   void watch(IntSupplier decoding) {
-    Gauge.builder("pasta.worker.remote.forks.decoding", decoding, d -> d.getAsInt())
+    Gauge.builder("pasta.worker.remote.forks.decoding", decoding, d -> d.getAsInt()).strongReference(true)
         .description("forks decoding on this worker for requests other workers run").register(registry);
   }
 
