@@ -187,7 +187,7 @@ public final class ForkJobs implements RemoteForks {
                   + "job again", id, span, e.getMessage());
               return;
             }
-            metrics.decodedForOthers();
+            metrics.forkJobDecoded();
             try {
               owners.release(id, span);
             } catch (RuntimeException ex) {
@@ -206,7 +206,7 @@ public final class ForkJobs implements RemoteForks {
     return decoding.containsKey(requestId);
   }
 
-  /** Forks decoding here for other workers' requests now: each counts as a request held here. */
+  /** Forks' jobs decoding here now (placed by any worker, this one included): each counts as a request held here. */
   int decodingHere() {
     return decoding.values().stream().mapToInt(Integer::intValue).sum();
   }

@@ -11,7 +11,7 @@ import org.springframework.stereotype.Component;
 
 /**
  * Forks across workers as this worker sees them: forks it placed on other workers, how long they took to come back,
- * how often their jobs were sent again and why, and forks it decodes for other workers' requests. How long a span
+ * how often their jobs were sent again and why, and the forks' jobs it decodes (placed by any worker, itself included). How long a span
  * waits at its sync for its forks (remote or not) is the engine's to measure: {@code pasta.request.join.wait}
  * ({@link RequestMetrics}).
  */
@@ -32,15 +32,15 @@ class RemoteForkMetrics {
 
   private final MeterRegistry registry;
   private final Counter placed;
-  private final Counter decodedForOthers;
+  private final Counter forkJobDecoded;
   private final Timer roundTrip;
 
   RemoteForkMetrics(MeterRegistry registry) {
     this.registry = registry;
     this.placed = Counter.builder("pasta.worker.forks.placed.remote")
         .description("forks of requests run here that were placed on other workers").register(registry);
-    this.decodedForOthers = Counter.builder("pasta.worker.forks.decoded.for.others")
-        .description("forks this worker decoded and reported for requests other workers run").register(registry);
+    this.forkJobDecoded = Counter.builder("pasta.worker.fork.jobs.decoded")
+        .description("forks' jobs this worker decoded and reported (placed by any worker)").register(registry);
     this.roundTrip = Timer.builder("pasta.worker.remote.fork.round.trip")
         .description("from placing a fork on another worker to its tokens being back here")
         .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(10))
@@ -50,18 +50,18 @@ class RemoteForkMetrics {
     }
   }
 
-  /** Reports {@code decoding} (forks decoding here for other workers now) as a gauge. */
+  /** Reports {@code decoding} (forks' jobs decoding here now) as a gauge. */
   void watch(IntSupplier decoding) {
     Gauge.builder("pasta.worker.remote.forks.decoding", decoding, d -> d.getAsInt()).strongReference(true)
-        .description("forks decoding on this worker for requests other workers run").register(registry);
+        .description("forks' jobs decoding on this worker (forks placed over the span-jobs topic, by any worker)").register(registry);
   }
 
   void placed() {
     placed.increment();
   }
 
-  void decodedForOthers() {
-    decodedForOthers.increment();
+  void forkJobDecoded() {
+    forkJobDecoded.increment();
   }
 
   void back(Duration sincePlaced) {
