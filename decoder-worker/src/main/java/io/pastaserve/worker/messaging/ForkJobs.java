@@ -181,7 +181,7 @@ public final class ForkJobs implements RemoteForks {
             REPORT_WAIT);
       }
       kafka.send(properties.forkResultsTopic(), id, json.writeValueAsString(new ForkFinishedEvent(
-          ForkFinishedEvent.VERSION, id, span, tokens, workerId))).whenComplete((r, e) -> {
+          ForkFinishedEvent.VERSION, id, span, tokens, workerId))).whenCompleteAsync((r, e) -> {
             if (e != null) {
               log.warn("request {}: fork {}'s report did not reach the broker: {}; its parent's worker sends its "
                   + "job again", id, span, e.getMessage());
@@ -193,7 +193,7 @@ public final class ForkJobs implements RemoteForks {
             } catch (RuntimeException ex) {
               log.debug("request {}: fork {}'s claim stays until it expires: {}", id, span, ex.getMessage());
             }
-          });
+          }, sends);
     } catch (JsonProcessingException e) {
       log.warn("request {}: fork {} cannot be reported: {}", id, span, e.getMessage());
     } catch (InterruptedException e) {
@@ -245,7 +245,8 @@ public final class ForkJobs implements RemoteForks {
           sendHere(s.requestId(), s.span(), s.job());
         }
       } catch (RuntimeException ex) {
-        log.warn("request {}: fork {}'s job cannot be checked or sent again now: {}", s.requestId(), s.span(),
+        // Redis or the broker away: checked again in a second
+        log.debug("request {}: fork {}'s job cannot be checked or sent again now: {}", s.requestId(), s.span(),
             ex.getMessage());
       }
     }
