@@ -101,6 +101,60 @@ class RemoteForksTest {
     assertThat(elsewhere).as("forks decoded by the worker that did not run their request").isPositive();
   }
 
+  /**
+   * A request cancelled while a fork of it decodes on a worker reaches that worker too: the answer ends
+   * {@code cancelled}, the fork is cancelled where it decodes (never reported), and no worker has a span of it
+   * running, or cache held for it, a moment later.
+   */
+  @Test
+  void aCancellation_reachesTheWorkerDecodingAForkOfTheRequest() throws Exception {
+    boolean caught = false;
+    for (String prompt : Suite.heldoutPrompts()) {
+      GenerateCommand command = Suite.command(prompt, new Sampling(0, 1, 0, 0, 3000, List.of()), "async", "");
+      suite.publish(command);
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(1)).until(() ->
+          workers.stream().anyMatch(w -> remoteForksDecoding(w) > 0) || suite.doneCount(command.requestId()) > 0);
+      if (suite.doneCount(command.requestId()) > 0) {
+        continue;
+      }
+      double reported = workers.stream().mapToDouble(RemoteForksTest::forkJobsDecoded).sum();
+      suite.producer.send(io.pastaserve.common.messaging.Topics.CANCEL, command.requestId(),
+          Suite.JSON.writeValueAsString(new io.pastaserve.common.messaging.CancelCommand(1, command.requestId(),
+              "client went away"))).get();
+      Suite.Answer answer = suite.answerOf(command.requestId(), Duration.ofSeconds(30));
+      if (!"cancelled".equals(answer.done().get("finishReason"))) {
+        continue;
+      }
+      caught = true;
+      await().atMost(Duration.ofSeconds(5)).until(() -> {
+        for (ConfigurableApplicationContext w : workers) {
+          Engine engine = w.getBean(Engine.class);
+          if (remoteForksDecoding(w) > 0 || engine.load().get().activeSpans() > 0
+              || engine.load().get().kvTokens() > 0) {
+            return false;
+          }
+        }
+        return true;
+      });
+      // the fork was cancelled where it decoded, not decoded to its end and reported
+      assertThat(workers.stream().mapToDouble(RemoteForksTest::forkJobsDecoded).sum()).isEqualTo(reported);
+      break;
+    }
+    assertThat(caught).as("a request cancelled while a fork of it decoded on a worker").isTrue();
+  }
+
+  private static double forkJobsDecoded(ConfigurableApplicationContext worker) {
+    io.micrometer.core.instrument.Counter counter = worker.getBean(io.micrometer.core.instrument.MeterRegistry.class)
+        .find("pasta.worker.fork.jobs.decoded").counter();
+    return counter == null ? 0 : counter.count();
+  }
+
+  private static double remoteForksDecoding(ConfigurableApplicationContext worker) {
+    io.micrometer.core.instrument.Gauge gauge = worker.getBean(io.micrometer.core.instrument.MeterRegistry.class)
+        .find("pasta.worker.remote.forks.decoding").gauge();
+    return gauge == null ? 0 : gauge.value();
+  }
+
   /** The forks that a worker other than the main span's decoded, as the answer's final entry names them. */
   private static int forksDecodedElsewhere(Map<Object, Object> done) {
     Map<String, String> fields = new java.util.HashMap<>();

@@ -26,7 +26,9 @@ import java.util.stream.Stream;
 /**
  * {@code pasta chaos [--quick] [--kafka-lib DIR] [--prompts FILE] [--run-dir DIR]}: starts the real suite, drives a
  * steady load of streamed and whole answers in both modes, and injects one fault at a time while requests are in
- * flight — a decoder worker killed mid-span (and started again), the interpreter killed and started again, Redis
+ * flight — a decoder worker killed mid-span (and started again), a worker killed while it decodes a fork's job (the
+ * workers place every fork on a worker with room, over the span-jobs topic), the interpreter killed and
+ * started again, Redis
  * killed and started again on its append-only file, the broker stopped and started again, clients hanging up
  * mid-stream — after a fault-free control phase. Every request is classified against the fault-free answer of its
  * prompt and mode ({@link OutcomeClassifier}); after each phase the workers must have no span running and the
@@ -40,6 +42,8 @@ import java.util.stream.Stream;
 public final class ChaosCommand {
 
   private static final String NAME = "chaos";
+  /** The workers' fork placement in every phase. */
+  static final String SPREAD = "--pasta.worker.fork-placement=spread";
 
   /** How long each part of the run takes; {@code --quick} is the CI run. */
   record Plan(int prompts, Duration interval, int maxInFlight, Duration deadline, Duration margin, Duration warmup,
@@ -102,7 +106,8 @@ public final class ChaosCommand {
     ChaosReport report = new ChaosReport();
     progress("pasta chaos%s: starting the suite (KRaft broker, Redis with appendfsync always, interpreter, "
         + "2 workers, gateway); logs in %s", quick ? " --quick" : "", runDir);
-    ChaosSuite suite = new ChaosSuite(root, kafkaLib, runDir, apiKey);
+    // every fork goes to a worker with room, over the span-jobs topic: each fault also meets forks across workers
+    ChaosSuite suite = new ChaosSuite(root, kafkaLib, runDir, apiKey, List.of(), List.of(SPREAD));
     try {
       suite.start();
       progress("suite up: gateway :%d, interpreter :%d, workers :%d :%d, Redis :%d, Kafka %s", suite.gatewayPort(),
@@ -119,6 +124,8 @@ public final class ChaosCommand {
         Harness h = new Harness(suite, load, report, plan, gatewayClient, prompts, references);
         h.run("control (no fault)", false, "none", h::control);
         h.run("worker kill -9", true, "SIGKILL of the busiest worker mid-span; a new one started", h::killWorker);
+        h.run("remote fork worker kill -9", true, "SIGKILL of a worker decoding a fork's job (placed over the "
+            + "span-jobs topic); a new one started", h::killForkWorker);
         h.run("interpreter kill -9", true, "SIGKILL of the interpreter; a new one started", h::killInterpreter);
         h.run("redis restart", true,
             "SIGKILL of redis-server (appendfsync always), started again on the same port and file", h::restartRedis);
@@ -288,6 +295,40 @@ public final class ChaosCommand {
       suite.killWorker(victim);
       progress("  kill -9 worker :%d (%.0f spans running, %d requests in flight)", victim.port(), busy,
           load.inFlight());
+      return replace(injected);
+    }
+
+    /** SIGKILL of the first worker seen decoding a fork's job ({@code pasta_worker_remote_forks_decoding}). */
+    double[] killForkWorker(String phase) throws IOException, InterruptedException {
+      ServiceProcess victim = null;
+      double forks = 0;
+      long until = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+      while (victim == null && System.nanoTime() < until) {
+        for (ServiceProcess w : suite.workers()) {
+          double n = suite.metric(w, "pasta_worker_remote_forks_decoding");
+          if (n > 0) {
+            victim = w;
+            forks = n;
+            break;
+          }
+        }
+        if (victim == null) {
+          Thread.sleep(5);
+        }
+      }
+      if (victim == null) {
+        progress("  no worker seen decoding a fork's job in 20 s: the phase is a plain worker kill");
+        victim = suite.workers().get(0);
+      }
+      double injected = now();
+      suite.killWorker(victim);
+      progress("  kill -9 worker :%d (%.0f forks' jobs decoding, %d requests in flight)",
+          victim.port(), forks, load.inFlight());
+      return replace(injected);
+    }
+
+    /** A new worker in place of a killed one; returns when the fault was injected and when the group settled. */
+    private double[] replace(double injected) throws IOException, InterruptedException {
       ServiceProcess next = suite.startWorker();
       suite.addWorker(next);
       boolean settled = awaitTrue(Duration.ofSeconds(30), suite::workersSettled);

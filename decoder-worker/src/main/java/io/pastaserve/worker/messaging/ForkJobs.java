@@ -6,7 +6,6 @@ import io.pastaserve.common.lang.SpanId;
 import io.pastaserve.common.messaging.DecodeSpanCommand;
 import io.pastaserve.common.messaging.ForkFinishedEvent;
 import io.pastaserve.common.messaging.ForkJob;
-import io.pastaserve.common.messaging.RedisKeys;
 import io.pastaserve.worker.engine.Engine;
 import io.pastaserve.worker.engine.ForkPlacement;
 import io.pastaserve.worker.engine.Forcing;
@@ -16,6 +15,7 @@ import io.pastaserve.worker.engine.RemoteForks;
 import io.pastaserve.worker.engine.SpanListener;
 import io.pastaserve.worker.registry.WorkerHeartbeats;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -25,11 +25,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import jakarta.annotation.PreDestroy;
+import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.kafka.annotation.KafkaListener;
+import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
 import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.listener.MessageListenerContainer;
 import org.springframework.stereotype.Component;
 
 /**
@@ -38,12 +41,16 @@ import org.springframework.stereotype.Component;
  * <p>Out: a fork the engine places elsewhere ({@link RemoteForks}) becomes the span job of that one fork on the
  * span-jobs topic, keyed by request and span so that such jobs spread over the workers' partitions. When the worker
  * that decoded it reports it done on the fork-results topic, its tokens go back to the engine, which joins the fork.
- * A fork not reported within {@code remote-fork-timeout} has its job sent again (its claim given up first).
+ * A fork whose claim names a worker that is gone (its heartbeat expired: {@link ForkOwners}) has its job sent again at
+ * once, to a partition this worker consumes, so that no dead consumer holds it; a fork not reported within
+ * {@code remote-fork-timeout} has its job sent again as it was first. Either way its claim is given up first.
  *
  * <p>In: a fork's job from another worker is claimed (one worker per fork: {@link RedisKeys#forkOwner}), decoded
  * here as {@link Forcing.Fork} (the request's known tokens rebuild the fork's prefix), the fork's span events are
  * published as any span's (with this worker's id), and its tokens are reported on the fork-results topic. Nothing
- * else of the request is published from here.
+ * else of the request is published from here. Once the report is on the broker the claim is given up, so that a job of
+ * the same fork placed again (its request taken over by another worker) is decoded again rather than dropped. Forks
+ * decoding here count against this worker's {@code max-requests} ({@link #decodingHere}).
  */
 @Component
 public final class ForkJobs implements RemoteForks {
@@ -51,14 +58,20 @@ public final class ForkJobs implements RemoteForks {
   private static final Logger log = LoggerFactory.getLogger(ForkJobs.class);
   /** How long a fork's report waits for this worker's span events to reach the broker. */
   private static final java.time.Duration REPORT_WAIT = java.time.Duration.ofSeconds(5);
+  /** How often the forks placed elsewhere are checked: late, or claimed by a worker that is gone. */
+  private static final long SWEEP_EVERY_MS = 1000;
 
   private final Engine engine;
   private final KafkaTemplate<String, String> kafka;
   private final ObjectMapper json;
-  private final StringRedisTemplate redis;
   private final MessagingProperties properties;
   private final SpanEventSender sender;
   private final String workerId;
+  private final ForkOwners owners;
+  private final RemoteForkMetrics metrics;
+  private final KafkaListenerEndpointRegistry listeners;
+  /** Told when a fork decoding here ends: the job consumers may take jobs again. */
+  private volatile Runnable forkEnded = () -> { };
   /** Forks of requests run here, decoding elsewhere: by {@link #key}, the job as sent and when. */
   private final Map<String, Sent> outstanding = new ConcurrentHashMap<>();
   /** Forks decoding here for other workers' requests, by request id. */
@@ -68,22 +81,31 @@ public final class ForkJobs implements RemoteForks {
   private final ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(
       r -> daemon(r, "remote-fork-sweeper"));
 
-  private record Sent(String requestId, String span, String job, long sentNanos, int attempt) {
+  /** A fork's job as sent: when it was first placed, and when it was sent last. */
+  private record Sent(String requestId, String span, String job, long placedNanos, long sentNanos, int attempt) {
+
+    Sent again() {
+      return new Sent(requestId, span, job, placedNanos, System.nanoTime(), attempt + 1);
+    }
   }
 
   ForkJobs(Engine engine, KafkaTemplate<String, String> kafka, ObjectMapper json, StringRedisTemplate redis,
-      MessagingProperties properties, SpanEventSender sender, WorkerHeartbeats heartbeats) {
+      MessagingProperties properties, SpanEventSender sender, WorkerHeartbeats heartbeats,
+      RemoteForkMetrics metrics, KafkaListenerEndpointRegistry listeners) {
     this.engine = engine;
     this.kafka = kafka;
     this.json = json;
-    this.redis = redis;
     this.properties = properties;
     this.sender = sender;
     this.workerId = heartbeats.id();
+    this.owners = new ForkOwners(redis, workerId);
+    this.metrics = metrics;
+    this.listeners = listeners;
+    metrics.watch(this::decodingHere);
     if (properties.forkPlacement() != ForkPlacement.LOCAL) {
       engine.placeForks(properties.forkPlacement(), this);
-      long every = Math.max(100, properties.remoteForkTimeout().toMillis() / 4);
-      sweeper.scheduleWithFixedDelay(this::resendLate, every, every, TimeUnit.MILLISECONDS);
+      long every = Math.clamp(properties.remoteForkTimeout().toMillis() / 4, 100, SWEEP_EVERY_MS);
+      sweeper.scheduleWithFixedDelay(this::sweep, every, every, TimeUnit.MILLISECONDS);
     }
   }
 
@@ -100,7 +122,9 @@ public final class ForkJobs implements RemoteForks {
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("a fork's job cannot be written: " + e.getMessage(), e);
     }
-    outstanding.put(key(r.id(), fork.span()), new Sent(r.id(), fork.span(), value, System.nanoTime(), 1));
+    long now = System.nanoTime();
+    outstanding.put(key(r.id(), fork.span()), new Sent(r.id(), fork.span(), value, now, now, 1));
+    metrics.placed();
     sends.execute(() -> send(r.id(), fork.span(), value));
   }
 
@@ -109,7 +133,9 @@ public final class ForkJobs implements RemoteForks {
       groupId = "pasta-worker-forks-#{T(java.util.UUID).randomUUID()}", properties = "auto.offset.reset=latest")
   void onForkFinished(String value) throws JsonProcessingException {
     ForkFinishedEvent done = json.readValue(value, ForkFinishedEvent.class);
-    if (outstanding.remove(key(done.requestId(), done.spanId())) != null) {
+    Sent sent = outstanding.remove(key(done.requestId(), done.spanId()));
+    if (sent != null) {
+      metrics.back(java.time.Duration.ofNanos(System.nanoTime() - sent.placedNanos()));
       log.debug("request {}: fork {} decoded by {} is back", done.requestId(), done.spanId(), done.worker());
       engine.remoteForkDone(done.requestId(), done.spanId(), done.tokens());
     }
@@ -119,9 +145,7 @@ public final class ForkJobs implements RemoteForks {
   void run(DecodeSpanCommand job) {
     String id = job.requestId();
     String span = job.spanId();
-    Boolean claimed = redis.opsForValue().setIfAbsent(RedisKeys.forkOwner(id, span), workerId,
-        properties.remoteForkTimeout().multipliedBy(2));
-    if (!Boolean.TRUE.equals(claimed)) {
+    if (!owners.claim(id, span, properties.remoteForkTimeout().multipliedBy(2))) {
       log.debug("request {}: fork {} is decoded by another worker; job dropped", id, span);
       return;
     }
@@ -135,8 +159,10 @@ public final class ForkJobs implements RemoteForks {
     decoding.merge(id, 1, Integer::sum);
     engine.submit(request, focus).whenComplete((result, error) -> {
       decoding.computeIfPresent(id, (k, n) -> n > 1 ? n - 1 : null);
+      forkEnded.run();
       publisher.flush();
       if (error != null || result == null || !result.finishReason().isAnswer()) {
+        // the claim stays: the parent's worker sends the job again once this worker is gone, or after the timeout
         log.warn("request {}: fork {} did not finish here ({}); its parent's worker sends its job again", id, span,
             error != null ? error.toString() : result == null ? "no result" : result.finishReason());
         return;
@@ -155,7 +181,19 @@ public final class ForkJobs implements RemoteForks {
             REPORT_WAIT);
       }
       kafka.send(properties.forkResultsTopic(), id, json.writeValueAsString(new ForkFinishedEvent(
-          ForkFinishedEvent.VERSION, id, span, tokens, workerId)));
+          ForkFinishedEvent.VERSION, id, span, tokens, workerId))).whenCompleteAsync((r, e) -> {
+            if (e != null) {
+              log.warn("request {}: fork {}'s report did not reach the broker: {}; its parent's worker sends its "
+                  + "job again", id, span, e.getMessage());
+              return;
+            }
+            metrics.forkJobDecoded();
+            try {
+              owners.release(id, span);
+            } catch (RuntimeException ex) {
+              log.debug("request {}: fork {}'s claim stays until it expires: {}", id, span, ex.getMessage());
+            }
+          }, sends);
     } catch (JsonProcessingException e) {
       log.warn("request {}: fork {} cannot be reported: {}", id, span, e.getMessage());
     } catch (InterruptedException e) {
@@ -168,25 +206,70 @@ public final class ForkJobs implements RemoteForks {
     return decoding.containsKey(requestId);
   }
 
-  /** Forks decoding elsewhere for longer than the timeout: their claim is given up and their job sent again. */
-  private void resendLate() {
+  /** Forks' jobs decoding here now (placed by any worker, this one included): each counts as a request held here. */
+  int decodingHere() {
+    return decoding.values().stream().mapToInt(Integer::intValue).sum();
+  }
+
+  /** {@code action} runs whenever a fork decoding here ends (on the engine's thread: it must be quick). */
+  void whenForkEnds(Runnable action) {
+    forkEnded = action;
+  }
+
+  /**
+   * Each fork placed elsewhere: one claimed by a worker that is gone has its job sent again at once, to a partition
+   * this worker consumes (the gone worker's partitions stay with it until the group notices); one out longer than the
+   * timeout has its job sent again as it was first. The claim is given up first, so the new job is not dropped.
+   */
+  private void sweep() {
     long late = properties.remoteForkTimeout().toNanos();
     for (Map.Entry<String, Sent> e : outstanding.entrySet()) {
       Sent s = e.getValue();
-      if (System.nanoTime() - s.sentNanos() < late) {
-        continue;
-      }
-      log.warn("request {}: fork {} has not come back in {}; sending its job again", s.requestId(), s.span(),
-          properties.remoteForkTimeout());
       try {
-        redis.delete(RedisKeys.forkOwner(s.requestId(), s.span()));
-        outstanding.replace(e.getKey(), s, new Sent(s.requestId(), s.span(), s.job(), System.nanoTime(),
-            s.attempt() + 1));
-        send(s.requestId(), s.span(), s.job());
+        if (System.nanoTime() - s.sentNanos() >= late) {
+          log.warn("request {}: fork {} has not come back in {}; sending its job again", s.requestId(), s.span(),
+              properties.remoteForkTimeout());
+          if (outstanding.replace(e.getKey(), s, s.again())) {
+            owners.clear(s.requestId(), s.span());
+            metrics.resent(RemoteForkMetrics.Resend.TIMEOUT);
+            send(s.requestId(), s.span(), s.job());
+          }
+          continue;
+        }
+        Optional<String> gone = owners.goneOwner(s.requestId(), s.span());
+        if (gone.isPresent() && owners.giveUp(s.requestId(), s.span(), gone.get())
+            && outstanding.replace(e.getKey(), s, s.again())) {
+          log.warn("request {}: fork {} was decoding on worker {}, which is gone; sending its job again",
+              s.requestId(), s.span(), gone.get());
+          metrics.resent(RemoteForkMetrics.Resend.OWNER_GONE);
+          sendHere(s.requestId(), s.span(), s.job());
+        }
       } catch (RuntimeException ex) {
-        log.warn("request {}: fork {}'s job cannot be sent again now: {}", s.requestId(), s.span(), ex.getMessage());
+        // Redis or the broker away: checked again in a second
+        log.debug("request {}: fork {}'s job cannot be checked or sent again now: {}", s.requestId(), s.span(),
+            ex.getMessage());
       }
     }
+  }
+
+  /** Sends a fork's job to a span-jobs partition this worker consumes (by its key when it consumes none). */
+  private void sendHere(String requestId, String span, String job) {
+    MessageListenerContainer jobs = listeners.getListenerContainer(SpanJobListener.LISTENER_ID);
+    Collection<TopicPartition> assigned = jobs == null ? null : jobs.getAssignedPartitions();
+    List<TopicPartition> mine = assigned == null ? List.of()
+        : assigned.stream().filter(p -> p.topic().equals(properties.spanJobsTopic())).toList();
+    if (mine.isEmpty()) {
+      send(requestId, span, job);
+      return;
+    }
+    String key = key(requestId, span);
+    int partition = mine.get(Math.floorMod(key.hashCode(), mine.size())).partition();
+    kafka.send(properties.spanJobsTopic(), partition, key, job).whenComplete((r, e) -> {
+      if (e != null) {
+        log.warn("request {}: fork {}'s job did not reach the broker: {}; it is sent again after {}", requestId, span,
+            e.getMessage(), properties.remoteForkTimeout());
+      }
+    });
   }
 
   /** Forgets the forks of a request that ended here (finished or cancelled): nothing waits for them any more. */

@@ -2,6 +2,7 @@ package io.pastaserve.worker.messaging;
 
 import io.pastaserve.common.messaging.RedisKeys;
 import io.pastaserve.common.messaging.RequestOwner;
+import io.pastaserve.worker.registry.WorkerHeartbeats;
 import java.util.List;
 import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.data.redis.core.script.RedisScript;
@@ -58,7 +59,7 @@ final class RequestLeases {
     if (owner.worker().equals(workerId)) {
       return Claim.TAKEN;
     }
-    if (!owner.worker().isEmpty() && Boolean.TRUE.equals(redis.hasKey(RedisKeys.worker(owner.worker())))) {
+    if (!owner.worker().isEmpty() && WorkerHeartbeats.beating(redis, owner.worker())) {
       return Claim.OWNED_ELSEWHERE;
     }
     long swapped = swap(requestId, owner.worker(), workerId);

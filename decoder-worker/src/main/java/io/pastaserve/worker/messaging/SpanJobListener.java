@@ -50,7 +50,7 @@ import org.springframework.stereotype.Component;
 class SpanJobListener implements SmartLifecycle {
 
   private static final Logger log = LoggerFactory.getLogger(SpanJobListener.class);
-  private static final String LISTENER_ID = "span-jobs";
+  static final String LISTENER_ID = "span-jobs";
   /** The error of a request whose state Redis lost. */
   static final String LOST_STATE = "the request's state is gone from Redis (restarted without persistence, or "
       + "expired); it cannot run";
@@ -98,6 +98,7 @@ class SpanJobListener implements SmartLifecycle {
     this.forkJobs = forkJobs;
     this.handover = new RequestHandover(leases, redis, kafka, properties.spanJobsTopic());
     this.sweeper.scheduleWithFixedDelay(this::sweep, 500, 500, TimeUnit.MILLISECONDS);
+    forkJobs.whenForkEnds(this::throttle);
   }
 
   /**
@@ -115,6 +116,7 @@ class SpanJobListener implements SmartLifecycle {
       if (job.fork() != null) {
         // the job of one fork that the worker running the request placed elsewhere
         forkJobs.run(job);
+        throttle();
         return;
       }
       // a copy of the job of a request running here claims it again (the interpreter may have thought this worker
@@ -218,15 +220,16 @@ class SpanJobListener implements SmartLifecycle {
   }
 
   /**
-   * Takes no more jobs while this worker holds {@code maxRequests}; takes them again when it has room. Serialized, so
-   * that a pause decided on a consumer thread and a resume decided as a request ends cannot cross.
+   * Takes no more jobs while this worker holds {@code maxRequests} — its requests and the forks it decodes for other
+   * workers' requests ({@link ForkJobs#decodingHere}) — and takes them again when it has room. Serialized, so that a
+   * pause decided on a consumer thread and a resume decided as a request or fork ends cannot cross.
    */
   private synchronized void throttle() {
     MessageListenerContainer container = listeners.getListenerContainer(LISTENER_ID);
     if (container == null || !running) {
       return;
     }
-    boolean full = inFlight.size() >= properties.maxRequests();
+    boolean full = inFlight.size() + forkJobs.decodingHere() >= properties.maxRequests();
     if (full && !container.isPauseRequested()) {
       container.pause();
     } else if (!full && container.isPauseRequested()) {
@@ -291,7 +294,9 @@ class SpanJobListener implements SmartLifecycle {
           properties.drainTimeout());
     }
     try {
-      while (!inFlight.isEmpty() && System.nanoTime() < deadline) {
+      // forks decoding here for other workers get the same time; those left are sent again by their parent's worker
+      // once this worker's heartbeat is gone
+      while ((!inFlight.isEmpty() || forkJobs.decodingHere() > 0) && System.nanoTime() < deadline) {
         Thread.sleep(50);
       }
     } catch (InterruptedException e) {

@@ -59,6 +59,14 @@ public final class WorkerHeartbeats implements AutoCloseable {
     return id;
   }
 
+  /**
+   * Whether worker {@code workerId}'s heartbeat is in Redis: a worker without one is gone (it died, or stopped), and
+   * what it held — a request's lease, a fork's claim — may be taken over.
+   */
+  public static boolean beating(StringRedisTemplate redis, String workerId) {
+    return Boolean.TRUE.equals(redis.hasKey(RedisKeys.worker(workerId)));
+  }
+
   private void beat() {
     try {
       redis.opsForValue().set(key, value, ttl);

@@ -1,0 +1,80 @@
+package io.pastaserve.worker.messaging;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.function.IntSupplier;
+import org.springframework.stereotype.Component;
+
+/**
+ * Forks across workers as this worker sees them: forks it placed on other workers, how long they took to come back,
+ * how often their jobs were sent again and why, and the forks' jobs it decodes (placed by any worker, itself included). How long a span
+ * waits at its sync for its forks (remote or not) is the engine's to measure: {@code pasta.request.join.wait}
+ * ({@link RequestMetrics}).
+ */
+@Component
+class RemoteForkMetrics {
+
+  /** Why a fork's job was sent again. */
+  enum Resend {
+    /** The fork did not come back within {@code remote-fork-timeout}. */
+    TIMEOUT,
+    /** The worker that claimed the fork is gone (its heartbeat expired). */
+    OWNER_GONE;
+
+    String tag() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  private final MeterRegistry registry;
+  private final Counter placed;
+  private final Counter forkJobDecoded;
+  private final Timer roundTrip;
+
+  RemoteForkMetrics(MeterRegistry registry) {
+    this.registry = registry;
+    this.placed = Counter.builder("pasta.worker.forks.placed.remote")
+        .description("forks of requests run here that were placed on other workers").register(registry);
+    this.forkJobDecoded = Counter.builder("pasta.worker.fork.jobs.decoded")
+        .description("forks' jobs this worker decoded and reported (placed by any worker)").register(registry);
+    this.roundTrip = Timer.builder("pasta.worker.remote.fork.round.trip")
+        .description("from placing a fork on another worker to its tokens being back here")
+        .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(10))
+        .maximumExpectedValue(Duration.ofSeconds(120)).register(registry);
+    for (Resend reason : Resend.values()) {
+      resend(reason);
+    }
+  }
+
+  /** Reports {@code decoding} (forks' jobs decoding here now) as a gauge. */
+  void watch(IntSupplier decoding) {
+    Gauge.builder("pasta.worker.remote.forks.decoding", decoding, d -> d.getAsInt()).strongReference(true)
+        .description("forks' jobs decoding on this worker (forks placed over the span-jobs topic, by any worker)").register(registry);
+  }
+
+  void placed() {
+    placed.increment();
+  }
+
+  void forkJobDecoded() {
+    forkJobDecoded.increment();
+  }
+
+  void back(Duration sincePlaced) {
+    roundTrip.record(sincePlaced);
+  }
+
+  void resent(Resend reason) {
+    resend(reason).increment();
+  }
+
+  private Counter resend(Resend reason) {
+    return Counter.builder("pasta.worker.forks.resent")
+        .description("jobs of forks placed on other workers sent again, by reason")
+        .tag("reason", reason.tag()).register(registry);
+  }
+}
