@@ -49,7 +49,9 @@ class RemoteForksTest {
     for (int i = 0; i < 2; i++) {
       workers.add(new SpringApplicationBuilder(DecoderWorkerApplication.class).properties(suite.shared())
           .properties("pasta.worker.model-dir=" + Suite.MODEL, "pasta.worker.device=cpu",
-              "pasta.worker.fork-placement=spread", "pasta.worker.topic-partitions=2").run());
+              "pasta.worker.fork-placement=spread", "pasta.worker.topic-partitions=2",
+              // the request's worker decides how its forks travel: one sends its cache, the other token ids
+              "pasta.worker.fork-prefix=" + (i == 0 ? "kv" : "tokens")).run());
     }
     await().atMost(Duration.ofSeconds(90)).until(() -> workers.stream().allMatch(w -> {
       MessageListenerContainer jobs = w.getBean(KafkaListenerEndpointRegistry.class)
@@ -99,6 +101,19 @@ class RemoteForksTest {
     }
     assertThat(forks).as("forks in the answers").isPositive();
     assertThat(elsewhere).as("forks decoded by the worker that did not run their request").isPositive();
+    assertThat(workers.stream().mapToDouble(w -> prefixes(w, "kv")).sum()).as("forks started from a parent's cache")
+        .isPositive();
+    assertThat(workers.stream().mapToDouble(w -> prefixes(w, "tokens")).sum()).as("forks rebuilt from token ids")
+        .isPositive();
+    assertThat(workers.stream().mapToLong(w -> w.getBean(io.micrometer.core.instrument.MeterRegistry.class)
+        .get("pasta.worker.remote.fork.join.wait").timer().count()).sum()).as("joins of remote forks timed")
+        .isPositive();
+  }
+
+  private static double prefixes(ConfigurableApplicationContext worker, String source) {
+    io.micrometer.core.instrument.Counter counter = worker.getBean(io.micrometer.core.instrument.MeterRegistry.class)
+        .find("pasta.worker.fork.prefixes").tag("source", source).counter();
+    return counter == null ? 0 : counter.count();
   }
 
   /**

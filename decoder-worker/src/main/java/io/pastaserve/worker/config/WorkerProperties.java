@@ -5,6 +5,7 @@ import io.pastaserve.common.messaging.Topics;
 import io.pastaserve.worker.messaging.MessagingProperties;
 import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.engine.ForkPlacement;
+import io.pastaserve.worker.engine.ForkPrefix;
 import io.pastaserve.worker.engine.ReservationPolicy;
 import io.pastaserve.worker.model.ExecutionProvider;
 import io.pastaserve.worker.model.RunnerApi;
@@ -41,6 +42,10 @@ import org.springframework.validation.annotation.Validated;
  *     any worker with room, as a span job), or auto (local while the cache budget has room, else spread); only forks
  *     that cannot fork in turn go elsewhere
  * @param remoteForkTimeout how long a fork placed on another worker may take before its job is sent again
+ * @param forkPrefix how a fork placed on another worker gets its prefix there: kv (its parent's cache, put in Redis
+ *     at the promise, restored there) or tokens (the request's token ids, prefilled there); kv falls back to tokens
+ *     when the cache is over {@code fork-prefix-max-bytes}, gone from Redis, or of another model's shape
+ * @param forkPrefixMaxBytes the largest parent's cache put in Redis for one fork
  * @param spanJobsTopic topic of span jobs (in)
  * @param spanEventsTopic topic of span events (out)
  * @param cancelTopic topic of cancellations (in)
@@ -84,6 +89,8 @@ public record WorkerProperties(
     @DefaultValue("predicted") @Pattern(regexp = "(?i)predicted|fixed|none") String reservation,
     @DefaultValue("local") @Pattern(regexp = "(?i)local|spread|auto") String forkPlacement,
     @DefaultValue("60s") java.time.Duration remoteForkTimeout,
+    @DefaultValue("kv") @Pattern(regexp = "(?i)tokens|kv") String forkPrefix,
+    @DefaultValue("67108864") @Min(0) long forkPrefixMaxBytes,
     @DefaultValue(Topics.SPAN_JOBS) @NotBlank String spanJobsTopic,
     @DefaultValue(Topics.SPAN_EVENTS) @NotBlank String spanEventsTopic,
     @DefaultValue(Topics.CANCEL) @NotBlank String cancelTopic,
@@ -112,7 +119,7 @@ public record WorkerProperties(
   public MessagingProperties messaging() {
     return new MessagingProperties(spanJobsTopic, spanEventsTopic, cancelTopic, forkResultsTopic, eventFlushInterval,
         maxRequests, drainTimeout, eventQueueCapacity, eventDeliveryTimeout, kafkaDeliveryTimeout, remoteForkTimeout,
-        placement());
+        placement(), ForkPrefix.valueOf(forkPrefix.toUpperCase(java.util.Locale.ROOT)), forkPrefixMaxBytes);
   }
 
   /** The model's name as clients ask for it. */

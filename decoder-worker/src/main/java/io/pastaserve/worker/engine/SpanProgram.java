@@ -109,7 +109,8 @@ final class SpanProgram {
     r.main = main;
     r.budget.spend(KvForkStart.knownElsewhere(r.forced, r.focus));
     SpanId id = SpanId.of(r.focus);
-    SpanState fork = newSpan(r, id, main, null, cache.restore(prefix.kv(), prefix.shared(), r.id, id));
+    PastaEvent.AsyncOpen opener = openerOf(r, prefix);
+    SpanState fork = newSpan(r, id, main, opener, cache.restore(prefix.kv(), prefix.shared(), r.id, id));
     int next = 0;
     for (int i = 0; i < prefix.tokens().size(); i++) {
       fork.feed(prefix.tokens().get(i), prefix.positions().get(i));
@@ -117,6 +118,23 @@ final class SpanProgram {
     }
     fork.prefixReserved = fork.kv.prefixLength();
     fork.nextPosition = next;
+    // told as the rebuild from token ids tells it when the parent's promise forks the span
+    SpanId parent = id.parent().orElse(SpanId.MAIN);
+    notify(main, l -> l.onFork(parent, id, opener.topic()));
+  }
+
+  /** The opener a fork started from its parent's cache feeds (its tokens after the parent's), read back. */
+  private PastaEvent.AsyncOpen openerOf(RequestState r, ForkPrefixKv prefix) {
+    PastaParser parser = new PastaParser(limits(r));
+    var text = tokenizer.newDetokenizer();
+    for (int i = prefix.shared(); i < prefix.tokens().size(); i++) {
+      for (PastaEvent e : parser.feed(text.next(prefix.tokens().get(i)))) {
+        if (e instanceof PastaEvent.AsyncOpen open) {
+          return open;
+        }
+      }
+    }
+    throw new IllegalArgumentException("the fork's tokens after its parent's are not an opener");
   }
 
   private SpanState newSpan(RequestState r, SpanId id, SpanState parent, PastaEvent.AsyncOpen opener, KvSeq kv) {

@@ -8,6 +8,7 @@ import io.pastaserve.common.messaging.ForkFinishedEvent;
 import io.pastaserve.common.messaging.ForkJob;
 import io.pastaserve.worker.engine.Engine;
 import io.pastaserve.worker.engine.ForkPlacement;
+import io.pastaserve.worker.engine.ForkPrefixKv;
 import io.pastaserve.worker.engine.Forcing;
 import io.pastaserve.worker.engine.GenerationRequest;
 import io.pastaserve.worker.engine.RemoteFork;
@@ -70,6 +71,7 @@ public final class ForkJobs implements RemoteForks {
   private final ForkOwners owners;
   private final RemoteForkMetrics metrics;
   private final KafkaListenerEndpointRegistry listeners;
+  private final ForkPrefixes prefixes;
   /** Told when a fork decoding here ends: the job consumers may take jobs again. */
   private volatile Runnable forkEnded = () -> { };
   /** Forks of requests run here, decoding elsewhere: by {@link #key}, the job as sent and when. */
@@ -81,11 +83,15 @@ public final class ForkJobs implements RemoteForks {
   private final ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(
       r -> daemon(r, "remote-fork-sweeper"));
 
-  /** A fork's job as sent: when it was first placed, and when it was sent last. */
-  private record Sent(String requestId, String span, String job, long placedNanos, long sentNanos, int attempt) {
+  /**
+   * A fork's job as sent: when it was first placed, and when it was sent last; {@code prefixKey} names the parent's
+   * cache it carries in Redis, or is null.
+   */
+  private record Sent(String requestId, String span, String job, String prefixKey, long placedNanos, long sentNanos,
+      int attempt) {
 
     Sent again() {
-      return new Sent(requestId, span, job, placedNanos, System.nanoTime(), attempt + 1);
+      return new Sent(requestId, span, job, prefixKey, placedNanos, System.nanoTime(), attempt + 1);
     }
   }
 
@@ -101,31 +107,47 @@ public final class ForkJobs implements RemoteForks {
     this.owners = new ForkOwners(redis, workerId);
     this.metrics = metrics;
     this.listeners = listeners;
+    this.prefixes = new ForkPrefixes(redis, properties.forkPrefixMaxBytes(), properties.remoteForkTimeout()
+        .multipliedBy(2));
     metrics.watch(this::decodingHere);
     if (properties.forkPlacement() != ForkPlacement.LOCAL) {
-      engine.placeForks(properties.forkPlacement(), this);
+      engine.placeForks(properties.forkPlacement(), this, properties.forkPrefix());
       long every = Math.clamp(properties.remoteForkTimeout().toMillis() / 4, 100, SWEEP_EVERY_MS);
       sweeper.scheduleWithFixedDelay(this::sweep, every, every, TimeUnit.MILLISECONDS);
     }
   }
 
-  /** The engine placed a fork elsewhere: its job goes to the span-jobs topic (on the sender's thread). */
+  /**
+   * The engine placed a fork elsewhere: its job goes to the span-jobs topic. Built and sent on the sender's thread
+   * (the parent's cache, when the engine took it, goes to Redis first), so the engine never waits for Redis or the
+   * broker; the fork counts as outstanding from now on.
+   */
   @Override
   public void fork(RemoteFork fork) {
     GenerationRequest r = fork.request();
-    DecodeSpanCommand job = new DecodeSpanCommand(DecodeSpanCommand.VERSION, r.id(), fork.span(), r.prompt(),
-        r.sampling(), r.mode(), 1, "", "", r.limits().orElse(null),
-        new ForkJob(fork.tokensBySpan(), fork.forksBySpan()));
-    String value;
-    try {
-      value = json.writeValueAsString(job);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("a fork's job cannot be written: " + e.getMessage(), e);
-    }
-    long now = System.nanoTime();
-    outstanding.put(key(r.id(), fork.span()), new Sent(r.id(), fork.span(), value, now, now, 1));
+    long placed = System.nanoTime();
     metrics.placed();
-    sends.execute(() -> send(r.id(), fork.span(), value));
+    sends.execute(() -> {
+      ForkJob forkJob = prefixes.jobOf(fork);
+      DecodeSpanCommand job = new DecodeSpanCommand(DecodeSpanCommand.VERSION, r.id(), fork.span(), r.prompt(),
+          r.sampling(), r.mode(), 1, "", "", r.limits().orElse(null), forkJob);
+      String value;
+      try {
+        value = json.writeValueAsString(job);
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException("a fork's job cannot be written: " + e.getMessage(), e);
+      }
+      String prefixKey = forkJob.prefixKv() == null ? null : forkJob.prefixKv().key();
+      outstanding.put(key(r.id(), fork.span()), new Sent(r.id(), fork.span(), value, prefixKey, placed,
+          System.nanoTime(), 1));
+      send(r.id(), fork.span(), value);
+    });
+  }
+
+  /** The parent's wait for a fork decoded elsewhere, from its sync (or its own end) to the fork's tokens. */
+  @Override
+  public void joinWaited(String requestId, String span, long nanos) {
+    metrics.joinWaited(java.time.Duration.ofNanos(nanos));
   }
 
   /** A fork decoded elsewhere is done: if its request runs here, the engine joins it. */
@@ -136,6 +158,7 @@ public final class ForkJobs implements RemoteForks {
     Sent sent = outstanding.remove(key(done.requestId(), done.spanId()));
     if (sent != null) {
       metrics.back(java.time.Duration.ofNanos(System.nanoTime() - sent.placedNanos()));
+      forgetPrefix(sent);
       log.debug("request {}: fork {} decoded by {} is back", done.requestId(), done.spanId(), done.worker());
       engine.remoteForkDone(done.requestId(), done.spanId(), done.tokens());
     }
@@ -153,8 +176,10 @@ public final class ForkJobs implements RemoteForks {
         "request {}: the events of fork {} cannot be sent ({}); its parent's worker sends its job again", id, span,
         reason)), id, workerId, properties.eventFlushInterval());
     Focus focus = new Focus(publisher, span);
+    Optional<ForkPrefixKv> prefix = prefixes.prefixOf(job.fork());
+    metrics.prefix(prefix.isPresent());
     GenerationRequest request = new GenerationRequest(id, job.prompt(), job.sampling(), job.mode(),
-        Optional.of(new Forcing.Fork(job.fork().tokensBySpan(), job.fork().forksBySpan(), span)),
+        Optional.of(new Forcing.Fork(job.fork().tokensBySpan(), job.fork().forksBySpan(), span, prefix)),
         Optional.ofNullable(job.limits()));
     decoding.merge(id, 1, Integer::sum);
     engine.submit(request, focus).whenComplete((result, error) -> {
@@ -274,7 +299,18 @@ public final class ForkJobs implements RemoteForks {
 
   /** Forgets the forks of a request that ended here (finished or cancelled): nothing waits for them any more. */
   void ended(String requestId) {
-    outstanding.values().removeIf(s -> s.requestId().equals(requestId));
+    List<Sent> gone = outstanding.values().stream().filter(s -> s.requestId().equals(requestId)).toList();
+    gone.forEach(s -> {
+      outstanding.values().remove(s);
+      forgetPrefix(s);
+    });
+  }
+
+  /** The parent's cache a fork's job named leaves Redis (off the caller's thread). */
+  private void forgetPrefix(Sent sent) {
+    if (sent.prefixKey() != null) {
+      sends.execute(() -> prefixes.forget(sent.prefixKey()));
+    }
   }
 
   private void send(String requestId, String span, String job) {

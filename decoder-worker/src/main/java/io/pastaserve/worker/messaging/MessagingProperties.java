@@ -1,6 +1,7 @@
 package io.pastaserve.worker.messaging;
 
 import io.pastaserve.worker.engine.ForkPlacement;
+import io.pastaserve.worker.engine.ForkPrefix;
 import java.time.Duration;
 
 /**
@@ -22,9 +23,12 @@ import java.time.Duration;
  * @param kafkaDeliveryTimeout the producer's {@code delivery.timeout.ms}: when a send's result is known at the latest
  * @param remoteForkTimeout how long a fork placed on another worker may take before its job is sent again
  * @param forkPlacement where the engine's forks decode ({@link ForkPlacement})
+ * @param forkPrefix how a fork placed on another worker gets its prefix there ({@link ForkPrefix}): by prefill of the
+ *     request's token ids, or from its parent's cache put in Redis
+ * @param forkPrefixMaxBytes the largest parent's cache put in Redis for one fork; a larger one goes as token ids
  */
 public record MessagingProperties(String spanJobsTopic, String spanEventsTopic, String cancelTopic,
     String forkResultsTopic, Duration eventFlushInterval, int maxRequests, Duration drainTimeout,
     int eventQueueCapacity, Duration eventDeliveryTimeout, Duration kafkaDeliveryTimeout,
-    Duration remoteForkTimeout, ForkPlacement forkPlacement) {
+    Duration remoteForkTimeout, ForkPlacement forkPlacement, ForkPrefix forkPrefix, long forkPrefixMaxBytes) {
 }

@@ -11,9 +11,9 @@ import org.springframework.stereotype.Component;
 
 /**
  * Forks across workers as this worker sees them: forks it placed on other workers, how long they took to come back,
- * how often their jobs were sent again and why, and the forks' jobs it decodes (placed by any worker, itself included). How long a span
- * waits at its sync for its forks (remote or not) is the engine's to measure: {@code pasta.request.join.wait}
- * ({@link RequestMetrics}).
+ * how long their parents waited for them at a sync, how often their jobs were sent again and why, and the forks' jobs
+ * it decodes (placed by any worker, itself included). How long a span waits at its sync for all its forks, local
+ * ones included, is the engine's: {@code pasta.request.join.wait} ({@link RequestMetrics}).
  */
 @Component
 class RemoteForkMetrics {
@@ -34,6 +34,7 @@ class RemoteForkMetrics {
   private final Counter placed;
   private final Counter forkJobDecoded;
   private final Timer roundTrip;
+  private final Timer joinWait;
 
   RemoteForkMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -44,6 +45,11 @@ class RemoteForkMetrics {
     this.roundTrip = Timer.builder("pasta.worker.remote.fork.round.trip")
         .description("from placing a fork on another worker to its tokens being back here")
         .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(10))
+        .maximumExpectedValue(Duration.ofSeconds(120)).register(registry);
+    this.joinWait = Timer.builder("pasta.worker.remote.fork.join.wait")
+        .description("how long a span of a request run here waited for a fork decoded on another worker: from its "
+            + "sync (or its own end) to the fork's tokens being back; 0 when they were back first")
+        .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
         .maximumExpectedValue(Duration.ofSeconds(120)).register(registry);
     for (Resend reason : Resend.values()) {
       resend(reason);
@@ -66,6 +72,18 @@ class RemoteForkMetrics {
 
   void back(Duration sincePlaced) {
     roundTrip.record(sincePlaced);
+  }
+
+  void joinWaited(Duration waited) {
+    joinWait.record(waited);
+  }
+
+  /** A fork's job taken here started from its parent's cache ({@code fromCache}) or from the token ids. */
+  void prefix(boolean fromCache) {
+    Counter.builder("pasta.worker.fork.prefixes")
+        .description("forks' jobs taken here, by where their prefix came from: the parent's cache in Redis (kv) or "
+            + "the token ids (tokens)")
+        .tag("source", fromCache ? "kv" : "tokens").register(registry).increment();
   }
 
   void resent(Resend reason) {

@@ -146,6 +146,7 @@ class RemoteForkTest {
       EngineConfig config, ForkPrefix prefix, Function<RemoteFork, Optional<ForkPrefixKv>> sent) throws Exception {
     Placed placed = new Placed();
     AtomicInteger replayed = new AtomicInteger();
+    AtomicInteger told = new AtomicInteger();
     try (Engine parentEngine = new Engine(here, config);
         Engine forkEngine = new Engine(there, EngineConfig.defaults())) {
       parentEngine.placeForks(placement, new RemoteForks() {
@@ -155,6 +156,14 @@ class RemoteForkTest {
           placed.withKv += job.prefixKv().isPresent() ? 1 : 0;
           List<Integer> tokens = new ArrayList<>();
           forkEngine.submit(job.forkRequest(sent.apply(job)), new SpanListener() {
+            @Override
+            public void onFork(SpanId parent, SpanId child, String topic) {
+              // the fork's worker tells the interpreter whose fork it decodes, and at which topic, from this
+              if (child.path().equals(job.span()) && child.parent().orElseThrow().equals(parent) && !topic.isBlank()) {
+                told.incrementAndGet();
+              }
+            }
+
             @Override
             public void onToken(SpanId span, int index, int token) {
               if (span.path().equals(job.span())) {
@@ -183,6 +192,8 @@ class RemoteForkTest {
       }
     }
     placed.replayedTokens = replayed.get();
+    assertThat(told.get()).as("forks the other engine told as forked from their parent, at their topic")
+        .isEqualTo(placed.jobs);
     return placed;
   }
 
