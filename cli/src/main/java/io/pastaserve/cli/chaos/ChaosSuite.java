@@ -151,6 +151,11 @@ final class ChaosSuite implements AutoCloseable {
     args.addAll(List.of("--pasta.worker.model-dir=" + root.resolve("models/pasta-tiny"),
         "--pasta.worker.device=cpu", "--pasta.worker.intra-op-threads=1",
         "--pasta.worker.topic-partitions=" + PARTITIONS));
+    // a setting given for the workers replaces the harness's own (a repeated argument would be read as a list)
+    for (String a : workerArgs) {
+      String name = a.contains("=") ? a.substring(0, a.indexOf('=') + 1) : a;
+      args.removeIf(b -> b.startsWith(name));
+    }
     args.addAll(workerArgs);
     return startService("decoder-worker", args);
   }

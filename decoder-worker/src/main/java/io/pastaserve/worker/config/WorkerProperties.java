@@ -39,8 +39,8 @@ import org.springframework.validation.annotation.Validated;
  * @param maxTopicLength longest topic of a well-formed tag
  * @param reservation position reservation policy after a promise: predicted, fixed or none
  * @param forkPlacement where forks decode: local (beside their parent), spread (every fork the model starts goes to
- *     any worker with room, as a span job), or auto (local while the cache budget has room, else spread); only forks
- *     that cannot fork in turn go elsewhere
+ *     another worker, as a span job), or auto (beside their parent while the cache budget and the batch have room for
+ *     it, else on another worker when there is one); only forks that cannot fork in turn go elsewhere
  * @param remoteForkTimeout how long a fork placed on another worker may take before its job is sent again
  * @param forkPrefix how a fork placed on another worker gets its prefix there: kv (its parent's cache, put in Redis
  *     at the promise, restored there) or tokens (the request's token ids, prefilled there); kv falls back to tokens
@@ -87,7 +87,7 @@ public record WorkerProperties(
     @DefaultValue("1") @Min(0) @Max(8) int maxDepth,
     @DefaultValue("64") @Min(0) @Max(4096) int maxTopicLength,
     @DefaultValue("predicted") @Pattern(regexp = "(?i)predicted|fixed|none") String reservation,
-    @DefaultValue("local") @Pattern(regexp = "(?i)local|spread|auto") String forkPlacement,
+    @DefaultValue("auto") @Pattern(regexp = "(?i)local|spread|auto") String forkPlacement,
     @DefaultValue("60s") java.time.Duration remoteForkTimeout,
     @DefaultValue("kv") @Pattern(regexp = "(?i)tokens|kv") String forkPrefix,
     @DefaultValue("67108864") @Min(0) long forkPrefixMaxBytes,

@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * <p>A fork may decode elsewhere only when there is somewhere to send it, its promise was chosen here (a known one
  * forks where it forked before) and it cannot fork in turn (its tokens are all that comes back). Then {@code SPREAD}
  * sends it; {@code AUTO} sends it when the cache budget has no room for it here, or the decode batch has no row for
- * it (as many spans as {@link EngineConfig#maxBatch} rows already want one). Owned by the scheduler thread.
+ * it (as many spans as {@link EngineConfig#maxBatch} rows already want one), and another engine may take it
+ * ({@link RemoteForks#othersAvailable}). Owned by the scheduler thread.
  */
 final class ForkPlacer {
 
@@ -51,12 +52,12 @@ final class ForkPlacer {
   /** Whether {@code child}, a fork {@code parent} has just started here, decodes elsewhere. */
   boolean elsewhere(SpanState parent, SpanState child) {
     return placeable(parent) && (placement == ForkPlacement.SPREAD
-        || (placement == ForkPlacement.AUTO && batchFull(child)));
+        || (placement == ForkPlacement.AUTO && sink.othersAvailable() && batchFull(child)));
   }
 
   /** Whether a fork the cache budget has no room for decodes elsewhere rather than inline. */
   boolean elsewhereForRoom(SpanState parent) {
-    return placement == ForkPlacement.AUTO && placeable(parent);
+    return placement == ForkPlacement.AUTO && placeable(parent) && sink.othersAvailable();
   }
 
   private boolean placeable(SpanState parent) {

@@ -11,6 +11,14 @@ public interface RemoteForks {
   void fork(RemoteFork job);
 
   /**
+   * Whether another engine may take a fork now: {@link ForkPlacement#AUTO} places a fork elsewhere for want of room
+   * only then (sent to itself, it would wait for the same room). Called on the scheduler thread: it must not block.
+   */
+  default boolean othersAvailable() {
+    return true;
+  }
+
+  /**
    * The tokens of fork {@code span} of request {@code requestId}, placed elsewhere, came back after its parent had
    * waited {@code nanos} for them: blocked at a sync, in serial mode at the promise, or at its own end (0 when the
    * parent was not waiting yet). Called once per returning fork, on the scheduler thread: it must not block.

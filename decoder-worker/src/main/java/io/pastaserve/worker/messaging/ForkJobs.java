@@ -40,7 +40,8 @@ import org.springframework.stereotype.Component;
  * Forks across workers, both ways ({@code pasta.worker.fork-placement}).
  *
  * <p>Out: a fork the engine places elsewhere ({@link RemoteForks}) becomes the span job of that one fork on the
- * span-jobs topic, keyed by request and span so that such jobs spread over the workers' partitions. When the worker
+ * span-jobs topic, keyed by request and span, on a partition another worker consumes (spread by the key over those;
+ * by the key over all of them when this worker is alone), with its parent's cache in Redis ({@link ForkPrefixes}). When the worker
  * that decoded it reports it done on the fork-results topic, its tokens go back to the engine, which joins the fork.
  * A fork whose claim names a worker that is gone (its heartbeat expired: {@link ForkOwners}) has its job sent again at
  * once, to a partition this worker consumes, so that no dead consumer holds it; a fork not reported within
@@ -72,6 +73,8 @@ public final class ForkJobs implements RemoteForks {
   private final RemoteForkMetrics metrics;
   private final KafkaListenerEndpointRegistry listeners;
   private final ForkPrefixes prefixes;
+  /** Whether span-jobs partitions that this worker does not consume exist (another worker may take a fork). */
+  private volatile boolean othersAvailable;
   /** Told when a fork decoding here ends: the job consumers may take jobs again. */
   private volatile Runnable forkEnded = () -> { };
   /** Forks of requests run here, decoding elsewhere: by {@link #key}, the job as sent and when. */
@@ -140,8 +143,14 @@ public final class ForkJobs implements RemoteForks {
       String prefixKey = forkJob.prefixKv() == null ? null : forkJob.prefixKv().key();
       outstanding.put(key(r.id(), fork.span()), new Sent(r.id(), fork.span(), value, prefixKey, placed,
           System.nanoTime(), 1));
-      send(r.id(), fork.span(), value);
+      sendElsewhere(r.id(), fork.span(), value);
     });
+  }
+
+  /** Whether another worker consumes span jobs: {@code auto} places forks elsewhere for want of room only then. */
+  @Override
+  public boolean othersAvailable() {
+    return othersAvailable;
   }
 
   /** The parent's wait for a fork decoded elsewhere, from its sync (or its own end) to the fork's tokens. */
@@ -244,9 +253,15 @@ public final class ForkJobs implements RemoteForks {
   /**
    * Each fork placed elsewhere: one claimed by a worker that is gone has its job sent again at once, to a partition
    * this worker consumes (the gone worker's partitions stay with it until the group notices); one out longer than the
-   * timeout has its job sent again as it was first. The claim is given up first, so the new job is not dropped.
+   * timeout has its job sent again as it was first. The claim is given up first, so the new job is not dropped. And
+   * whether another worker consumes span jobs now ({@link #othersAvailable}).
    */
   private void sweep() {
+    try {
+      othersAvailable = kafka.partitionsFor(properties.spanJobsTopic()).size() > ownPartitions().size();
+    } catch (RuntimeException e) {
+      othersAvailable = false;
+    }
     long late = properties.remoteForkTimeout().toNanos();
     for (Map.Entry<String, Sent> e : outstanding.entrySet()) {
       Sent s = e.getValue();
@@ -279,17 +294,49 @@ public final class ForkJobs implements RemoteForks {
 
   /** Sends a fork's job to a span-jobs partition this worker consumes (by its key when it consumes none). */
   private void sendHere(String requestId, String span, String job) {
-    MessageListenerContainer jobs = listeners.getListenerContainer(SpanJobListener.LISTENER_ID);
-    Collection<TopicPartition> assigned = jobs == null ? null : jobs.getAssignedPartitions();
-    List<TopicPartition> mine = assigned == null ? List.of()
-        : assigned.stream().filter(p -> p.topic().equals(properties.spanJobsTopic())).toList();
+    List<Integer> mine = ownPartitions();
     if (mine.isEmpty()) {
       send(requestId, span, job);
       return;
     }
     String key = key(requestId, span);
-    int partition = mine.get(Math.floorMod(key.hashCode(), mine.size())).partition();
-    kafka.send(properties.spanJobsTopic(), partition, key, job).whenComplete((r, e) -> {
+    sendTo(mine.get(Math.floorMod(key.hashCode(), mine.size())), requestId, span, job);
+  }
+
+  /**
+   * Sends a fork's job to a span-jobs partition this worker does not consume, so that another worker takes it: this
+   * one placed it for want of room, or to spread the request. By its key when this worker consumes every partition
+   * (it is alone) or none.
+   */
+  private void sendElsewhere(String requestId, String span, String job) {
+    List<Integer> mine = ownPartitions();
+    List<Integer> others = new ArrayList<>();
+    if (!mine.isEmpty()) {
+      int partitions = kafka.partitionsFor(properties.spanJobsTopic()).size();
+      for (int p = 0; p < partitions; p++) {
+        if (!mine.contains(p)) {
+          others.add(p);
+        }
+      }
+    }
+    if (others.isEmpty()) {
+      send(requestId, span, job);
+      return;
+    }
+    String key = key(requestId, span);
+    sendTo(others.get(Math.floorMod(key.hashCode(), others.size())), requestId, span, job);
+  }
+
+  /** The span-jobs partitions this worker's job consumers own now. */
+  private List<Integer> ownPartitions() {
+    MessageListenerContainer jobs = listeners.getListenerContainer(SpanJobListener.LISTENER_ID);
+    Collection<TopicPartition> assigned = jobs == null ? null : jobs.getAssignedPartitions();
+    return assigned == null ? List.of() : assigned.stream().filter(p -> p.topic().equals(properties.spanJobsTopic()))
+        .map(TopicPartition::partition).distinct().toList();
+  }
+
+  private void sendTo(int partition, String requestId, String span, String job) {
+    kafka.send(properties.spanJobsTopic(), partition, key(requestId, span), job).whenComplete((r, e) -> {
       if (e != null) {
         log.warn("request {}: fork {}'s job did not reach the broker: {}; it is sent again after {}", requestId, span,
             e.getMessage(), properties.remoteForkTimeout());

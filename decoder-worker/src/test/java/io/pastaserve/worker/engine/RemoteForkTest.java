@@ -116,6 +116,19 @@ class RemoteForkTest {
   }
 
   @Test
+  void withNoOtherEngineToTakeAFork_autoKeepsItBesideItsParent() throws Exception {
+    List<String> prompts = forkingPrompts(1);
+    othersAvailable = false;
+    try {
+      Placed alone = compare(prompts, Sampling.greedy(600), Mode.ASYNC, ForkPlacement.AUTO,
+          EngineConfig.defaults().withMaxBatch(1), ForkPrefix.KV, RemoteFork::prefixKv);
+      assertThat(alone.jobs).as("forks placed elsewhere with no other engine").isZero();
+    } finally {
+      othersAvailable = true;
+    }
+  }
+
+  @Test
   void aParentWaitingForAForkDecodedElsewhere_reportsHowLongItWaited() throws Exception {
     List<String> prompts = forkingPrompts(2);
     // serial mode: the parent waits at every promise until its fork is back
@@ -137,6 +150,9 @@ class RemoteForkTest {
     int replayedTokens;
     final List<Long> waits = new CopyOnWriteArrayList<>();
   }
+
+  /** What the sinks of {@link #compare} answer to {@link RemoteForks#othersAvailable}. */
+  private static volatile boolean othersAvailable = true;
 
   /**
    * Each prompt on {@code placed} forks to the other engine, which gets what {@code sent} makes of each job's prefix
@@ -173,6 +189,11 @@ class RemoteForkTest {
               }
             }
           }).thenAccept(done -> parentEngine.remoteForkDone(job.request().id(), job.span(), tokens));
+        }
+
+        @Override
+        public boolean othersAvailable() {
+          return othersAvailable;
         }
 
         @Override
