@@ -46,7 +46,9 @@ class DecoderWorkerApplicationTest {
         .expectStatus().isOk()
         .expectBody().jsonPath("$.status").isEqualTo("UP")
         .jsonPath("$.components.model.status").isEqualTo("UP");
-    client.get().uri("/actuator/prometheus").exchange()
+    // the scrape is larger than a test client's default buffer (256 KiB): histograms of every worker metric
+    client.mutate().codecs(c -> c.defaultCodecs().maxInMemorySize(8 << 20)).build()
+        .get().uri("/actuator/prometheus").exchange()
         .expectStatus().isOk()
         .expectBody(String.class).value(body -> assertThat(body).contains("pasta_engine_kv_tokens",
             "pasta_engine_requests_waiting", "pasta_engine_kv_usage", "pasta_request_queue_time_seconds_bucket", "pasta_engine_forks_total"));
