@@ -28,10 +28,10 @@ import org.junit.jupiter.api.Test;
  * Two decoder workers as real processes that place every fork on a worker with room
  * ({@code pasta.worker.fork-placement=spread}); the one seen decoding a fork's job is killed with SIGKILL mid-span.
  * The victim decodes a fork of a request the other worker runs; the fork's claim names a worker whose heartbeat is
- * gone, so the request's worker sends the fork's job again at once rather than after {@code remote-fork-timeout}
- * (60 s); a request that ran on the killed worker is resumed by the other and its forks placed again. Every request ends with the in-process engine's text, once, well within the
- * timeout; the interpreter records each span's tokens once though they arrive from the killed worker, the worker that
- * decoded the fork again and the request's worker.
+ * gone, so the request's worker takes the fork back and decodes it itself at once rather than after
+ * {@code remote-fork-timeout} (60 s); a request that ran on the killed worker is resumed by the other. Every request
+ * ends with the in-process engine's text, once, well within the timeout; the interpreter records each span's tokens
+ * once though they arrive from the killed worker and again from the request's worker.
  */
 class RemoteForkFailoverTest {
 
@@ -138,9 +138,9 @@ class RemoteForkFailoverTest {
         }
         assertThat(Duration.ofNanos(System.nanoTime() - killed)).as("all answers, from the kill")
             .isLessThan(Duration.ofSeconds(30));
-        assertThat(metric(survivor, "pasta_worker_forks_resent_total", "reason=\"owner_gone\""))
-            .as("forks whose claim named the killed worker, sent again").isPositive();
-        assertThat(metric(survivor, "pasta_worker_forks_resent_total", "reason=\"timeout\"")).isZero();
+        assertThat(metric(survivor, "pasta_worker_forks_taken_back_total", "reason=\"owner_gone\""))
+            .as("forks whose claim named the killed worker, decoded by their request's worker").isPositive();
+        assertThat(metric(survivor, "pasta_worker_forks_taken_back_total", "reason=\"timeout\"")).isZero();
         Thread.sleep(1000);
         for (GenerateCommand c : commands) {
           assertThat(suite.doneCount(c.requestId())).isEqualTo(1);

@@ -41,7 +41,9 @@ import org.springframework.validation.annotation.Validated;
  * @param forkPlacement where forks decode: local (beside their parent), spread (every fork the model starts goes to
  *     another worker, as a span job), or auto (beside their parent while the cache budget and the batch have room for
  *     it, else on another worker when there is one); only forks that cannot fork in turn go elsewhere
- * @param remoteForkTimeout how long a fork placed on another worker may take before its job is sent again
+ * @param remoteForkTimeout how long a fork placed on another worker may take before it is decoded here after all
+ * @param remoteForkClaimTimeout how long a fork placed on another worker may wait for a worker to claim it (all of
+ *     them full, paused or gone) before it is decoded here after all
  * @param forkPrefix how a fork placed on another worker gets its prefix there: kv (its parent's cache, put in Redis
  *     at the promise, restored there) or tokens (the request's token ids, prefilled there); kv falls back to tokens
  *     when the cache is over {@code fork-prefix-max-bytes}, gone from Redis, or of another model's shape
@@ -89,6 +91,7 @@ public record WorkerProperties(
     @DefaultValue("predicted") @Pattern(regexp = "(?i)predicted|fixed|none") String reservation,
     @DefaultValue("auto") @Pattern(regexp = "(?i)local|spread|auto") String forkPlacement,
     @DefaultValue("60s") java.time.Duration remoteForkTimeout,
+    @DefaultValue("5s") java.time.Duration remoteForkClaimTimeout,
     @DefaultValue("kv") @Pattern(regexp = "(?i)tokens|kv") String forkPrefix,
     @DefaultValue("67108864") @Min(0) long forkPrefixMaxBytes,
     @DefaultValue(Topics.SPAN_JOBS) @NotBlank String spanJobsTopic,
@@ -119,6 +122,7 @@ public record WorkerProperties(
   public MessagingProperties messaging() {
     return new MessagingProperties(spanJobsTopic, spanEventsTopic, cancelTopic, forkResultsTopic, eventFlushInterval,
         maxRequests, drainTimeout, eventQueueCapacity, eventDeliveryTimeout, kafkaDeliveryTimeout, remoteForkTimeout,
+        remoteForkClaimTimeout,
         placement(), ForkPrefix.valueOf(forkPrefix.toUpperCase(java.util.Locale.ROOT)), forkPrefixMaxBytes);
   }
 

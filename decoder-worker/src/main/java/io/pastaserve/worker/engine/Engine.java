@@ -187,6 +187,22 @@ public final class Engine implements AutoCloseable {
     });
   }
 
+  /**
+   * Fork {@code span} of request {@code requestId}, placed elsewhere, decodes here after all: no other engine will
+   * (nobody took its job, the engine that took it is gone or failed, or it is late). It decodes as a fork beside its
+   * parent would have, from its pending opener, with the same draws; nothing happens when its tokens are back already.
+   * Thread-safe.
+   */
+  public void remoteForkTakenBack(String requestId, String span) {
+    inbox.add(() -> {
+      for (RequestState r : running) {
+        if (r.id.equals(requestId)) {
+          r.guarded(() -> program.takeBack(r, span));
+        }
+      }
+    });
+  }
+
   /** Cancels a request: every span stops and its cache is freed within a step. Thread-safe. */
   public void cancel(String requestId) {
     inbox.add(() -> {

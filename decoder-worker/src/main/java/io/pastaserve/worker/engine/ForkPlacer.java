@@ -144,6 +144,22 @@ final class ForkPlacer {
     }
   }
 
+  /**
+   * Fork {@code span} of {@code r}, placed elsewhere, decodes here after all: still waiting for its tokens, it becomes
+   * the fork it would have been beside its parent (its opener pending, its draws its own), which the next step
+   * decodes. Its tokens, should they come back later, are not awaited any more.
+   */
+  void takeBack(RequestState r, String span) {
+    SpanState s = r.span(span);
+    if (s == null || s.status != Status.AWAITING_TOKENS) {
+      return;
+    }
+    s.forced = null;
+    s.endAfterForced = false;
+    s.status = Status.ACTIVE;
+    log.debug("request {}: fork {} decodes here after all", r.id, span);
+  }
+
   private static List<Integer> boxed(int[] values) {
     List<Integer> out = new ArrayList<>(values.length);
     for (int v : values) {

@@ -372,6 +372,11 @@ final class SpanProgram {
     return child;
   }
 
+  /** A fork placed elsewhere decodes here after all ({@link ForkPlacer#takeBack}). */
+  void takeBack(RequestState r, String span) {
+    placer.takeBack(r, span);
+  }
+
   /** The tokens a fork placed elsewhere decoded there: it feeds them from the next step on. */
   void remoteTokens(RequestState r, String span, int[] tokens) {
     placer.tokensBack(r, span, tokens);

@@ -41,18 +41,20 @@ import org.springframework.stereotype.Component;
  *
  * <p>Out: a fork the engine places elsewhere ({@link RemoteForks}) becomes the span job of that one fork on the
  * span-jobs topic, keyed by request and span, on a partition another worker consumes (spread by the key over those;
- * by the key over all of them when this worker is alone), with its parent's cache in Redis ({@link ForkPrefixes}). When the worker
- * that decoded it reports it done on the fork-results topic, its tokens go back to the engine, which joins the fork.
- * A fork whose claim names a worker that is gone (its heartbeat expired: {@link ForkOwners}) has its job sent again at
- * once, to a partition this worker consumes, so that no dead consumer holds it; a fork not reported within
- * {@code remote-fork-timeout} has its job sent again as it was first. Either way its claim is given up first.
+ * by the key over all of them when this worker consumes none or all), with its parent's cache in Redis
+ * ({@link ForkPrefixes}). When the worker that decoded it reports it done on the fork-results topic, its tokens go
+ * back to the engine, which joins the fork. A fork that no other worker will decode is taken back: the engine decodes
+ * it beside its parent after all ({@link Engine#remoteForkTakenBack}), the same text. That is a fork nobody claimed
+ * within {@code remote-fork-claim-timeout} (the other workers full, paused or gone: this worker claims it itself, so
+ * that a copy of its job taken later is dropped), a fork whose claim names a worker that is gone ({@link ForkOwners}),
+ * and a fork not back within {@code remote-fork-timeout}.
  *
  * <p>In: a fork's job from another worker is claimed (one worker per fork: {@link RedisKeys#forkOwner}), decoded
- * here as {@link Forcing.Fork} (the request's known tokens rebuild the fork's prefix), the fork's span events are
- * published as any span's (with this worker's id), and its tokens are reported on the fork-results topic. Nothing
- * else of the request is published from here. Once the report is on the broker the claim is given up, so that a job of
- * the same fork placed again (its request taken over by another worker) is decoded again rather than dropped. Forks
- * decoding here count against this worker's {@code max-requests} ({@link #decodingHere}).
+ * here as {@link Forcing.Fork} (from its parent's cache when the job names one still in Redis, else from the
+ * request's token ids), the fork's span events are published as any span's (with this worker's id), and its tokens
+ * are reported on the fork-results topic. Nothing else of the request is published from here. Once the report is on
+ * the broker the claim is given up. Forks decoding here count against this worker's {@code max-requests}
+ * ({@link #decodingHere}).
  */
 @Component
 public final class ForkJobs implements RemoteForks {
@@ -87,14 +89,13 @@ public final class ForkJobs implements RemoteForks {
       r -> daemon(r, "remote-fork-sweeper"));
 
   /**
-   * A fork's job as sent: when it was first placed, and when it was sent last; {@code prefixKey} names the parent's
-   * cache it carries in Redis, or is null.
+   * A fork placed elsewhere, and when; {@code prefixKey} names the parent's cache its job carries in Redis, or is
+   * null.
    */
-  private record Sent(String requestId, String span, String job, String prefixKey, long placedNanos, long sentNanos,
-      int attempt) {
+  private record Sent(String requestId, String span, String prefixKey, long placedNanos) {
 
-    Sent again() {
-      return new Sent(requestId, span, job, prefixKey, placedNanos, System.nanoTime(), attempt + 1);
+    Sent withPrefix(String key) {
+      return new Sent(requestId, span, key, placedNanos);
     }
   }
 
@@ -128,10 +129,19 @@ public final class ForkJobs implements RemoteForks {
   @Override
   public void fork(RemoteFork fork) {
     GenerationRequest r = fork.request();
-    long placed = System.nanoTime();
+    String k = key(r.id(), fork.span());
+    outstanding.put(k, new Sent(r.id(), fork.span(), null, System.nanoTime()));
     metrics.placed();
     sends.execute(() -> {
+      if (!outstanding.containsKey(k)) {
+        return; // its request ended, or it was taken back, before its job left
+      }
       ForkJob forkJob = prefixes.jobOf(fork);
+      String prefixKey = forkJob.prefixKv() == null ? null : forkJob.prefixKv().key();
+      if (prefixKey != null && outstanding.computeIfPresent(k, (kk, v) -> v.withPrefix(prefixKey)) == null) {
+        prefixes.forget(prefixKey);
+        return;
+      }
       DecodeSpanCommand job = new DecodeSpanCommand(DecodeSpanCommand.VERSION, r.id(), fork.span(), r.prompt(),
           r.sampling(), r.mode(), 1, "", "", r.limits().orElse(null), forkJob);
       String value;
@@ -140,9 +150,6 @@ public final class ForkJobs implements RemoteForks {
       } catch (JsonProcessingException e) {
         throw new IllegalStateException("a fork's job cannot be written: " + e.getMessage(), e);
       }
-      String prefixKey = forkJob.prefixKv() == null ? null : forkJob.prefixKv().key();
-      outstanding.put(key(r.id(), fork.span()), new Sent(r.id(), fork.span(), value, prefixKey, placed,
-          System.nanoTime(), 1));
       sendElsewhere(r.id(), fork.span(), value);
     });
   }
@@ -251,56 +258,50 @@ public final class ForkJobs implements RemoteForks {
   }
 
   /**
-   * Each fork placed elsewhere: one claimed by a worker that is gone has its job sent again at once, to a partition
-   * this worker consumes (the gone worker's partitions stay with it until the group notices); one out longer than the
-   * timeout has its job sent again as it was first. The claim is given up first, so the new job is not dropped. And
-   * whether another worker consumes span jobs now ({@link #othersAvailable}).
+   * Each fork placed elsewhere that no other worker will decode is taken back: one nobody claimed within the claim
+   * timeout (claimed by this worker now, so that a copy of its job taken later is dropped), one whose claim names a
+   * worker that is gone, one not back within the timeout. And whether another worker consumes span jobs now
+   * ({@link #othersAvailable}).
    */
   private void sweep() {
     try {
-      othersAvailable = kafka.partitionsFor(properties.spanJobsTopic()).size() > ownPartitions().size();
+      List<Integer> mine = ownPartitions();
+      othersAvailable = !mine.isEmpty()
+          && kafka.partitionsFor(properties.spanJobsTopic()).size() > mine.size();
     } catch (RuntimeException e) {
       othersAvailable = false;
     }
-    long late = properties.remoteForkTimeout().toNanos();
+    long now = System.nanoTime();
     for (Map.Entry<String, Sent> e : outstanding.entrySet()) {
       Sent s = e.getValue();
       try {
-        if (System.nanoTime() - s.sentNanos() >= late) {
-          log.warn("request {}: fork {} has not come back in {}; sending its job again", s.requestId(), s.span(),
-              properties.remoteForkTimeout());
-          if (outstanding.replace(e.getKey(), s, s.again())) {
-            owners.clear(s.requestId(), s.span());
-            metrics.resent(RemoteForkMetrics.Resend.TIMEOUT);
-            send(s.requestId(), s.span(), s.job());
+        RemoteForkMetrics.TakeBack reason = null;
+        Optional<String> owner = owners.owner(s.requestId(), s.span());
+        if (owner.isEmpty()) {
+          if (now - s.placedNanos() >= properties.remoteForkClaimTimeout().toNanos()
+              && owners.claim(s.requestId(), s.span(), properties.remoteForkTimeout().multipliedBy(2))) {
+            reason = RemoteForkMetrics.TakeBack.UNCLAIMED;
           }
-          continue;
+        } else {
+          Optional<String> gone = owners.goneOwner(s.requestId(), s.span());
+          if (gone.isPresent() && owners.giveUp(s.requestId(), s.span(), gone.get())) {
+            owners.claim(s.requestId(), s.span(), properties.remoteForkTimeout().multipliedBy(2));
+            reason = RemoteForkMetrics.TakeBack.OWNER_GONE;
+          } else if (gone.isEmpty() && now - s.placedNanos() >= properties.remoteForkTimeout().toNanos()) {
+            reason = RemoteForkMetrics.TakeBack.TIMEOUT;
+          }
         }
-        Optional<String> gone = owners.goneOwner(s.requestId(), s.span());
-        if (gone.isPresent() && owners.giveUp(s.requestId(), s.span(), gone.get())
-            && outstanding.replace(e.getKey(), s, s.again())) {
-          log.warn("request {}: fork {} was decoding on worker {}, which is gone; sending its job again",
-              s.requestId(), s.span(), gone.get());
-          metrics.resent(RemoteForkMetrics.Resend.OWNER_GONE);
-          sendHere(s.requestId(), s.span(), s.job());
+        if (reason != null && outstanding.remove(e.getKey(), s)) {
+          log.warn("request {}: fork {} is decoded here after all ({})", s.requestId(), s.span(), reason.tag());
+          metrics.takenBack(reason);
+          forgetPrefix(s);
+          engine.remoteForkTakenBack(s.requestId(), s.span());
         }
       } catch (RuntimeException ex) {
         // Redis or the broker away: checked again in a second
-        log.debug("request {}: fork {}'s job cannot be checked or sent again now: {}", s.requestId(), s.span(),
-            ex.getMessage());
+        log.debug("request {}: fork {} cannot be checked now: {}", s.requestId(), s.span(), ex.getMessage());
       }
     }
-  }
-
-  /** Sends a fork's job to a span-jobs partition this worker consumes (by its key when it consumes none). */
-  private void sendHere(String requestId, String span, String job) {
-    List<Integer> mine = ownPartitions();
-    if (mine.isEmpty()) {
-      send(requestId, span, job);
-      return;
-    }
-    String key = key(requestId, span);
-    sendTo(mine.get(Math.floorMod(key.hashCode(), mine.size())), requestId, span, job);
   }
 
   /**
@@ -346,11 +347,11 @@ public final class ForkJobs implements RemoteForks {
 
   /** Forgets the forks of a request that ended here (finished or cancelled): nothing waits for them any more. */
   void ended(String requestId) {
-    List<Sent> gone = outstanding.values().stream().filter(s -> s.requestId().equals(requestId)).toList();
-    gone.forEach(s -> {
-      outstanding.values().remove(s);
-      forgetPrefix(s);
-    });
+    for (Map.Entry<String, Sent> e : outstanding.entrySet()) {
+      if (e.getValue().requestId().equals(requestId) && outstanding.remove(e.getKey(), e.getValue())) {
+        forgetPrefix(e.getValue());
+      }
+    }
   }
 
   /** The parent's cache a fork's job named leaves Redis (off the caller's thread). */

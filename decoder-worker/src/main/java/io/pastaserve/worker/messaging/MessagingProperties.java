@@ -21,7 +21,9 @@ import java.time.Duration;
  * @param eventDeliveryTimeout how long a request's span events may keep failing to reach the broker before the
  *     request is handed to another worker
  * @param kafkaDeliveryTimeout the producer's {@code delivery.timeout.ms}: when a send's result is known at the latest
- * @param remoteForkTimeout how long a fork placed on another worker may take before its job is sent again
+ * @param remoteForkTimeout how long a fork placed on another worker may take before it is decoded here after all
+ * @param remoteForkClaimTimeout how long a fork placed on another worker may wait for a worker to claim it before it
+ *     is decoded here after all
  * @param forkPlacement where the engine's forks decode ({@link ForkPlacement})
  * @param forkPrefix how a fork placed on another worker gets its prefix there ({@link ForkPrefix}): by prefill of the
  *     request's token ids, or from its parent's cache put in Redis
@@ -30,5 +32,5 @@ import java.time.Duration;
 public record MessagingProperties(String spanJobsTopic, String spanEventsTopic, String cancelTopic,
     String forkResultsTopic, Duration eventFlushInterval, int maxRequests, Duration drainTimeout,
     int eventQueueCapacity, Duration eventDeliveryTimeout, Duration kafkaDeliveryTimeout,
-    Duration remoteForkTimeout, ForkPlacement forkPlacement, ForkPrefix forkPrefix, long forkPrefixMaxBytes) {
+    Duration remoteForkTimeout, Duration remoteForkClaimTimeout, ForkPlacement forkPlacement, ForkPrefix forkPrefix, long forkPrefixMaxBytes) {
 }

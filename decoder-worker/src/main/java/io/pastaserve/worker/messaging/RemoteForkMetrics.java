@@ -11,19 +11,21 @@ import org.springframework.stereotype.Component;
 
 /**
  * Forks across workers as this worker sees them: forks it placed on other workers, how long they took to come back,
- * how long their parents waited for them at a sync, how often their jobs were sent again and why, and the forks' jobs
+ * how long their parents waited for them at a sync, how often they were taken back and why, and the forks' jobs
  * it decodes (placed by any worker, itself included). How long a span waits at its sync for all its forks, local
  * ones included, is the engine's: {@code pasta.request.join.wait} ({@link RequestMetrics}).
  */
 @Component
 class RemoteForkMetrics {
 
-  /** Why a fork's job was sent again. */
-  enum Resend {
-    /** The fork did not come back within {@code remote-fork-timeout}. */
-    TIMEOUT,
-    /** The worker that claimed the fork is gone (its heartbeat expired). */
-    OWNER_GONE;
+  /** Why a fork placed on another worker is decoded here after all. */
+  enum TakeBack {
+    /** No worker claimed it within {@code remote-fork-claim-timeout} (the others full, paused or gone). */
+    UNCLAIMED,
+    /** The worker that claimed it is gone (its heartbeat expired). */
+    OWNER_GONE,
+    /** It did not come back within {@code remote-fork-timeout}. */
+    TIMEOUT;
 
     String tag() {
       return name().toLowerCase(Locale.ROOT);
@@ -51,8 +53,8 @@ class RemoteForkMetrics {
             + "sync (or its own end) to the fork's tokens being back; 0 when they were back first")
         .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
         .maximumExpectedValue(Duration.ofSeconds(120)).register(registry);
-    for (Resend reason : Resend.values()) {
-      resend(reason);
+    for (TakeBack reason : TakeBack.values()) {
+      takeBack(reason);
     }
   }
 
@@ -86,13 +88,13 @@ class RemoteForkMetrics {
         .tag("source", fromCache ? "kv" : "tokens").register(registry).increment();
   }
 
-  void resent(Resend reason) {
-    resend(reason).increment();
+  void takenBack(TakeBack reason) {
+    takeBack(reason).increment();
   }
 
-  private Counter resend(Resend reason) {
-    return Counter.builder("pasta.worker.forks.resent")
-        .description("jobs of forks placed on other workers sent again, by reason")
+  private Counter takeBack(TakeBack reason) {
+    return Counter.builder("pasta.worker.forks.taken.back")
+        .description("forks placed on other workers that were decoded here after all, by reason")
         .tag("reason", reason.tag()).register(registry);
   }
 }

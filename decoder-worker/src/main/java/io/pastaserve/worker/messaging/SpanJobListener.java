@@ -114,7 +114,12 @@ class SpanJobListener implements SmartLifecycle {
     MDC.put("requestId", id);
     try {
       if (job.fork() != null) {
-        // the job of one fork that the worker running the request placed elsewhere
+        // the job of one fork that the worker running the request placed elsewhere; none for a request that ended
+        // (cancelled, or done with the fork taken back) while the job waited in Kafka
+        if (!leases.owner(id).running()) {
+          log.debug("fork {}'s job dropped: its request is not running", job.spanId());
+          return;
+        }
         forkJobs.run(job);
         throttle();
         return;

@@ -115,6 +115,37 @@ class RemoteForkTest {
     assertThat(roomy.jobs).as("forks placed elsewhere with rows to spare").isZero();
   }
 
+  /**
+   * A fork placed elsewhere that no engine decodes (its job never taken, or its engine gone) is taken back: it decodes
+   * beside its parent after all, and the answer is the one the other engine gives alone, greedy and seeded.
+   */
+  @Test
+  void aForkNobodyDecodes_isTakenBack_andTheAnswerIsTheOneEnginesAnswer() throws Exception {
+    List<String> prompts = forkingPrompts(2);
+    AtomicInteger placed = new AtomicInteger();
+    try (Engine parentEngine = new Engine(here, EngineConfig.defaults());
+        Engine alone = new Engine(there, EngineConfig.defaults())) {
+      parentEngine.placeForks(ForkPlacement.SPREAD, job -> {
+        placed.incrementAndGet();
+        parentEngine.remoteForkTakenBack(job.request().id(), job.span());
+      }, ForkPrefix.KV);
+      for (Sampling sampling : List.of(Sampling.greedy(600), new Sampling(0.8, 0.95, 0, 1234, 600, List.of()))) {
+        for (Mode mode : Mode.values()) {
+          for (int i = 0; i < prompts.size(); i++) {
+            GenerationResult expected = alone.submit(GenerationRequest.of("alone-" + i, prompts.get(i), sampling,
+                mode)).get(120, TimeUnit.SECONDS);
+            GenerationResult taken = parentEngine.submit(GenerationRequest.of("taken-" + i, prompts.get(i),
+                sampling, mode)).get(120, TimeUnit.SECONDS);
+            assertThat(taken.annotated()).as("%s (%s, t=%s)", prompts.get(i), mode, sampling.temperature())
+                .isEqualTo(expected.annotated());
+            assertThat(taken.finishReason()).isEqualTo(expected.finishReason());
+          }
+        }
+      }
+    }
+    assertThat(placed.get()).as("forks placed, then taken back").isPositive();
+  }
+
   @Test
   void withNoOtherEngineToTakeAFork_autoKeepsItBesideItsParent() throws Exception {
     List<String> prompts = forkingPrompts(1);

@@ -197,7 +197,7 @@ class SpanEventsBrokerOutageTest {
     producers = new DefaultKafkaProducerFactory<>(config);
     sender = new SpanEventSender(new KafkaTemplate<>(producers), JSON, new MessagingProperties("jobs", topic,
         "cancel", "forks", Duration.ZERO, 16, Duration.ofSeconds(1), 2, Duration.ofMinutes(10), Duration.ofSeconds(30),
-        Duration.ofMinutes(1), ForkPlacement.LOCAL, ForkPrefix.TOKENS, 0),
+        Duration.ofMinutes(1), Duration.ofSeconds(5), ForkPlacement.LOCAL, ForkPrefix.TOKENS, 0),
         new SimpleMeterRegistry());
     AtomicReference<String> failure = new AtomicReference<>();
     SpanEventSender.Channel channel = sender.open("full", failure::set);
@@ -242,7 +242,7 @@ class SpanEventsBrokerOutageTest {
   private SpanEventSender sender(KafkaTemplate<String, String> kafka, Duration deliveryTimeout) {
     return new SpanEventSender(kafka, JSON, new MessagingProperties("jobs", topic, "cancel", "forks", Duration.ZERO,
         16, Duration.ofSeconds(1), 65536, deliveryTimeout, Duration.ofSeconds(30), Duration.ofMinutes(1),
-        ForkPlacement.LOCAL, ForkPrefix.TOKENS, 0), new SimpleMeterRegistry());
+        Duration.ofSeconds(5), ForkPlacement.LOCAL, ForkPrefix.TOKENS, 0), new SimpleMeterRegistry());
   }
 
   /** A fresh topic and a producer that has not sent yet (no metadata), with the given limits. */
