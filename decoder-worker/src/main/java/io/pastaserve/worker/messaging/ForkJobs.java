@@ -188,9 +188,10 @@ public final class ForkJobs implements RemoteForks {
       log.debug("request {}: fork {} is decoded by another worker; job dropped", id, span);
       return;
     }
-    SpanEventPublisher publisher = new SpanEventPublisher(sender.open(id, reason -> log.warn(
-        "request {}: the events of fork {} cannot be sent ({}); its parent's worker sends its job again", id, span,
-        reason)), id, workerId, properties.eventFlushInterval());
+    SpanEventSender.Channel events = sender.open(id, reason -> log.warn(
+        "request {}: the events of fork {} cannot be sent ({}); its parent's worker decodes it itself", id, span,
+        reason));
+    SpanEventPublisher publisher = new SpanEventPublisher(events, id, workerId, properties.eventFlushInterval());
     Focus focus = new Focus(publisher, span);
     Optional<ForkPrefixKv> prefix = prefixes.prefixOf(job.fork());
     metrics.prefix(prefix.isPresent());
@@ -203,21 +204,28 @@ public final class ForkJobs implements RemoteForks {
       forkEnded.run();
       publisher.flush();
       if (error != null || result == null || !result.finishReason().isAnswer()) {
-        // the claim stays: the parent's worker sends the job again once this worker is gone, or after the timeout
-        log.warn("request {}: fork {} did not finish here ({}); its parent's worker sends its job again", id, span,
+        // the claim is given up: the worker running the request finds the fork unclaimed and decodes it itself
+        log.warn("request {}: fork {} did not finish here ({}); its request's worker decodes it itself", id, span,
             error != null ? error.toString() : result == null ? "no result" : result.finishReason());
+        sends.execute(() -> {
+          try {
+            owners.release(id, span);
+          } catch (RuntimeException ex) {
+            log.debug("request {}: fork {}'s claim stays until it expires: {}", id, span, ex.getMessage());
+          }
+        });
         return;
       }
       List<Integer> tokens = focus.tokens();
       // reported once the fork's span events are on the broker, so that the interpreter has them from this worker
       // before the parent's worker feeds the same tokens (and publishes them again); off the engine's thread
-      sends.execute(() -> report(id, span, tokens));
+      sends.execute(() -> report(events, id, span, tokens));
     });
   }
 
-  private void report(String id, String span, List<Integer> tokens) {
+  private void report(SpanEventSender.Channel events, String id, String span, List<Integer> tokens) {
     try {
-      if (!sender.drain(REPORT_WAIT)) {
+      if (!events.drain(REPORT_WAIT)) {
         log.debug("request {}: fork {}'s events still on their way after {}; reporting it all the same", id, span,
             REPORT_WAIT);
       }
@@ -339,8 +347,8 @@ public final class ForkJobs implements RemoteForks {
   private void sendTo(int partition, String requestId, String span, String job) {
     kafka.send(properties.spanJobsTopic(), partition, key(requestId, span), job).whenComplete((r, e) -> {
       if (e != null) {
-        log.warn("request {}: fork {}'s job did not reach the broker: {}; it is sent again after {}", requestId, span,
-            e.getMessage(), properties.remoteForkTimeout());
+        log.warn("request {}: fork {}'s job did not reach the broker: {}; its request's worker decodes it itself "
+            + "after {}", requestId, span, e.getMessage(), properties.remoteForkClaimTimeout());
       }
     });
   }
@@ -364,8 +372,8 @@ public final class ForkJobs implements RemoteForks {
   private void send(String requestId, String span, String job) {
     kafka.send(properties.spanJobsTopic(), key(requestId, span), job).whenComplete((r, e) -> {
       if (e != null) {
-        log.warn("request {}: fork {}'s job did not reach the broker: {}; it is sent again after {}", requestId, span,
-            e.getMessage(), properties.remoteForkTimeout());
+        log.warn("request {}: fork {}'s job did not reach the broker: {}; its request's worker decodes it itself "
+            + "after {}", requestId, span, e.getMessage(), properties.remoteForkClaimTimeout());
       }
     });
   }

@@ -11,7 +11,7 @@ import org.springframework.data.redis.core.script.RedisScript;
 /**
  * Which worker decodes a fork placed on another worker: the claim {@link RedisKeys#forkOwner} holds the decoding
  * worker's id, so that of several copies of a fork's job one is decoded. The claim is given up when the fork has been
- * reported (a job of the same fork placed again — by the worker that took the request over from a gone one — is then
+ * reported or has failed there (a job of the same fork placed again — by the worker that took the request over from a gone one — is then
  * decoded, not dropped); the worker that placed the fork claims it itself when it takes it back (so that a copy of its
  * job taken later is dropped); its expiry is the backstop. A worker
  * counts as gone when its heartbeat has expired ({@link WorkerHeartbeats#beating}), as for a request's lease.

@@ -152,6 +152,29 @@ final class SpanEventSender implements AutoCloseable {
     }
 
     /**
+     * Waits until every envelope offered to this channel has been sent (or dropped, the channel failed), or
+     * {@code timeout} passes; true when so. Other requests' envelopes are not waited for.
+     */
+    boolean drain(Duration timeout) throws InterruptedException {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (busy()) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        synchronized (drained) {
+          // woken when envelopes leave; a wake-up missed between the check and the wait costs at most 20 ms
+          drained.wait(Math.clamp(TimeUnit.NANOSECONDS.toMillis(left), 1, 20));
+        }
+      }
+      return true;
+    }
+
+    private synchronized boolean busy() {
+      return !failed && (current != null || !queued.isEmpty());
+    }
+
+    /**
      * Queues an envelope to be sent after the ones before it. Never blocks. False when it will not be sent: the
      * channel has failed, or the sender holds {@code event-queue-capacity} envelopes (the channel fails now).
      */
