@@ -118,8 +118,8 @@ class RemoteForksTest {
 
   /**
    * A request cancelled while a fork of it decodes on a worker reaches that worker too: the answer ends
-   * {@code cancelled}, the fork is cancelled where it decodes (never reported), and no worker has a span of it
-   * running, or cache held for it, a moment later.
+   * {@code cancelled}, a fork decoding elsewhere is cancelled there (not decoded to its end), and no worker has a
+   * span of it running, or cache held for it, a moment later.
    */
   @Test
   void aCancellation_reachesTheWorkerDecodingAForkOfTheRequest() throws Exception {
@@ -132,7 +132,7 @@ class RemoteForksTest {
       if (suite.doneCount(command.requestId()) > 0) {
         continue;
       }
-      double reported = workers.stream().mapToDouble(RemoteForksTest::forkJobsDecoded).sum();
+      double cancelledBefore = workers.stream().mapToDouble(RemoteForksTest::forkJobsCancelled).sum();
       suite.producer.send(io.pastaserve.common.messaging.Topics.CANCEL, command.requestId(),
           Suite.JSON.writeValueAsString(new io.pastaserve.common.messaging.CancelCommand(1, command.requestId(),
               "client went away"))).get();
@@ -140,7 +140,6 @@ class RemoteForksTest {
       if (!"cancelled".equals(answer.done().get("finishReason"))) {
         continue;
       }
-      caught = true;
       await().atMost(Duration.ofSeconds(5)).until(() -> {
         for (ConfigurableApplicationContext w : workers) {
           Engine engine = w.getBean(Engine.class);
@@ -151,16 +150,19 @@ class RemoteForksTest {
         }
         return true;
       });
-      // the fork was cancelled where it decoded, not decoded to its end and reported
-      assertThat(workers.stream().mapToDouble(RemoteForksTest::forkJobsDecoded).sum()).isEqualTo(reported);
-      break;
+      // a fork decoding elsewhere was cancelled there, not decoded to its end (unless every fork of the request
+      // that was decoding ended just before the cancellation came: then the next prompt tries again)
+      if (workers.stream().mapToDouble(RemoteForksTest::forkJobsCancelled).sum() > cancelledBefore) {
+        caught = true;
+        break;
+      }
     }
     assertThat(caught).as("a request cancelled while a fork of it decoded on a worker").isTrue();
   }
 
-  private static double forkJobsDecoded(ConfigurableApplicationContext worker) {
+  private static double forkJobsCancelled(ConfigurableApplicationContext worker) {
     io.micrometer.core.instrument.Counter counter = worker.getBean(io.micrometer.core.instrument.MeterRegistry.class)
-        .find("pasta.worker.fork.jobs.decoded").counter();
+        .find("pasta.worker.fork.jobs.unfinished").tag("reason", "cancelled").counter();
     return counter == null ? 0 : counter.count();
   }
 

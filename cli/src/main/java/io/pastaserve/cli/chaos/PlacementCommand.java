@@ -25,9 +25,9 @@ import java.util.regex.Pattern;
  * {@code bin/pasta placement}: where forks decode, measured on the real suite. For each fork placement (local,
  * spread, auto) the suite starts with two decoder workers of a small batch ({@code --max-batch}); one of them is
  * kept busy by long serial requests, and requests with six to eight forks go to that same worker, one at a time.
- * Reported per placement: the requests' latency, how many of their forks another worker decoded, and the time from
- * a promise to its fork's first token as the output stream records it, for forks decoded beside their parent and
- * elsewhere; and whether each answer is the first placement's text.
+ * Reported per placement: the requests' latency, how many of their forks the other worker decoded, and the time from
+ * a promise to its fork's first token as the output stream records it, for forks decoded by the request's worker
+ * and by the other one; and whether each answer is the first placement's text.
  */
 public final class PlacementCommand {
 
@@ -88,7 +88,7 @@ public final class PlacementCommand {
     if (forking.isEmpty()) {
       throw new IllegalArgumentException(NAME + ": no held-out prompt forks " + minForks + " times or more");
     }
-    List<String> long_ = transcripts.stream().sorted(Comparator.comparingInt(String::length).reversed())
+    List<String> longest = transcripts.stream().sorted(Comparator.comparingInt(String::length).reversed())
         .limit(Math.max(1, busy)).toList();
     ChaosCommand.clean(runDir);
     progress("pasta placement: %s; two workers of batch %d, one kept busy by %d serial requests; %d prompts with "
@@ -96,7 +96,7 @@ public final class PlacementCommand {
     List<Run> runs = new ArrayList<>();
     for (String placement : placements) {
       runs.add(measure(placement, root, kafkaLib, runDir.resolve(placement), maxBatch, busy, maxTokens, repeat,
-          forking, long_));
+          forking, longest));
     }
     return report(runs);
   }
@@ -170,8 +170,8 @@ public final class PlacementCommand {
 
   private int report(List<Run> runs) {
     out.println();
-    out.println("| placement | latency p50 ms | p90 ms | max ms | forks | decoded elsewhere "
-        + "| promise → first token, beside parent p50 / p99 ms | elsewhere p50 / p99 ms | same text as "
+    out.println("| placement | latency p50 ms | p90 ms | max ms | forks | decoded by the other worker "
+        + "| promise → first token, request's worker, p50 / p99 ms | other worker, p50 / p99 ms | same text as "
         + runs.get(0).placement() + " |");
     out.println("|---|---|---|---|---|---|---|---|---|");
     int status = 0;

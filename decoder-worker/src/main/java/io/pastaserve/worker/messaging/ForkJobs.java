@@ -2,10 +2,10 @@ package io.pastaserve.worker.messaging;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.pastaserve.common.lang.SpanId;
 import io.pastaserve.common.messaging.DecodeSpanCommand;
 import io.pastaserve.common.messaging.ForkFinishedEvent;
 import io.pastaserve.common.messaging.ForkJob;
+import io.pastaserve.common.request.FinishReason;
 import io.pastaserve.worker.engine.Engine;
 import io.pastaserve.worker.engine.ForkPlacement;
 import io.pastaserve.worker.engine.ForkPrefixKv;
@@ -13,7 +13,6 @@ import io.pastaserve.worker.engine.Forcing;
 import io.pastaserve.worker.engine.GenerationRequest;
 import io.pastaserve.worker.engine.RemoteFork;
 import io.pastaserve.worker.engine.RemoteForks;
-import io.pastaserve.worker.engine.SpanListener;
 import io.pastaserve.worker.registry.WorkerHeartbeats;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -49,7 +48,7 @@ import org.springframework.stereotype.Component;
  * that a copy of its job taken later is dropped), a fork whose claim names a worker that is gone ({@link ForkOwners}),
  * and a fork not back within {@code remote-fork-timeout}.
  *
- * <p>In: a fork's job from another worker is claimed (one worker per fork: {@link RedisKeys#forkOwner}), decoded
+ * <p>In: a fork's job from another worker is claimed (one worker per fork: {@link io.pastaserve.common.messaging.RedisKeys#forkOwner}), decoded
  * here as {@link Forcing.Fork} (from its parent's cache when the job names one still in Redis, else from the
  * request's token ids), the fork's span events are published as any span's (with this worker's id), and its tokens
  * are reported on the fork-results topic. Nothing else of the request is published from here. Once the report is on
@@ -192,7 +191,7 @@ public final class ForkJobs implements RemoteForks {
         "request {}: the events of fork {} cannot be sent ({}); its parent's worker decodes it itself", id, span,
         reason));
     SpanEventPublisher publisher = new SpanEventPublisher(events, id, workerId, properties.eventFlushInterval());
-    Focus focus = new Focus(publisher, span);
+    ForkFocus focus = new ForkFocus(publisher, span);
     Optional<ForkPrefixKv> prefix = prefixes.prefixOf(job.fork());
     metrics.prefix(prefix.isPresent());
     GenerationRequest request = new GenerationRequest(id, job.prompt(), job.sampling(), job.mode(),
@@ -207,6 +206,7 @@ public final class ForkJobs implements RemoteForks {
         // the claim is given up: the worker running the request finds the fork unclaimed and decodes it itself
         log.warn("request {}: fork {} did not finish here ({}); its request's worker decodes it itself", id, span,
             error != null ? error.toString() : result == null ? "no result" : result.finishReason());
+        metrics.forkJobUnfinished(result != null && result.finishReason() == FinishReason.CANCELLED);
         sends.execute(() -> {
           try {
             owners.release(id, span);
@@ -393,74 +393,5 @@ public final class ForkJobs implements RemoteForks {
     Thread t = new Thread(r, name);
     t.setDaemon(true);
     return t;
-  }
-
-  /** Passes on the events of the fork decoded here (and of the forks it starts); keeps the fork's own tokens. */
-  private static final class Focus implements SpanListener {
-    private final SpanEventPublisher out;
-    private final String span;
-    private final List<Integer> tokens = new ArrayList<>();
-
-    Focus(SpanEventPublisher out, String span) {
-      this.out = out;
-      this.span = span;
-    }
-
-    List<Integer> tokens() {
-      synchronized (tokens) {
-        return List.copyOf(tokens);
-      }
-    }
-
-    private boolean mine(SpanId id) {
-      return id.path().equals(span) || id.path().startsWith(span + ".");
-    }
-
-    @Override
-    public void onToken(SpanId id, int index, int token) {
-      if (id.path().equals(span)) {
-        synchronized (tokens) {
-          tokens.add(token);
-        }
-      }
-      if (mine(id)) {
-        out.onToken(id, index, token);
-      }
-    }
-
-    @Override
-    public void onRawText(SpanId id, String raw) {
-      if (mine(id)) {
-        out.onRawText(id, raw);
-      }
-    }
-
-    @Override
-    public void onText(SpanId id, String text) {
-      if (mine(id)) {
-        out.onText(id, text);
-      }
-    }
-
-    @Override
-    public void onFork(SpanId parent, SpanId child, String topic) {
-      if (mine(parent)) {
-        out.onFork(parent, child, topic);
-      } else if (child.path().equals(span)) {
-        out.forkedElsewhere(parent, child, topic);
-      }
-    }
-
-    @Override
-    public void onSpanEnd(SpanId id) {
-      if (mine(id)) {
-        out.onSpanEnd(id);
-      }
-    }
-
-    @Override
-    public void onStep() {
-      out.onStep();
-    }
   }
 }

@@ -76,6 +76,13 @@ class RemoteForkMetrics {
     roundTrip.record(sincePlaced);
   }
 
+  /** A fork's job decoding here ended without its tokens: {@code cancelled} (its request was), or failed. */
+  void forkJobUnfinished(boolean cancelled) {
+    Counter.builder("pasta.worker.fork.jobs.unfinished")
+        .description("forks' jobs that ended here without their tokens: cancelled with their request, or failed")
+        .tag("reason", cancelled ? "cancelled" : "failed").register(registry).increment();
+  }
+
   void joinWaited(Duration waited) {
     joinWait.record(waited);
   }
