@@ -290,14 +290,13 @@ public final class ForkJobs implements RemoteForks {
               && owners.claim(s.requestId(), s.span(), properties.remoteForkTimeout().multipliedBy(2))) {
             reason = RemoteForkMetrics.TakeBack.UNCLAIMED;
           }
-        } else {
-          Optional<String> gone = owners.goneOwner(s.requestId(), s.span());
-          if (gone.isPresent() && owners.giveUp(s.requestId(), s.span(), gone.get())) {
+        } else if (owners.gone(owner.get())) {
+          if (owners.giveUp(s.requestId(), s.span(), owner.get())) {
             owners.claim(s.requestId(), s.span(), properties.remoteForkTimeout().multipliedBy(2));
             reason = RemoteForkMetrics.TakeBack.OWNER_GONE;
-          } else if (gone.isEmpty() && now - s.placedNanos() >= properties.remoteForkTimeout().toNanos()) {
-            reason = RemoteForkMetrics.TakeBack.TIMEOUT;
           }
+        } else if (now - s.placedNanos() >= properties.remoteForkTimeout().toNanos()) {
+          reason = RemoteForkMetrics.TakeBack.TIMEOUT;
         }
         if (reason != null && outstanding.remove(e.getKey(), s)) {
           log.warn("request {}: fork {} is decoded here after all ({})", s.requestId(), s.span(), reason.tag());

@@ -49,11 +49,6 @@ final class ForkOwners {
     return deleted != null && deleted > 0;
   }
 
-  /** Gives up whatever claim the fork has. */
-  void clear(String requestId, String span) {
-    redis.delete(RedisKeys.forkOwner(requestId, span));
-  }
-
   /** The worker that claimed the fork; empty when none has. */
   Optional<String> owner(String requestId, String span) {
     String owner = redis.opsForValue().get(RedisKeys.forkOwner(requestId, span));
@@ -62,10 +57,11 @@ final class ForkOwners {
 
   /** The worker that claimed the fork when that worker's heartbeat has gone; empty when none or alive. */
   Optional<String> goneOwner(String requestId, String span) {
-    String owner = redis.opsForValue().get(RedisKeys.forkOwner(requestId, span));
-    if (owner == null || owner.isEmpty() || owner.equals(workerId) || WorkerHeartbeats.beating(redis, owner)) {
-      return Optional.empty();
-    }
-    return Optional.of(owner);
+    return owner(requestId, span).filter(this::gone);
+  }
+
+  /** Whether {@code owner}, a fork's claimant, is another worker whose heartbeat has gone. */
+  boolean gone(String owner) {
+    return !owner.equals(workerId) && !WorkerHeartbeats.beating(redis, owner);
   }
 }
