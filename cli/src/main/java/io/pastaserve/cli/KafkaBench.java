@@ -1,12 +1,6 @@
 package io.pastaserve.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pastaserve.common.lang.SpanId;
-import io.pastaserve.common.messaging.GenerateCommand;
-import io.pastaserve.common.messaging.RedisKeys;
-import io.pastaserve.common.messaging.Topics;
-import io.pastaserve.common.output.OutputCodec;
-import io.pastaserve.common.output.OutputEntry;
 import io.pastaserve.common.request.Mode;
 import io.pastaserve.common.request.Sampling;
 import io.pastaserve.worker.engine.Engine;
@@ -14,6 +8,7 @@ import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.engine.GenerationRequest;
 import io.pastaserve.worker.engine.SpanListener;
 import io.pastaserve.worker.model.ModelRunner;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -25,14 +20,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
-import org.springframework.data.redis.connection.stream.MapRecord;
-import org.springframework.data.redis.connection.stream.StreamOffset;
-import org.springframework.data.redis.connection.stream.StreamReadOptions;
-import org.springframework.data.redis.core.StringRedisTemplate;
 
 /**
  * The request path through a running suite ({@code bin/pasta up}) against the same engine in process: latency
@@ -40,23 +27,10 @@ import org.springframework.data.redis.core.StringRedisTemplate;
  */
 final class KafkaBench implements AutoCloseable {
 
-  private final ObjectMapper json = new ObjectMapper();
-  private final KafkaProducer<String, String> producer;
-  private final LettuceConnectionFactory redisFactory;
-  private final StringRedisTemplate redis;
+  private final SuiteRequests requests;
 
   KafkaBench(String bootstrap, String redisHost, int redisPort) {
-    Map<String, Object> config = new HashMap<>();
-    config.put("bootstrap.servers", bootstrap);
-    config.put("key.serializer", StringSerializer.class);
-    config.put("value.serializer", StringSerializer.class);
-    config.put("linger.ms", 0);
-    config.put("max.block.ms", 10_000);
-    producer = new KafkaProducer<>(config);
-    redisFactory = new LettuceConnectionFactory(redisHost, redisPort);
-    redisFactory.afterPropertiesSet();
-    redisFactory.start();
-    redis = new StringRedisTemplate(redisFactory);
+    requests = new SuiteRequests(bootstrap, redisHost, redisPort, Duration.ofSeconds(120));
   }
 
   record Outcome(double ms, long tokens) {
@@ -64,31 +38,12 @@ final class KafkaBench implements AutoCloseable {
 
   /** One request through Kafka, from publishing to the {@code done} entry of its output stream. */
   Outcome viaKafka(String prompt, int maxTokens) throws Exception {
-    String id = UUID.randomUUID().toString();
-    GenerateCommand command = new GenerateCommand(GenerateCommand.VERSION, id, prompt,
-        new Sampling(0, 1, 0, 0, maxTokens, List.of()), Mode.ASYNC, "", "");
-    long t0 = System.nanoTime();
-    producer.send(new ProducerRecord<>(Topics.REQUESTS, id, json.writeValueAsString(command))).get();
-    StreamOffset<String> offset = StreamOffset.fromStart(RedisKeys.output(id));
-    long deadline = t0 + 120_000_000_000L;
-    while (System.nanoTime() < deadline) {
-      @SuppressWarnings("unchecked")
-      List<MapRecord<String, Object, Object>> records = redis.opsForStream()
-          .read(StreamReadOptions.empty().block(java.time.Duration.ofMillis(500)), offset);
-      if (records != null) {
-        for (MapRecord<String, Object, Object> r : records) {
-          java.util.Map<String, String> fields = new java.util.HashMap<>();
-          r.getValue().forEach((k, v) -> fields.put((String) k, (String) v));
-          if (OutputCodec.decode(fields).orElse(null) instanceof OutputEntry.Done done) {
-            double ms = (System.nanoTime() - t0) / 1e6;
-            return new Outcome(ms, done.completionTokens());
-          }
-          offset = StreamOffset.create(RedisKeys.output(id),
-              org.springframework.data.redis.connection.stream.ReadOffset.from(r.getId()));
-        }
-      }
+    try {
+      SuiteRequests.Answer a = requests.run(UUID.randomUUID().toString(), prompt, maxTokens, false);
+      return new Outcome(a.latencyMs(), a.done().completionTokens());
+    } catch (IllegalStateException e) {
+      throw new IllegalStateException(e.getMessage() + " (is 'bin/pasta up' running?)", e);
     }
-    throw new IllegalStateException("no answer for request " + id + " within 120 s (is 'bin/pasta up' running?)");
   }
 
   /** Latency in process: the same engine the worker runs, in this process. */
@@ -188,7 +143,6 @@ final class KafkaBench implements AutoCloseable {
 
   @Override
   public void close() {
-    producer.close();
-    redisFactory.destroy();
+    requests.close();
   }
 }

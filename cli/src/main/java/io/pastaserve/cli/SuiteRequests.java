@@ -1,4 +1,4 @@
-package io.pastaserve.cli.chaos;
+package io.pastaserve.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pastaserve.common.messaging.GenerateCommand;
@@ -26,29 +26,35 @@ import org.springframework.data.redis.connection.stream.StreamReadOptions;
 import org.springframework.data.redis.core.StringRedisTemplate;
 
 /**
- * Requests straight onto the suite's requests topic (as the gateway publishes them), with ids chosen so that their
- * span jobs land on a given partition, and their answers read from their output streams in Redis, entry times
- * included (a stream entry's id is the millisecond Redis added it). Thread-safe.
+ * Requests straight onto a running suite's requests topic (as the gateway publishes them), with ids chosen so that
+ * their span jobs land on a given partition when asked, and their answers read from their output streams in Redis,
+ * entry times included (a stream entry's id is the millisecond Redis added it). Thread-safe.
  */
-final class SuiteRequests implements AutoCloseable {
+public final class SuiteRequests implements AutoCloseable {
 
-  private static final long TIMEOUT_NANOS = 180_000_000_000L;
+  private final long timeoutNanos;
 
   private final ObjectMapper json = new ObjectMapper();
   private final KafkaProducer<String, String> producer;
   private final LettuceConnectionFactory redisFactory;
   private final StringRedisTemplate redis;
-  private final int partitions;
+  /** Partitions of the span-jobs topic, read when first needed. */
+  private volatile int partitions;
 
   /**
-   * An answer: its text, its latency from publishing to its final entry, how many spans were forked, and for each
-   * fork the milliseconds from the entry that shows its promise to its own first token, split by whether the worker
-   * of its parent decoded it.
+   * An answer: its text, its latency from publishing to its final entry, that entry, how many spans were forked,
+   * and (for a request with span events) for each fork the milliseconds from the entry that shows its promise to its
+   * own first token, split by whether the worker of its parent decoded it.
    */
-  record Answer(String text, double latencyMs, int forks, List<Double> localForkMs, List<Double> remoteForkMs) {
+  public record Answer(String text, double latencyMs, OutputEntry.Done done, int forks, List<Double> localForkMs,
+      List<Double> remoteForkMs) {
   }
 
-  SuiteRequests(String bootstrap, int redisPort) {
+  /**
+   * @param timeout how long a request may take to answer before {@link #run} and {@link #replay} give up
+   */
+  public SuiteRequests(String bootstrap, String redisHost, int redisPort, java.time.Duration timeout) {
+    this.timeoutNanos = timeout.toNanos();
     Map<String, Object> config = new HashMap<>();
     config.put("bootstrap.servers", bootstrap);
     config.put("key.serializer", StringSerializer.class);
@@ -56,15 +62,17 @@ final class SuiteRequests implements AutoCloseable {
     config.put("linger.ms", 0);
     config.put("max.block.ms", 10_000);
     producer = new KafkaProducer<>(config);
-    redisFactory = new LettuceConnectionFactory("127.0.0.1", redisPort);
+    redisFactory = new LettuceConnectionFactory(redisHost, redisPort);
     redisFactory.afterPropertiesSet();
     redisFactory.start();
     redis = new StringRedisTemplate(redisFactory);
-    partitions = producer.partitionsFor(Topics.SPAN_JOBS).size();
   }
 
   /** A new request id whose span job lands on {@code partition} of the span-jobs topic (the key's hash). */
-  String idOn(int partition) {
+  public String idOn(int partition) {
+    if (partitions == 0) {
+      partitions = producer.partitionsFor(Topics.SPAN_JOBS).size();
+    }
     while (true) {
       String id = UUID.randomUUID().toString();
       if (Utils.toPositive(Utils.murmur2(id.getBytes(StandardCharsets.UTF_8))) % partitions == partition) {
@@ -74,16 +82,19 @@ final class SuiteRequests implements AutoCloseable {
   }
 
   /** Replays {@code transcript} in serial mode as request {@code id}, and waits for its end. */
-  void replay(String id, String transcript, int maxTokens) throws Exception {
+  public void replay(String id, String transcript, int maxTokens) throws Exception {
     publish(new GenerateCommand(GenerateCommand.VERSION, id, "p", new Sampling(0, 1, 0, 0, maxTokens, List.of()),
         Mode.SERIAL, transcript, ""));
     await(id, System.nanoTime());
   }
 
-  /** Runs {@code prompt} in async mode, greedy, with span events, as request {@code id}; waits for its answer. */
-  Answer run(String id, String prompt, int maxTokens) throws Exception {
+  /**
+   * Runs {@code prompt} in async mode, greedy, as request {@code id}, with span events when asked (the forks' times
+   * come from them); waits for its answer.
+   */
+  public Answer run(String id, String prompt, int maxTokens, boolean spanEvents) throws Exception {
     GenerateCommand command = new GenerateCommand(GenerateCommand.VERSION, id, prompt,
-        new Sampling(0, 1, 0, 0, maxTokens, List.of()), Mode.ASYNC, "", "", true);
+        new Sampling(0, 1, 0, 0, maxTokens, List.of()), Mode.ASYNC, "", "", spanEvents);
     long t0 = System.nanoTime();
     long t0Millis = System.currentTimeMillis();
     publish(command);
@@ -117,10 +128,6 @@ final class SuiteRequests implements AutoCloseable {
         }
       }
     }
-    if (done == null || !done.finishReason().isAnswer()) {
-      throw new IllegalStateException("request " + id + " did not answer: " + (done == null ? "no end"
-          : done.finishReason() + " " + done.error()));
-    }
     List<Double> local = new ArrayList<>();
     List<Double> remote = new ArrayList<>();
     for (Map.Entry<String, Long> p : promised.entrySet()) {
@@ -132,7 +139,7 @@ final class SuiteRequests implements AutoCloseable {
       String parentWorker = workers.getOrDefault(parents.getOrDefault(p.getKey(), ""), "");
       (worker.equals(parentWorker) ? local : remote).add((double) (first - p.getValue()));
     }
-    return new Answer(text.toString(), latency, promised.size(), local, remote);
+    return new Answer(text.toString(), latency, done, promised.size(), local, remote);
   }
 
   private void publish(GenerateCommand command) throws Exception {
@@ -144,7 +151,7 @@ final class SuiteRequests implements AutoCloseable {
   private List<MapRecord<String, Object, Object>> await(String id, long t0) {
     List<MapRecord<String, Object, Object>> all = new ArrayList<>();
     StreamOffset<String> offset = StreamOffset.fromStart(RedisKeys.output(id));
-    while (System.nanoTime() - t0 < TIMEOUT_NANOS) {
+    while (System.nanoTime() - t0 < timeoutNanos) {
       List<MapRecord<String, Object, Object>> records = redis.opsForStream()
           .read(StreamReadOptions.empty().block(java.time.Duration.ofMillis(500)), offset);
       if (records == null) {
@@ -158,7 +165,8 @@ final class SuiteRequests implements AutoCloseable {
         }
       }
     }
-    throw new IllegalStateException("no answer for request " + id + " within 180 s");
+    throw new IllegalStateException("no answer for request " + id + " within "
+        + java.time.Duration.ofNanos(timeoutNanos).toSeconds() + " s");
   }
 
   private static Map<String, String> fields(MapRecord<String, Object, Object> r) {

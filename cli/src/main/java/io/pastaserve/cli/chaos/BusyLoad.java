@@ -1,5 +1,6 @@
 package io.pastaserve.cli.chaos;
 
+import io.pastaserve.cli.SuiteRequests;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;

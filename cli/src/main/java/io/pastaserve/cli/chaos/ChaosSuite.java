@@ -220,14 +220,7 @@ final class ChaosSuite implements AutoCloseable {
 
   /** Whether every worker of the group has its partitions (its last assignment came after its last revocation). */
   boolean workersSettled() {
-    for (ServiceProcess w : workers) {
-      String log = w.log();
-      int assigned = log.lastIndexOf("pasta-workers: partitions assigned");
-      if (assigned < 0 || assigned < log.lastIndexOf("pasta-workers: partitions revoked")) {
-        return false;
-      }
-    }
-    return true;
+    return workers.stream().allMatch(w -> w.settledIn("pasta-workers"));
   }
 
   /** Whether the gateway's readiness is UP (a live worker serves the model). */

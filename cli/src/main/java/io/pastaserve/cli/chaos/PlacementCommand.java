@@ -1,6 +1,7 @@
 package io.pastaserve.cli.chaos;
 
 import io.pastaserve.cli.Options;
+import io.pastaserve.cli.SuiteRequests;
 import io.pastaserve.cli.UsageException;
 import io.pastaserve.testing.ServiceProcess;
 import java.io.IOException;
@@ -114,12 +115,13 @@ public final class PlacementCommand {
       suite.start();
       ChaosCommand.awaitTrue(Duration.ofSeconds(90), suite::workersSettled);
       String assignment = assignment(suite);
-      try (SuiteRequests requests = new SuiteRequests(suite.kafka().bootstrapServers(), suite.redisPort());
+      try (SuiteRequests requests = new SuiteRequests(suite.kafka().bootstrapServers(), "127.0.0.1",
+          suite.redisPort(), Duration.ofSeconds(180));
           BusyLoad load = new BusyLoad(requests, busyReplays, busy)) {
         int partition = 0;
         load.start(partition);
         Thread.sleep(2_000);
-        requests.run(requests.idOn(partition), prompts.get(0), maxTokens); // warm-up, not counted
+        answer(requests, partition, prompts.get(0), maxTokens); // warm-up, not counted
         List<Double> latency = new ArrayList<>();
         List<Double> localFork = new ArrayList<>();
         List<Double> remoteFork = new ArrayList<>();
@@ -128,7 +130,7 @@ public final class PlacementCommand {
         int remote = 0;
         for (int k = 0; k < repeat; k++) {
           for (String prompt : prompts) {
-            SuiteRequests.Answer a = requests.run(requests.idOn(partition), prompt, maxTokens);
+            SuiteRequests.Answer a = answer(requests, partition, prompt, maxTokens);
             latency.add(a.latencyMs());
             localFork.addAll(a.localForkMs());
             remoteFork.addAll(a.remoteForkMs());
@@ -151,6 +153,18 @@ public final class PlacementCommand {
     } finally {
       suite.close();
     }
+  }
+
+  /** {@code prompt}'s answer, with span events, through the worker that owns {@code partition}; it must answer. */
+  private static SuiteRequests.Answer answer(SuiteRequests requests, int partition, String prompt, int maxTokens)
+      throws Exception {
+    String id = requests.idOn(partition);
+    SuiteRequests.Answer a = requests.run(id, prompt, maxTokens, true);
+    if (!a.done().finishReason().isAnswer()) {
+      throw new IllegalStateException("request " + id + " did not answer: " + a.done().finishReason() + " "
+          + a.done().error());
+    }
+    return a;
   }
 
   /** Which span-job partitions each worker owns, from their logs. */
