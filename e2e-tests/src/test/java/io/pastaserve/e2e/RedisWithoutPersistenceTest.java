@@ -16,8 +16,6 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
-import org.springframework.kafka.listener.MessageListenerContainer;
 
 /**
  * A Redis without persistence restarted while requests decode: their state is gone. The interpreter meets their
@@ -39,11 +37,7 @@ class RedisWithoutPersistenceTest {
       try {
         // the worker owns every span-job partition before the jobs go out, so all four start together instead of
         // two of them after a rebalance, when the first two may have finished
-        await().atMost(Duration.ofSeconds(90)).until(() -> {
-          MessageListenerContainer jobs = worker.getBean(KafkaListenerEndpointRegistry.class)
-              .getListenerContainer("span-jobs");
-          return jobs != null && jobs.getAssignedPartitions() != null && jobs.getAssignedPartitions().size() == 4;
-        });
+        await().atMost(Duration.ofSeconds(90)).until(() -> Suite.jobPartitions(worker) == 4);
         List<GenerateCommand> commands = new ArrayList<>();
         for (String t : transcripts) {
           GenerateCommand c = Suite.command("p", new Sampling(0, 1, 0, 0, 4096, List.of()), "serial", t);

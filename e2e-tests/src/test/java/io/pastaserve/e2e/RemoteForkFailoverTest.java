@@ -111,9 +111,8 @@ class RemoteForkFailoverTest {
           "--spring.kafka.consumer.properties.heartbeat.interval.ms=1000"));
       try (ServiceProcess a = ServiceProcess.start(jar, Duration.ofSeconds(90), args.toArray(String[]::new));
           ServiceProcess b = ServiceProcess.start(jar, Duration.ofSeconds(90), args.toArray(String[]::new))) {
-        await().atMost(Duration.ofSeconds(30)).until(() -> b.log().contains("pasta-workers: partitions assigned")
-            && a.log().lastIndexOf("pasta-workers: partitions assigned")
-            > a.log().lastIndexOf("pasta-workers: partitions revoked"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.settledIn("pasta-workers")
+            && b.settledIn("pasta-workers"));
         Thread.sleep(2000);
         List<GenerateCommand> commands = new ArrayList<>();
         for (Case c : cases) {

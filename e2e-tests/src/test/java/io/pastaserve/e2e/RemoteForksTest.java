@@ -27,8 +27,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
-import org.springframework.kafka.listener.MessageListenerContainer;
 
 /**
  * Two decoder workers that place every fork on a worker with room ({@code pasta.worker.fork-placement=spread}), the
@@ -53,11 +51,7 @@ class RemoteForksTest {
               // the request's worker decides how its forks travel: one sends its cache, the other token ids
               "pasta.worker.fork-prefix=" + (i == 0 ? "kv" : "tokens")).run());
     }
-    await().atMost(Duration.ofSeconds(90)).until(() -> workers.stream().allMatch(w -> {
-      MessageListenerContainer jobs = w.getBean(KafkaListenerEndpointRegistry.class)
-          .getListenerContainer("span-jobs");
-      return jobs != null && jobs.getAssignedPartitions() != null && !jobs.getAssignedPartitions().isEmpty();
-    }));
+    await().atMost(Duration.ofSeconds(90)).until(() -> workers.stream().allMatch(w -> Suite.jobPartitions(w) > 0));
   }
 
   @AfterAll

@@ -31,7 +31,9 @@ import org.springframework.data.redis.connection.stream.MapRecord;
 import org.springframework.data.redis.connection.stream.StreamOffset;
 import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.kafka.core.DefaultKafkaProducerFactory;
+import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
 import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.listener.MessageListenerContainer;
 
 
 /**
@@ -134,6 +136,13 @@ final class Suite implements AutoCloseable {
     Map<Object, Object> done = records.stream().filter(r -> "done".equals(r.getValue().get("type"))).findFirst()
         .orElseThrow().getValue();
     return new Answer(textOf(id), done);
+  }
+
+  /** How many span-job partitions the job consumers of {@code worker}, a worker started in this process, own now. */
+  static int jobPartitions(ConfigurableApplicationContext worker) {
+    MessageListenerContainer jobs = worker.getBean(KafkaListenerEndpointRegistry.class)
+        .getListenerContainer("span-jobs");
+    return jobs == null || jobs.getAssignedPartitions() == null ? 0 : jobs.getAssignedPartitions().size();
   }
 
   String textOf(String id) {

@@ -93,9 +93,8 @@ class WorkerFailoverTest {
       try (ServiceProcess a = ServiceProcess.start(jar, Duration.ofSeconds(90), args.toArray(String[]::new));
           ServiceProcess b = ServiceProcess.start(jar, Duration.ofSeconds(90), args.toArray(String[]::new))) {
         // let the group settle (the second worker's arrival moved partitions) before any job is sent
-        await().atMost(Duration.ofSeconds(30)).until(() -> b.log().contains("pasta-workers: partitions assigned")
-            && a.log().lastIndexOf("pasta-workers: partitions assigned")
-            > a.log().lastIndexOf("pasta-workers: partitions revoked"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.settledIn("pasta-workers")
+            && b.settledIn("pasta-workers"));
         Thread.sleep(2000);
         List<GenerateCommand> commands = new ArrayList<>();
         for (Case k : cases) {

@@ -134,6 +134,16 @@ public final class ServiceProcess implements AutoCloseable {
     }
   }
 
+  /**
+   * Whether the process's consumers in Kafka consumer group {@code group} hold their partitions: the last assignment
+   * its log shows for the group came after the last revocation (Spring Kafka logs both).
+   */
+  public boolean settledIn(String group) {
+    String log = log();
+    int assigned = log.lastIndexOf(group + ": partitions assigned");
+    return assigned >= 0 && assigned > log.lastIndexOf(group + ": partitions revoked");
+  }
+
   public String logTail() {
     try {
       List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
