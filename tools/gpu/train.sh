@@ -13,12 +13,16 @@
 #       table    stage 2 evaluation: stage 1 vs stage 2 (each lam) vs base on held-out prompts
 #       finish   ONNX export (EXPORT_FROM picks another checkpoint), evaluation, ONNX parity
 #       all      every phase in one call
-#     Work files stay in .pasta/train-work between calls (same host); after every call $OUT/train holds the
-#     logs, step timings and result JSON so far (the evaluation table stage2_eval.json after `table`), and
-#     after `finish` also model/ (the new model.onnx, model.onnx.data, config.json, tokenizer.json,
-#     heldout-*.txt).
+#     Work files stay in .pasta/train-work between calls (same host). After every call $OUT/train holds at
+#     most 8 files of at most 15 MiB (see pack_results): results.tgz (logs, step timings, the result JSON so
+#     far -- the evaluation table stage2_eval.json after `table` -- and after `finish` the model folder
+#     without its weights), the weights in parts after `finish`, the checkpoints named in BRING in parts,
+#     SHA256SUMS.
+#   tools/gpu/train.sh unpack DIR [DEST]  here: joins and checks what came back in DIR; extracts into DEST
+#                                       (.pasta/train-back): train/ (results, model/) and NAME.pt checkpoints
 # Knobs (environment): OUT (.pasta/train-out), SOURCES (.pasta/train-sources), WORK (.pasta/train-work),
-#   MODEL (.pasta/train-model), PYTHON (python3), ALLOW_CPU (0: stop when PyTorch sees no GPU), and every
+#   MODEL (.pasta/train-model), PYTHON (python3), ALLOW_CPU (0: stop when PyTorch sees no GPU), BRING
+#   (checkpoints to send back: stage1 base lam-X), and every
 #   knob of training/run_pipeline.sh; defaults here are the shipped model's: STEPS=8000 MAX_SECONDS=300
 #   SKIP_CONVERT=1.
 set -euo pipefail
@@ -27,6 +31,72 @@ cd "$ROOT"
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 SOURCES=${SOURCES:-$ROOT/.pasta/train-sources}
+
+# checkpoint NAME -> its model.pt under $WORK: stage1, base, lam-X (stage 2 at that lam; the default lam is
+# $WORK/stage2/model.pt and also answers to lam-$STAGE2_LAM)
+checkpoint_path() {
+  case "$1" in
+    stage1) echo "$WORK/ckpt/model.pt";;
+    base) echo "$WORK/base/model.pt";;
+    lam-*) if [ -f "$WORK/stage2/$1/model.pt" ]; then echo "$WORK/stage2/$1/model.pt"
+           else echo "$WORK/stage2/model.pt"; fi;;
+    *) return 1;;
+  esac
+}
+
+# What comes back from the GPU host, as few files of at most 15 MiB each ($1 is the folder):
+#   results.tgz                 logs, timings, env.txt, SOURCES.txt, every result JSON, and the model folder
+#                               without its weights (model.onnx, config.json, tokenizer.json, held-out files)
+#   model.onnx.data.NN          the exported weights in 15 MiB parts, after `finish`
+#   NAME.pt.NN                  each checkpoint named in BRING (e.g. BRING="stage1 lam-0.1"), in parts
+#   SHA256SUMS                  the whole files' sums; `tools/gpu/train.sh unpack DIR` joins and checks them
+pack_results() {
+  local dest=$1 tmp name src
+  tmp=$(mktemp -d)
+  mkdir -p "$tmp/train" "$dest"
+  rm -f "$dest"/*
+  cp "$WORK/env.txt" "$WORK"/logs/*.log "$WORK/timings.txt" "$SOURCES/SOURCES.txt" "$tmp/train/" 2>/dev/null || true
+  for f in ckpt/train_log.json base/train_log.json stage2/stage2_log.json stage2_eval.json eval.json parity.json; do
+    [ -f "$WORK/$f" ] && cp "$WORK/$f" "$tmp/train/$(echo "$f" | tr '/' '-')"
+  done
+  for d in "$WORK"/stage2/lam-*; do
+    [ -f "$d/stage2_log.json" ] && cp "$d/stage2_log.json" "$tmp/train/stage2-$(basename "$d")-log.json"
+  done
+  : > "$dest/SHA256SUMS"
+  if [ -f "$MODEL/model.onnx" ]; then
+    mkdir -p "$tmp/train/model"
+    for f in "$MODEL"/*; do [ "$(basename "$f")" = model.onnx.data ] || cp "$f" "$tmp/train/model/"; done
+    if [ -f "$MODEL/model.onnx.data" ]; then
+      (cd "$MODEL" && sha256sum model.onnx.data) >> "$dest/SHA256SUMS"
+      split -b 15M -d "$MODEL/model.onnx.data" "$dest/model.onnx.data."
+    fi
+  fi
+  for name in ${BRING:-}; do
+    src=$(checkpoint_path "$name") || { echo "train.sh: BRING: unknown checkpoint $name" >&2; continue; }
+    [ -f "$src" ] || { echo "train.sh: BRING: no $src" >&2; continue; }
+    cp "$src" "$tmp/$name.pt"
+    (cd "$tmp" && sha256sum "$name.pt") >> "$dest/SHA256SUMS"
+    split -b 15M -d "$tmp/$name.pt" "$dest/$name.pt."
+  done
+  tar -C "$tmp" -czf "$dest/results.tgz" train
+  rm -rf "$tmp"
+  echo "--- back in $dest:"; ls -l "$dest"; cat "$dest/SHA256SUMS"
+}
+
+# unpack DIR: joins the parts that came back in DIR, checks them against SHA256SUMS, extracts results.tgz
+unpack_results() {
+  local dir=$1 f
+  [ -f "$dir/results.tgz" ] || { echo "train.sh: no $dir/results.tgz" >&2; exit 3; }
+  local dest=${2:-$ROOT/.pasta/train-back}
+  mkdir -p "$dest"
+  tar -C "$dest" -xzf "$dir/results.tgz"
+  while read -r _ f; do
+    cat "$dir/$f".[0-9][0-9] > "$dest/$f"
+  done < "$dir/SHA256SUMS"
+  (cd "$dest" && sha256sum -c - < "$dir/SHA256SUMS")
+  if [ -f "$dest/model.onnx.data" ]; then mv "$dest/model.onnx.data" "$dest/train/model/"; fi
+  echo "unpacked into $dest/train (checkpoints: $(cd "$dest" && ls ./*.pt 2>/dev/null | tr '\n' ' '))"
+}
 
 case "$cmd" in
   prepare)
@@ -44,6 +114,10 @@ case "$cmd" in
     cat "$SOURCES/SOURCES.txt"
     du -sh "$SOURCES"
     echo "carry .pasta/train-sources to the GPU host (training/README.md)"
+    ;;
+  unpack)
+    [ $# -gt 0 ] || { echo "usage: tools/gpu/train.sh unpack DIR [DEST]" >&2; exit 2; }
+    unpack_results "$@"
     ;;
   run)
     [ $# -gt 0 ] || { echo "usage: tools/gpu/train.sh run PHASE... (data stage1 base stage2 table finish | all)" >&2; exit 2; }
@@ -77,8 +151,8 @@ case "$cmd" in
         "$PY" -c "import $m; print('$m', $m.__version__)" 2>/dev/null || echo "$m: not installed"
       done
       "$PY" -c 'import torch; print("cuda", torch.cuda.is_available())' 2>/dev/null || true
-    } > "$OUT/train/env.txt" 2>&1
-    cat "$OUT/train/env.txt"
+    } > "$WORK/env.txt" 2>&1
+    cat "$WORK/env.txt"
     if [ "${ALLOW_CPU:-0}" != 1 ] && ! "$PY" -c 'import torch, sys; sys.exit(not torch.cuda.is_available())'; then
       echo "train.sh: PyTorch sees no CUDA device; set ALLOW_CPU=1 to run on the CPU anyway" >&2
       exit 4
@@ -88,20 +162,7 @@ case "$cmd" in
     ONLY="$only" PYTHON="$PY" bash training/run_pipeline.sh 2>&1 | tee -a "$log"
     rc=${PIPESTATUS[0]}
     set -e
-    # what comes back: logs, timings, small result files; the model after export
-    cp "$WORK"/logs/*.log "$WORK/timings.txt" "$OUT/train/" 2>/dev/null || true
-    cp "$SOURCES/SOURCES.txt" "$OUT/train/" 2>/dev/null || true
-    for f in ckpt/train_log.json base/train_log.json stage2/stage2_log.json stage2_eval.json eval.json parity.json; do
-      [ -f "$WORK/$f" ] && cp "$WORK/$f" "$OUT/train/$(echo "$f" | tr '/' '-')"
-    done
-    for d in "$WORK"/stage2/lam-*; do
-      [ -f "$d/stage2_log.json" ] && cp "$d/stage2_log.json" "$OUT/train/stage2-$(basename "$d")-log.json"
-    done
-    if [ -f "$MODEL/model.onnx" ]; then
-      mkdir -p "$OUT/train/model"
-      cp "$MODEL"/* "$OUT/train/model/"
-      du -b "$OUT/train/model"/*
-    fi
+    pack_results "$OUT/train"
     exit $rc
     ;;
   *)
