@@ -20,14 +20,17 @@ import corpus  # noqa: E402
 
 
 def pick(records, n, parallel_share=0.6, per_family=3):
+    """n records in corpus order (each prompt once, at most per_family of a family, parallel_share of them
+    parallel), the parallel ones first: tests and benchmarks that take the first few get answers that fork."""
     want_par = round(n * parallel_share)
     fam = Counter()
     out = []
+    seen = set()
     npar = 0
     for r in records:
         if len(out) >= n:
             break
-        if fam[r["family"]] >= per_family:
+        if fam[r["family"]] >= per_family or r["prompt"] in seen:
             continue
         if r["parallel"] and npar >= want_par:
             continue
@@ -36,9 +39,10 @@ def pick(records, n, parallel_share=0.6, per_family=3):
         if "\n" in r["prompt"]:
             continue
         fam[r["family"]] += 1
+        seen.add(r["prompt"])
         npar += r["parallel"]
         out.append(r)
-    return out
+    return sorted(out, key=lambda r: not r["parallel"])
 
 
 def main():

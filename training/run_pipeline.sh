@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates models/pasta-tiny from scratch: sources -> corpus -> tokenizer -> training (stage 1) ->
 # base model + stage 2 (preference optimisation) -> ONNX export -> evaluation -> parity checks.
-# See training/README.md.  Whole run: about 20 minutes on one H100 / H200 with the defaults below.
+# See training/README.md.  Whole run: about 11 minutes on one H200 with the defaults below.
 # Knobs (environment): SEED TRAIN TEST STEPS MAX_SECONDS VOCAB WORK MODEL EVAL_LIMIT SKIP_CONVERT
 #   STAGE2 (1; 0 exports the stage-1 model) STAGE2_LAM (0.3) STAGE2_EXTRA_LAMS (0.1,0.6)
-#   BASE_SECONDS (150) STAGE2_PROMPTS (4096) STAGE2_K (4) SAMPLE_SECONDS (120) DPO_SECONDS (60 per lam)
+#   BASE_SECONDS (100) STAGE2_PROMPTS (4096) STAGE2_K (4) SAMPLE_SECONDS (90) DPO_SECONDS (45 per lam)
 #   STAGE2_EVAL_LIMIT (500) HELDOUT_N (40) PYTHON (python3)
 #   TRAIN_ARGS, STAGE2_ARGS: further arguments for train.py (both models) and stage2.py, e.g. a CPU dry run's
 #     TRAIN_ARGS="--batch-rows 4 --warmup 5" STAGE2_ARGS="--sample-batch 16 --dpo-batch 4"
@@ -33,11 +33,11 @@ EVAL_LIMIT=${EVAL_LIMIT:-1000000000}
 STAGE2=${STAGE2:-1}
 STAGE2_LAM=${STAGE2_LAM:-0.3}
 STAGE2_EXTRA_LAMS=${STAGE2_EXTRA_LAMS:-0.1,0.6}
-BASE_SECONDS=${BASE_SECONDS:-150}
+BASE_SECONDS=${BASE_SECONDS:-100}
 STAGE2_PROMPTS=${STAGE2_PROMPTS:-4096}
 STAGE2_K=${STAGE2_K:-4}
-SAMPLE_SECONDS=${SAMPLE_SECONDS:-120}
-DPO_SECONDS=${DPO_SECONDS:-60}
+SAMPLE_SECONDS=${SAMPLE_SECONDS:-90}
+DPO_SECONDS=${DPO_SECONDS:-45}
 STAGE2_EVAL_LIMIT=${STAGE2_EVAL_LIMIT:-500}
 HELDOUT_N=${HELDOUT_N:-40}
 PYTHON=${PYTHON:-python3}

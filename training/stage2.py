@@ -131,14 +131,15 @@ def parser():
                     help="comma-separated further lam values, trained from the same samples into --out/lam-X")
     ap.add_argument("--prompts", type=int, default=2048)
     ap.add_argument("--k", type=int, default=4, help="samples per prompt")
-    ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--temperature", type=float, default=0.8)
     ap.add_argument("--include-reference", action="store_true",
                     help="add the corpus answer of each prompt as one more candidate")
     ap.add_argument("--min-margin", type=float, default=0.05, help="smallest score gap of a pair")
     ap.add_argument("--beta", type=float, default=0.1)
     ap.add_argument("--lr", type=float, default=5e-5)
-    ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--sft-weight", type=float, default=0.0, help="add this times the chosen answers' NLL")
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--sft-weight", type=float, default=1.0,
+                    help="add this times the chosen answers' NLL (0: plain DPO)")
     ap.add_argument("--dpo-batch", type=int, default=16, help="pairs per DPO step")
     ap.add_argument("--sample-batch", type=int, default=256, help="sequences decoded together")
     ap.add_argument("--sample-seconds", type=float, default=1e9, help="stop sampling new batches after this")

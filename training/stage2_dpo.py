@@ -62,7 +62,8 @@ def train_dpo(policy, pair_views, ref_lp, device, beta=0.1, lr=1e-5, epochs=2, b
               seed=0, sft_weight=0.0, log_every=10):
     """Updates policy in place with AdamW on the pairs (chosen views, rejected views) for `epochs`
     epochs or until max_seconds; sft_weight adds the chosen answers' mean negative log-likelihood.
-    Returns the per-step log [{"step", "loss", "margin", "seconds"}]."""
+    Returns the per-step log [{"step", "epoch", "loss", "dpo", "nll", "margin", "seconds"}]: loss = dpo +
+    sft_weight * nll, where nll is the chosen answers' mean per-token negative log-likelihood."""
     import torch
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(policy.parameters(), lr=lr, weight_decay=0.0)
@@ -78,17 +79,17 @@ def train_dpo(policy, pair_views, ref_lp, device, beta=0.1, lr=1e-5, epochs=2, b
             b = batch_views([v for i in idx for v in pair_views[i]], device)
             lp = seq_logprobs(policy, b).view(-1, 2)
             r = ref_lp[idx]
-            loss, margin = dpo_loss(lp[:, 0], lp[:, 1], r[:, 0], r[:, 1], beta)
-            if sft_weight:
-                n = (b[0::2, 5] != -100).sum(1).clamp(min=1)
-                loss = loss + sft_weight * (-lp[:, 0] / n).mean()
+            dpo, margin = dpo_loss(lp[:, 0], lp[:, 1], r[:, 0], r[:, 1], beta)
+            n = (b[0::2, 5] != -100).sum(1).clamp(min=1)
+            nll = (-lp[:, 0] / n).mean()
+            loss = dpo + sft_weight * nll if sft_weight else dpo
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
             opt.step()
             step += 1
-            log.append({"step": step, "epoch": ep, "loss": loss.item(), "margin": margin.item(),
-                        "seconds": time.time() - t0})
+            log.append({"step": step, "epoch": ep, "loss": loss.item(), "dpo": dpo.item(), "nll": nll.item(),
+                        "margin": margin.item(), "seconds": time.time() - t0})
             if step % log_every == 0 or step == 1:
                 print(f"dpo step {step} epoch {ep} loss {loss.item():.4f} margin {margin.item():.3f} "
                       f"{time.time() - t0:.1f}s", flush=True)

@@ -230,7 +230,9 @@ class PipelineTest(unittest.TestCase):
         log = read_json(os.path.join(self.out, "stage2_log.json"))["log"]
         self.assertGreaterEqual(len(log), 2)
         self.assertTrue(all(math.isfinite(x["loss"]) for x in log))
-        self.assertAlmostEqual(log[0]["loss"], math.log(2), places=4)   # policy == reference at the start
+        self.assertAlmostEqual(log[0]["dpo"], math.log(2), places=4)   # policy == reference at the start
+        for x in log:   # the chosen answers' likelihood term at --sft-weight (1.0 by default)
+            self.assertAlmostEqual(x["loss"], x["dpo"] + self.args.sft_weight * x["nll"], places=4)
         self.assertLess(log[-1]["loss"], log[0]["loss"] - 1e-3)
         self.assertGreater(log[-1]["margin"], 0)
 
@@ -306,7 +308,7 @@ class PipelineTest(unittest.TestCase):
         log = read_json(os.path.join(self.out, "lam-0.9", "stage2_log.json"))
         self.assertEqual(log["lam"], 0.9)
         self.assertEqual((log["samples"], log["sample_seconds"]), (self.summary["samples"], self.summary["sample_seconds"]))
-        self.assertAlmostEqual(log["log"][0]["loss"], math.log(2), places=4)   # starts again from stage 1
+        self.assertAlmostEqual(log["log"][0]["dpo"], math.log(2), places=4)   # starts again from stage 1
         for p in (json.loads(l) for l in read_lines(os.path.join(self.out, "lam-0.9", "pairs.jsonl"))):
             for side in ("chosen", "rejected"):
                 s = p[side]

@@ -34,7 +34,7 @@ class KvBudgetTest {
       prompts.add(preamble + p);
     }
     long budget = 4_000;
-    int maxTokens = 300;
+    int maxTokens = 1000;
     EngineConfig config = new EngineConfig(16, budget, 512, 1024, new PastaLimits(32, 2, 64),
         ReservationPolicy.PREDICTED);
     List<GenerationResult> results = new ArrayList<>();
