@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pastaserve.common.request.Mode;
 import io.pastaserve.common.request.Sampling;
-import io.pastaserve.testing.RedisTestServer;
 import io.pastaserve.worker.engine.Engine;
 import io.pastaserve.worker.engine.EngineConfig;
 import io.pastaserve.worker.engine.Forcing;
@@ -26,8 +25,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
-import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
-import org.springframework.data.redis.core.StringRedisTemplate;
 
 /**
  * {@code pasta bench --prompts FILE [--model DIR] [--replay] [--repeat N] [--max-tokens N] [--json]}: every prompt
@@ -40,7 +37,7 @@ import org.springframework.data.redis.core.StringRedisTemplate;
  */
 final class BenchCommand {
 
-  private static final String NAME = "bench";
+  static final String NAME = "bench";
 
   private final PrintStream out;
 
@@ -63,11 +60,11 @@ final class BenchCommand {
     Options o = Options.parse(NAME, args, valued, Set.of("--replay", "--json", "--overhead", "--via-kafka",
         "--step-times", "--throughput", "--prefix-kv", "--remote-forks"));
     if (o.flag("--remote-forks")) {
-      remoteForks(o);
+      new RedisBenches(out).remoteForks(o);
       return;
     }
     if (o.flag("--prefix-kv")) {
-      prefixKv(o);
+      new RedisBenches(out).prefixKv(o);
       return;
     }
     if (o.flag("--throughput")) {
@@ -204,76 +201,6 @@ final class BenchCommand {
     }
   }
 
-  /** {@code --prefix-kv}: a prefix by prefill against its KV through Redis, at each of --lengths. */
-  private void prefixKv(Options o) throws UsageException, IOException {
-    int[] lengths = integers(o, "--lengths", "64,256,1024");
-    int repeat = o.intValue(NAME, "--repeat", 5, 1, 1000);
-    String[] redisAddress = o.get("--redis", "127.0.0.1:6379").split(":");
-    if (redisAddress.length != 2) {
-      throw new UsageException(NAME + ": --redis needs HOST:PORT");
-    }
-    LettuceConnectionFactory factory = new LettuceConnectionFactory(redisAddress[0],
-        Integer.parseInt(redisAddress[1]));
-    factory.afterPropertiesSet();
-    factory.start();
-    try (ModelRunner runner = ModelOptions.open(NAME, o)) {
-      String label = o.get("--label", runner.dir().getFileName() + " " + runner.device());
-      out.println(PrefixKvBench.table(label,
-          new PrefixKvBench(runner, new StringRedisTemplate(factory), repeat).run(lengths)));
-    } finally {
-      factory.destroy();
-    }
-  }
-
-  /**
-   * {@code --remote-forks --prompts FILE [--redis HOST:PORT] [--repeat N] [--max-tokens N]}: two engines, every fork
-   * of the first decoded on the second through Redis, token ids only against the prefix cache; promise to first fork
-   * token, p50 and p99 ({@link RemoteForkBench}). Without {@code --redis} it starts a {@code redis-server} of its own.
-   */
-  private void remoteForks(Options o) throws UsageException, IOException {
-    List<String> prompts = readItems(Path.of(o.required(NAME, "--prompts")), false).stream().map(i -> i[0])
-        .toList();
-    if (prompts.isEmpty()) {
-      throw new UsageException(NAME + ": no prompts");
-    }
-    int rounds = o.intValue(NAME, "--repeat", 1, 1, 1000);
-    int maxTokens = o.intValue(NAME, "--max-tokens", 600, 1, 1 << 20);
-    String address = o.get("--redis", null);
-    RedisTestServer server = null;
-    LettuceConnectionFactory factory;
-    try {
-      if (address == null) {
-        server = RedisTestServer.start();
-        factory = new LettuceConnectionFactory("127.0.0.1", server.port());
-      } else {
-        String[] hostPort = address.split(":");
-        if (hostPort.length != 2) {
-          throw new UsageException(NAME + ": --redis needs HOST:PORT");
-        }
-        factory = new LettuceConnectionFactory(hostPort[0], Integer.parseInt(hostPort[1]));
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("redis-server did not start", e);
-    }
-    factory.afterPropertiesSet();
-    factory.start();
-    try (ModelRunner here = ModelOptions.open(NAME, o); ModelRunner there = ModelOptions.open(NAME, o)) {
-      String label = o.get("--label", here.dir().getFileName() + " " + here.device());
-      out.println(RemoteForkBench.table(label,
-          new RemoteForkBench(here, there, new StringRedisTemplate(factory), maxTokens).run(prompts, rounds)));
-    } catch (IOException | UsageException | RuntimeException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new IOException("the remote fork bench failed: " + e.getMessage(), e);
-    } finally {
-      factory.destroy();
-      if (server != null) {
-        server.close();
-      }
-    }
-  }
-
   /** {@code --throughput}: tokens/s of the in-process engine at each --concurrency level, serial and async. */
   private void throughput(Options o) throws UsageException, IOException {
     List<String> prompts = readItems(Path.of(o.required(NAME, "--prompts")), false).stream().map(i -> i[0])
@@ -288,7 +215,7 @@ final class BenchCommand {
     }
   }
 
-  private static int[] integers(Options o, String name, String fallback) throws UsageException {
+  static int[] integers(Options o, String name, String fallback) throws UsageException {
     String value = o.get(name, fallback);
     if (value.isBlank()) {
       return new int[0];
