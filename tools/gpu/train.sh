@@ -27,19 +27,20 @@
 #   SKIP_CONVERT=1.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+CALLER=$PWD   # relative paths given to unpack are the caller's
 cd "$ROOT"
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 SOURCES=${SOURCES:-$ROOT/.pasta/train-sources}
 
-# checkpoint NAME -> its model.pt under $WORK: stage1, base, lam-X (stage 2 at that lam; the default lam is
-# $WORK/stage2/model.pt and also answers to lam-$STAGE2_LAM)
+# checkpoint NAME -> its model.pt under $WORK: stage1, base, lam-X (stage 2 at that lam; the default lam,
+# lam-$STAGE2_LAM, is $WORK/stage2/model.pt)
 checkpoint_path() {
   case "$1" in
     stage1) echo "$WORK/ckpt/model.pt";;
     base) echo "$WORK/base/model.pt";;
-    lam-*) if [ -f "$WORK/stage2/$1/model.pt" ]; then echo "$WORK/stage2/$1/model.pt"
-           else echo "$WORK/stage2/model.pt"; fi;;
+    "lam-${STAGE2_LAM:-0.3}") echo "$WORK/stage2/model.pt";;
+    lam-*) echo "$WORK/stage2/$1/model.pt";;
     *) return 1;;
   esac
 }
@@ -81,19 +82,27 @@ pack_results() {
   tar -C "$tmp" -czf "$dest/results.tgz" train
   rm -rf "$tmp"
   echo "--- back in $dest:"; ls -l "$dest"; cat "$dest/SHA256SUMS"
+  [ "$(ls "$dest" | wc -l)" -le 8 ] || echo "train.sh: $(ls "$dest" | wc -l) files in $dest: a runner that brings" \
+      "back at most 8 needs fewer checkpoints in BRING" >&2
 }
 
-# unpack DIR: joins the parts that came back in DIR, checks them against SHA256SUMS, extracts results.tgz
+# unpack DIR [DEST]: joins the parts that came back in DIR, checks them against SHA256SUMS, and extracts
+# results.tgz into DEST/train (replacing an earlier one); the checkpoints land in DEST as NAME.pt beside those
+# of earlier calls
 unpack_results() {
-  local dir=$1 f
+  local dir dest f
+  dir=$(cd "$CALLER" && cd "$1" && pwd) || exit 3
   [ -f "$dir/results.tgz" ] || { echo "train.sh: no $dir/results.tgz" >&2; exit 3; }
-  local dest=${2:-$ROOT/.pasta/train-back}
-  mkdir -p "$dest"
+  dest=${2:-$ROOT/.pasta/train-back}
+  dest=$(cd "$CALLER" && mkdir -p "$dest" && cd "$dest" && pwd)
+  rm -rf "$dest/train"
   tar -C "$dest" -xzf "$dir/results.tgz"
-  while read -r _ f; do
-    cat "$dir/$f".[0-9][0-9] > "$dest/$f"
-  done < "$dir/SHA256SUMS"
-  (cd "$dest" && sha256sum -c - < "$dir/SHA256SUMS")
+  if [ -s "$dir/SHA256SUMS" ]; then
+    while read -r _ f; do
+      cat "$dir/$f".[0-9][0-9] > "$dest/$f"
+    done < "$dir/SHA256SUMS"
+    (cd "$dest" && sha256sum -c - < "$dir/SHA256SUMS")
+  fi
   if [ -f "$dest/model.onnx.data" ]; then mv "$dest/model.onnx.data" "$dest/train/model/"; fi
   echo "unpacked into $dest/train (checkpoints: $(cd "$dest" && ls ./*.pt 2>/dev/null | tr '\n' ' '))"
 }
