@@ -203,16 +203,22 @@ final class BenchCommand {
 
   /** {@code --throughput}: tokens/s of the in-process engine at each --concurrency level, serial and async. */
   private void throughput(Options o) throws UsageException, IOException {
-    List<String> prompts = readItems(Path.of(o.required(NAME, "--prompts")), false).stream().map(i -> i[0])
-        .toList();
-    if (prompts.isEmpty()) {
-      throw new UsageException(NAME + ": no prompts");
-    }
+    List<String> prompts = prompts(o);
     int[] levels = integers(o, "--concurrency", "1,4,16,64");
     int maxTokens = o.intValue(NAME, "--max-tokens", 2048, 1, 1 << 20);
     try (ModelRunner runner = ModelOptions.open(NAME, o)) {
       out.println(ThroughputBench.table(new ThroughputBench(runner, prompts, maxTokens).run(levels)));
     }
+  }
+
+  /** The prompts of {@code --prompts FILE} (required, at least one). */
+  static List<String> prompts(Options o) throws UsageException, IOException {
+    List<String> prompts = readItems(Path.of(o.required(NAME, "--prompts")), false).stream().map(i -> i[0])
+        .toList();
+    if (prompts.isEmpty()) {
+      throw new UsageException(NAME + ": no prompts");
+    }
+    return prompts;
   }
 
   static int[] integers(Options o, String name, String fallback) throws UsageException {
@@ -246,11 +252,7 @@ final class BenchCommand {
    * {@code --via-kafka}: through a running suite ({@code bin/pasta up}) against the same engine in process.
    */
   private void viaKafka(Options o) throws UsageException, IOException {
-    List<String> prompts = readItems(Path.of(o.required(NAME, "--prompts")), false).stream().map(i -> i[0])
-        .toList();
-    if (prompts.isEmpty()) {
-      throw new UsageException(NAME + ": no prompts");
-    }
+    List<String> prompts = prompts(o);
     int repeat = o.intValue(NAME, "--repeat", 3, 1, 1000);
     int maxTokens = o.intValue(NAME, "--max-tokens", 2048, 1, 1 << 20);
     int[] levels;

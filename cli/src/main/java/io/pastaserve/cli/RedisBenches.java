@@ -4,7 +4,6 @@ import io.pastaserve.testing.RedisTestServer;
 import io.pastaserve.worker.model.ModelRunner;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Path;
 import java.util.List;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.core.StringRedisTemplate;
@@ -25,14 +24,7 @@ final class RedisBenches {
   void prefixKv(Options o) throws UsageException, IOException {
     int[] lengths = BenchCommand.integers(o, "--lengths", "64,256,1024");
     int repeat = o.intValue(BenchCommand.NAME, "--repeat", 5, 1, 1000);
-    String[] redisAddress = o.get("--redis", "127.0.0.1:6379").split(":");
-    if (redisAddress.length != 2) {
-      throw new UsageException(BenchCommand.NAME + ": --redis needs HOST:PORT");
-    }
-    LettuceConnectionFactory factory = new LettuceConnectionFactory(redisAddress[0],
-        Integer.parseInt(redisAddress[1]));
-    factory.afterPropertiesSet();
-    factory.start();
+    LettuceConnectionFactory factory = connect(o.get("--redis", "127.0.0.1:6379"));
     try (ModelRunner runner = ModelOptions.open(BenchCommand.NAME, o)) {
       String label = o.get("--label", runner.dir().getFileName() + " " + runner.device());
       out.println(PrefixKvBench.table(label,
@@ -48,34 +40,23 @@ final class RedisBenches {
    * token, p50 and p99 ({@link RemoteForkBench}). Without {@code --redis} it starts a {@code redis-server} of its own.
    */
   void remoteForks(Options o) throws UsageException, IOException {
-    List<String> prompts = BenchCommand.readItems(Path.of(o.required(BenchCommand.NAME, "--prompts")), false).stream().map(i -> i[0])
-        .toList();
-    if (prompts.isEmpty()) {
-      throw new UsageException(BenchCommand.NAME + ": no prompts");
-    }
+    List<String> prompts = BenchCommand.prompts(o);
     int rounds = o.intValue(BenchCommand.NAME, "--repeat", 1, 1, 1000);
     int maxTokens = o.intValue(BenchCommand.NAME, "--max-tokens", 600, 1, 1 << 20);
     String address = o.get("--redis", null);
     RedisTestServer server = null;
-    LettuceConnectionFactory factory;
-    try {
-      if (address == null) {
+    if (address == null) {
+      try {
         server = RedisTestServer.start();
-        factory = new LettuceConnectionFactory("127.0.0.1", server.port());
-      } else {
-        String[] hostPort = address.split(":");
-        if (hostPort.length != 2) {
-          throw new UsageException(BenchCommand.NAME + ": --redis needs HOST:PORT");
-        }
-        factory = new LettuceConnectionFactory(hostPort[0], Integer.parseInt(hostPort[1]));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("redis-server did not start", e);
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("redis-server did not start", e);
+      address = "127.0.0.1:" + server.port();
     }
-    factory.afterPropertiesSet();
-    factory.start();
-    try (ModelRunner here = ModelOptions.open(BenchCommand.NAME, o); ModelRunner there = ModelOptions.open(BenchCommand.NAME, o)) {
+    LettuceConnectionFactory factory = connect(address);
+    try (ModelRunner here = ModelOptions.open(BenchCommand.NAME, o);
+        ModelRunner there = ModelOptions.open(BenchCommand.NAME, o)) {
       String label = o.get("--label", here.dir().getFileName() + " " + here.device());
       out.println(RemoteForkBench.table(label,
           new RemoteForkBench(here, there, new StringRedisTemplate(factory), maxTokens).run(prompts, rounds)));
@@ -89,5 +70,17 @@ final class RedisBenches {
         server.close();
       }
     }
+  }
+
+  /** A started connection factory for {@code HOST:PORT}. */
+  private static LettuceConnectionFactory connect(String address) throws UsageException {
+    String[] hostPort = address.split(":");
+    if (hostPort.length != 2) {
+      throw new UsageException(BenchCommand.NAME + ": --redis needs HOST:PORT");
+    }
+    LettuceConnectionFactory factory = new LettuceConnectionFactory(hostPort[0], Integer.parseInt(hostPort[1]));
+    factory.afterPropertiesSet();
+    factory.start();
+    return factory;
   }
 }
