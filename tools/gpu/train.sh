@@ -75,9 +75,8 @@ pack_results() {
   for name in ${BRING:-}; do
     src=$(checkpoint_path "$name") || { echo "train.sh: BRING: unknown checkpoint $name" >&2; continue; }
     [ -f "$src" ] || { echo "train.sh: BRING: no $src" >&2; continue; }
-    cp "$src" "$tmp/$name.pt"
-    (cd "$tmp" && sha256sum "$name.pt") >> "$dest/SHA256SUMS"
-    split -b 15M -d "$tmp/$name.pt" "$dest/$name.pt."
+    echo "$(sha256sum < "$src" | cut -d' ' -f1)  $name.pt" >> "$dest/SHA256SUMS"
+    split -b 15M -d "$src" "$dest/$name.pt."
   done
   tar -C "$tmp" -czf "$dest/results.tgz" train
   rm -rf "$tmp"
