@@ -327,12 +327,8 @@ public final class ForkJobs implements RemoteForks {
         }
       }
     }
-    if (others.isEmpty()) {
-      send(requestId, span, job);
-      return;
-    }
     String key = key(requestId, span);
-    sendTo(others.get(Math.floorMod(key.hashCode(), others.size())), requestId, span, job);
+    send(others.isEmpty() ? null : others.get(Math.floorMod(key.hashCode(), others.size())), requestId, span, job);
   }
 
   /** The span-jobs partitions this worker's job consumers own now. */
@@ -341,15 +337,6 @@ public final class ForkJobs implements RemoteForks {
     Collection<TopicPartition> assigned = jobs == null ? null : jobs.getAssignedPartitions();
     return assigned == null ? List.of() : assigned.stream().filter(p -> p.topic().equals(properties.spanJobsTopic()))
         .map(TopicPartition::partition).distinct().toList();
-  }
-
-  private void sendTo(int partition, String requestId, String span, String job) {
-    kafka.send(properties.spanJobsTopic(), partition, key(requestId, span), job).whenComplete((r, e) -> {
-      if (e != null) {
-        log.warn("request {}: fork {}'s job did not reach the broker: {}; its request's worker decodes it itself "
-            + "after {}", requestId, span, e.getMessage(), properties.remoteForkClaimTimeout());
-      }
-    });
   }
 
   /** Forgets the forks of a request that ended here (finished or cancelled): nothing waits for them any more. */
@@ -368,8 +355,9 @@ public final class ForkJobs implements RemoteForks {
     }
   }
 
-  private void send(String requestId, String span, String job) {
-    kafka.send(properties.spanJobsTopic(), key(requestId, span), job).whenComplete((r, e) -> {
+  /** Sends a fork's job to that span-jobs partition, or by its key when {@code partition} is null. */
+  private void send(Integer partition, String requestId, String span, String job) {
+    kafka.send(properties.spanJobsTopic(), partition, key(requestId, span), job).whenComplete((r, e) -> {
       if (e != null) {
         log.warn("request {}: fork {}'s job did not reach the broker: {}; its request's worker decodes it itself "
             + "after {}", requestId, span, e.getMessage(), properties.remoteForkClaimTimeout());
