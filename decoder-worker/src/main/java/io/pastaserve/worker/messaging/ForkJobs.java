@@ -48,12 +48,12 @@ import org.springframework.stereotype.Component;
  * that a copy of its job taken later is dropped), a fork whose claim names a worker that is gone ({@link ForkOwners}),
  * and a fork not back within {@code remote-fork-timeout}.
  *
- * <p>In: a fork's job from another worker is claimed (one worker per fork: {@link io.pastaserve.common.messaging.RedisKeys#forkOwner}), decoded
- * here as {@link Forcing.Fork} (from its parent's cache when the job names one still in Redis, else from the
- * request's token ids), the fork's span events are published as any span's (with this worker's id), and its tokens
- * are reported on the fork-results topic. Nothing else of the request is published from here. Once the report is on
- * the broker the claim is given up. Forks decoding here count against this worker's {@code max-requests}
- * ({@link #decodingHere}).
+ * <p>In: a fork's job from another worker is claimed (one worker per fork:
+ * {@link io.pastaserve.common.messaging.RedisKeys#forkOwner}), decoded here as {@link Forcing.Fork} (from its
+ * parent's cache when the job names one still in Redis, else from the request's token ids), the fork's span events
+ * are published as any span's (with this worker's id), and its tokens are reported on the fork-results topic.
+ * Nothing else of the request is published from here. Once the report is on the broker the claim is given up. Forks
+ * decoding here count against this worker's {@code max-requests} ({@link #decodingHere}).
  */
 @Component
 public final class ForkJobs implements RemoteForks {

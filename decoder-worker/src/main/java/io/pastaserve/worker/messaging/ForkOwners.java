@@ -11,10 +11,10 @@ import org.springframework.data.redis.core.script.RedisScript;
 /**
  * Which worker decodes a fork placed on another worker: the claim {@link RedisKeys#forkOwner} holds the decoding
  * worker's id, so that of several copies of a fork's job one is decoded. The claim is given up when the fork has been
- * reported or has failed there (a job of the same fork placed again — by the worker that took the request over from a gone one — is then
- * decoded, not dropped); the worker that placed the fork claims it itself when it takes it back (so that a copy of its
- * job taken later is dropped); its expiry is the backstop. A worker
- * counts as gone when its heartbeat has expired ({@link WorkerHeartbeats#beating}), as for a request's lease.
+ * reported or has failed there (a job of the same fork placed again — by the worker that took the request over from a
+ * gone one — is then decoded, not dropped); the worker that placed the fork claims it itself when it takes it back (so
+ * that a copy of its job taken later is dropped); its expiry is the backstop. A worker counts as gone when its
+ * heartbeat has expired ({@link WorkerHeartbeats#beating}), as for a request's lease.
  */
 final class ForkOwners {
 
@@ -53,11 +53,6 @@ final class ForkOwners {
   Optional<String> owner(String requestId, String span) {
     String owner = redis.opsForValue().get(RedisKeys.forkOwner(requestId, span));
     return owner == null || owner.isEmpty() ? Optional.empty() : Optional.of(owner);
-  }
-
-  /** The worker that claimed the fork when that worker's heartbeat has gone; empty when none or alive. */
-  Optional<String> goneOwner(String requestId, String span) {
-    return owner(requestId, span).filter(this::gone);
   }
 
   /** Whether {@code owner}, a fork's claimant, is another worker whose heartbeat has gone. */

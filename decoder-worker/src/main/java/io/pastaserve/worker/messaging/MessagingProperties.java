@@ -32,5 +32,6 @@ import java.time.Duration;
 public record MessagingProperties(String spanJobsTopic, String spanEventsTopic, String cancelTopic,
     String forkResultsTopic, Duration eventFlushInterval, int maxRequests, Duration drainTimeout,
     int eventQueueCapacity, Duration eventDeliveryTimeout, Duration kafkaDeliveryTimeout,
-    Duration remoteForkTimeout, Duration remoteForkClaimTimeout, ForkPlacement forkPlacement, ForkPrefix forkPrefix, long forkPrefixMaxBytes) {
+    Duration remoteForkTimeout, Duration remoteForkClaimTimeout, ForkPlacement forkPlacement, ForkPrefix forkPrefix,
+    long forkPrefixMaxBytes) {
 }

@@ -61,7 +61,8 @@ class RemoteForkMetrics {
   /** Reports {@code decoding} (forks' jobs decoding here now) as a gauge. */
   void watch(IntSupplier decoding) {
     Gauge.builder("pasta.worker.remote.forks.decoding", decoding, d -> d.getAsInt()).strongReference(true)
-        .description("forks' jobs decoding on this worker (forks placed over the span-jobs topic, by any worker)").register(registry);
+        .description("forks' jobs decoding on this worker (forks placed over the span-jobs topic, by any worker)")
+        .register(registry);
   }
 
   void placed() {
