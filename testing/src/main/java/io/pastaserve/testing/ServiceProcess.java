@@ -2,7 +2,9 @@ package io.pastaserve.testing;
 
 import java.io.IOException;
 import java.net.HttpURLConnection;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,6 +13,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A service started as a real process from its runnable jar ({@code java -jar ...-exec.jar}), on a free port of
@@ -18,6 +22,9 @@ import java.util.List;
  * actuator health says UP. Tests kill it with SIGKILL to see what survives.
  */
 public final class ServiceProcess implements AutoCloseable {
+
+  /** Every port {@link #freePort()} gave out in this JVM. */
+  private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
 
   private final Process process;
   private final int port;
@@ -68,7 +75,9 @@ public final class ServiceProcess implements AutoCloseable {
       if (!process.isAlive()) {
         throw new IOException("service exited with " + process.exitValue() + ": " + service.logTail());
       }
-      if (service.healthy()) {
+      // health alone could be another process's on a port this one failed to bind: the process must be alive and
+      // its own port accepting connections
+      if (service.healthy() && process.isAlive() && accepting(port)) {
         return service;
       }
       Thread.sleep(200);
@@ -159,9 +168,27 @@ public final class ServiceProcess implements AutoCloseable {
   }
 
 
+  /**
+   * A port nothing listens on, never one this JVM handed out before: the kernel gives a just-closed ephemeral port
+   * out again readily, and services started in parallel ask for theirs a moment before they bind them.
+   */
   static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
+    for (int attempt = 0; attempt < 1000; attempt++) {
+      try (ServerSocket socket = new ServerSocket(0)) {
+        if (HANDED_OUT.add(socket.getLocalPort())) {
+          return socket.getLocalPort();
+        }
+      }
+    }
+    throw new IOException("no free port that was not handed out before");
+  }
+
+  private static boolean accepting(int port) {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", port), 500);
+      return true;
+    } catch (IOException e) {
+      return false;
     }
   }
 }

@@ -116,7 +116,7 @@ public final class ChaosCommand {
       awaitTrue(Duration.ofSeconds(60), () -> suite.gatewayReady() && suite.workersSettled());
       try (ChatClient gatewayClient = new ChatClient(suite.gatewayPort(), apiKey, "pasta-tiny", 1000,
           plan.deadline(), plan.margin())) {
-        Map<String, String> references = references(gatewayClient, prompts);
+        Map<String, String> references = references(gatewayClient, prompts, suite);
         LoadDriver load = new LoadDriver(gatewayClient, prompts, references, report, plan.interval(),
             plan.maxInFlight(), this::now, out);
         progress("load: a request every %d ms, at most %d in flight; deadline %d s (hung: no end %d s later)",
@@ -174,7 +174,7 @@ public final class ChaosCommand {
   }
 
   /** The fault-free answer of every prompt in both modes, whole, greedy: what every request is compared with. */
-  private Map<String, String> references(ChatClient client, List<String> prompts)
+  private Map<String, String> references(ChatClient client, List<String> prompts, ChaosSuite suite)
       throws IOException, InterruptedException {
     ExecutorService pool = Executors.newFixedThreadPool(4);
     try {
@@ -194,7 +194,9 @@ public final class ChaosCommand {
           throw new IOException("fault-free request " + e.getKey() + " failed: " + ex.getCause(), ex.getCause());
         }
         if (!r.isAnswer()) {
-          throw new IOException("the fault-free request " + e.getKey() + " did not complete: " + r);
+          throw new IOException("the fault-free request " + e.getKey() + " did not complete: " + r + "\nthe gateway "
+              + (suite.gateway().alive() ? "is running" : "has exited") + "; the last lines of its log:\n"
+              + suite.gateway().logTail());
         }
         references.put(e.getKey(), r.text());
       }

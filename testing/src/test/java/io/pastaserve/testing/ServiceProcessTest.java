@@ -1,0 +1,25 @@
+package io.pastaserve.testing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ServiceProcessTest {
+
+  /**
+   * Services of one suite are started in parallel, each on ports asked for a moment before it binds them. The kernel
+   * hands a just-closed ephemeral port out again readily (hundreds of repeats in 3,000 asks on Linux), and a gateway
+   * whose management port was a worker's port read the worker's health as its own and was taken as started while it
+   * failed to start.
+   */
+  @Test
+  void freePortNeverHandsOutAPortTwice() throws Exception {
+    List<Integer> ports = new ArrayList<>();
+    for (int i = 0; i < 3000; i++) {
+      ports.add(ServiceProcess.freePort());
+    }
+    assertThat(ports).doesNotHaveDuplicates();
+  }
+}
