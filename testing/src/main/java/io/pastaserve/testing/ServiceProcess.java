@@ -75,9 +75,8 @@ public final class ServiceProcess implements AutoCloseable {
       if (!process.isAlive()) {
         throw new IOException("service exited with " + process.exitValue() + ": " + service.logTail());
       }
-      // health alone could be another process's on a port this one failed to bind: the process must be alive and
-      // its own port accepting connections
-      if (service.healthy() && process.isAlive() && accepting(port)) {
+      // health alone could be another process's, on a port this one failed to bind: its own port must accept too
+      if (service.healthy() && accepting(port)) {
         return service;
       }
       Thread.sleep(200);

@@ -10,9 +10,9 @@ class ServiceProcessTest {
 
   /**
    * Services of one suite are started in parallel, each on ports asked for a moment before it binds them. The kernel
-   * hands a just-closed ephemeral port out again readily (hundreds of repeats in 3,000 asks on Linux), and a gateway
-   * whose management port was a worker's port read the worker's health as its own and was taken as started while it
-   * failed to start.
+   * hands a just-closed ephemeral port out again readily (hundreds of repeats in 3,000 asks on Linux); a gateway
+   * whose management port was also a worker's port would read the worker's health as its own and be taken as started
+   * while it failed to start.
    */
   @Test
   void freePortNeverHandsOutAPortTwice() throws Exception {
